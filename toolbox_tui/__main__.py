@@ -1,0 +1,3 @@
+from toolbox_tui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,135 @@
+"""The `toolbox-tui` command line: headless commands for CI, and the wizard when run bare.
+
+Each command family lives in its own `cli_*.py` module with a `register(subparsers, parents)`
+function; this module owns only the shared project options, error handling and exit codes:
+0 ok, 1 checks/operation failed, 2 usage error, 3 could not evaluate, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import traceback
+from typing import Sequence
+
+from toolbox_tui import __version__
+
+COMMAND_MODULES = (
+    "toolbox_tui.cli_doctor",
+    "toolbox_tui.cli_fix",
+    "toolbox_tui.cli_secrets",
+    "toolbox_tui.cli_lifecycle",
+    "toolbox_tui.cli_dashboard",
+)
+"""Modules that add subcommands. A module that does not exist (yet) is skipped."""
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_EVAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+class UsageError(Exception):
+    """Bad arguments that argparse could not catch; exit 2."""
+
+
+class EvalError(Exception):
+    """Something needed to evaluate could not be read or reached; exit 3. Message is user-facing."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"toolbox-tui: error: {message}\n")
+        raise SystemExit(EXIT_USAGE)
+
+
+def project_options_parser() -> argparse.ArgumentParser:
+    """Options every project-aware command accepts, named as in `docker compose`."""
+    p = _Parser(add_help=False)
+    g = p.add_argument_group("project")
+    g.add_argument("--project-dir", "--project-directory", dest="project_dir", metavar="DIR",
+                   help="project directory (default: the first compose file's directory)")
+    g.add_argument("-f", "--file", dest="files", action="append", default=[], metavar="FILE",
+                   help="compose file; repeat in order (default: COMPOSE_FILE, the manifest, or compose.yaml...)")
+    g.add_argument("-p", "--project-name", dest="project_name", metavar="NAME")
+    g.add_argument("--profile", dest="profiles", action="append", default=[], metavar="PROFILE")
+    g.add_argument("--env-file", dest="env_files", action="append", default=[], metavar="FILE")
+    g.add_argument("--mode", choices=("dev", "prod"), help="file set from the manifest (default: dev)")
+    o = p.add_argument_group("output")
+    o.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+    o.add_argument("--debug", action="store_true", help="show internal details and tracebacks")
+    return p
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = project_options_parser()
+    parser = _Parser(prog="toolbox-tui", parents=[common],
+                     description="From a fresh clone to a healthy Docker Compose stack. "
+                                 "Run without a command to open the wizard.")
+    parser.add_argument("--version", action="version", version=f"toolbox-tui {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    wizard = sub.add_parser("wizard", parents=[common], help="open the onboarding wizard (default)")
+    wizard.set_defaults(func=_run_wizard)
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+        module.register(sub, [common])
+    parser.set_defaults(func=_run_wizard)
+    return parser
+
+
+def _run_wizard(args: argparse.Namespace) -> int:
+    from toolbox_tui.screens.launch import run_wizard  # Textual only for the interactive face
+
+    return run_wizard(args)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    debug = bool(getattr(args, "debug", False)) or os.environ.get("TOOLBOX_TUI_DEBUG") == "1"
+    from toolbox_tui.yaml_source import LoadError
+
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        sys.stderr.write("toolbox-tui: interrupted\n")
+        return EXIT_INTERRUPTED
+    except UsageError as exc:
+        sys.stderr.write(f"toolbox-tui: error: {exc}\n")
+        return EXIT_USAGE
+    except LoadError as exc:
+        where = f"{exc.where}: " if exc.where and exc.where not in str(exc) else ""
+        sys.stderr.write(f"toolbox-tui: error: {where}{exc}\n")
+        if exc.hint:
+            sys.stderr.write(f"  hint: {exc.hint}\n")
+        if debug:
+            traceback.print_exc()
+        return EXIT_EVAL
+    except EvalError as exc:
+        sys.stderr.write(f"toolbox-tui: error: {exc}\n")
+        if exc.hint:
+            sys.stderr.write(f"  hint: {exc.hint}\n")
+        if debug:
+            traceback.print_exc()
+        return EXIT_EVAL
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback for users
+        sys.stderr.write(f"toolbox-tui: internal error: {type(exc).__name__}: {exc}\n"
+                         "  hint: re-run with --debug and report the output.\n")
+        if debug:
+            traceback.print_exc()
+        return EXIT_EVAL
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

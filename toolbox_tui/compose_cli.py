@@ -1,0 +1,133 @@
+"""Run the user's `docker compose` (v2) in its machine-readable modes.
+
+Compose is the authority on what a project means; this module is the one place that starts it.
+Secret values never go through here: they travel in files the secret store wrote.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Mapping, Sequence
+
+
+class ComposeError(Exception):
+    """`docker compose` failed; `message` is Compose's own words, cleaned for users."""
+
+    def __init__(self, message: str, returncode: int = 1, stderr: str = "") -> None:
+        super().__init__(message)
+        self.returncode = returncode
+        self.stderr = stderr
+
+
+@dataclass(frozen=True)
+class ComposeInfo:
+    version: str
+    """Compose version as reported (`2.40.3`)."""
+    docker: str
+    """Path of the docker CLI used."""
+
+    @property
+    def version_tuple(self) -> tuple[int, ...]:
+        return tuple(int(x) for x in re.findall(r"\d+", self.version)[:3])
+
+
+def docker_cli() -> str | None:
+    return shutil.which("docker")
+
+
+@lru_cache(maxsize=1)
+def compose_info() -> ComposeInfo | None:
+    """The Compose v2 plugin behind `docker compose`, or None when there is none."""
+    docker = docker_cli()
+    if not docker:
+        return None
+    try:
+        proc = subprocess.run([docker, "compose", "version", "--short"], capture_output=True,
+                              text=True, timeout=20, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if proc.returncode != 0:
+        return None
+    version = proc.stdout.strip().lstrip("v")
+    if not re.match(r"\d+\.\d+", version):
+        return None
+    return ComposeInfo(version=version, docker=docker)
+
+
+def compose_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Environment for a Compose child: the user's, without ANSI noise, plus `extra`."""
+    env = dict(os.environ)
+    env.setdefault("COMPOSE_ANSI", "never")
+    env["COMPOSE_MENU"] = "false"
+    if extra:
+        env.update(extra)
+    return env
+
+
+def run(args: Sequence[str], *, env: Mapping[str, str] | None = None, timeout: float | None = 300,
+        cwd: str | None = None, check: bool = False) -> subprocess.CompletedProcess[str]:
+    """Run `docker compose ARGS` and capture its output."""
+    info = compose_info()
+    if info is None:
+        raise ComposeError("Docker Compose v2 is not installed (`docker compose version` failed)",
+                           returncode=127)
+    try:
+        proc = subprocess.run([info.docker, "compose", *args], capture_output=True, text=True,
+                              env=compose_env(env), timeout=timeout, cwd=cwd,
+                              stdin=subprocess.DEVNULL, errors="replace")
+    except subprocess.TimeoutExpired:
+        raise ComposeError(f"`docker compose {args[-1] if args else ''}` did not finish within "
+                           f"{timeout:.0f} s", returncode=124) from None
+    if check and proc.returncode != 0:
+        raise ComposeError(clean_error(proc.stderr), proc.returncode, proc.stderr)
+    return proc
+
+
+def clean_error(stderr: str) -> str:
+    """Compose's error text without the noise of warnings and progress lines."""
+    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
+    errors = [ln for ln in lines if not re.match(r'^(time=|WARN|level=warn)', ln, re.I)]
+    return "\n".join(errors or lines) or "docker compose failed without a message"
+
+
+def config_json(project_args: Sequence[str], *, env: Mapping[str, str] | None = None,
+                timeout: float = 60) -> dict[str, Any]:
+    """`docker compose ... config --format json`, parsed. Raises ComposeError on failure."""
+    proc = run([*project_args, "config", "--format", "json"], env=env, timeout=timeout)
+    if proc.returncode != 0:
+        raise ComposeError(clean_error(proc.stderr), proc.returncode, proc.stderr)
+    try:
+        return json.loads(proc.stdout)
+    except json.JSONDecodeError as exc:
+        raise ComposeError(f"`docker compose config` printed invalid JSON: {exc}") from None
+
+
+def parse_ndjson(text: str) -> list[dict[str, Any]]:
+    """NDJSON (Compose >= 2.21) or a JSON array (older), as a list of objects."""
+    text = text.strip()
+    if not text:
+        return []
+    if text.startswith("["):
+        try:
+            data = json.loads(text)
+            return [d for d in data if isinstance(d, dict)]
+        except json.JSONDecodeError:
+            pass
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(obj, dict):
+            out.append(obj)
+    return out
