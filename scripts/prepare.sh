@@ -1,0 +1,60 @@
+# shellcheck shell=bash
+# Sourced by scripts/test.sh and scripts/demo.sh: provision the machine and the project venv.
+#   tbx_provision  -> .ci/provision.sh (Docker engine, Compose v2, local test image, keyring tools)
+#   tbx_venv       -> .venv with `pip install -e '.[test]'`, redone only when pyproject.toml changed
+# Both take a lock so several shells in one work tree can run them at the same time.
+
+TBX_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TBX_STATE_DIR=${TBX_STATE_DIR:-/tmp/toolbox-tui-ci}
+export TBX_STATE_DIR
+export TBX_IMAGE=${TBX_IMAGE:-toolbox-tui/busybox:test}
+export TBX_TEST_IMAGE=${TBX_TEST_IMAGE:-$TBX_IMAGE}
+TBX_VENV="$TBX_ROOT/.venv"
+mkdir -p "$TBX_STATE_DIR"
+
+tbx_log() { printf '[%s] %s\n' "${TBX_SCRIPT:-toolbox-tui}" "$*" >&2; }
+
+tbx_in_ci() { [ "${CI:-}" = "true" ]; }
+
+# Provision; under CI any failure is fatal, elsewhere we go on (engine tests will skip).
+tbx_provision() {
+  local rc=0
+  if command -v flock >/dev/null 2>&1; then
+    flock "$TBX_STATE_DIR/provision.lock" bash "$TBX_ROOT/.ci/provision.sh" || rc=$?
+  else
+    bash "$TBX_ROOT/.ci/provision.sh" || rc=$?
+  fi
+  if [ "$rc" -ne 0 ] || ! docker info >/dev/null 2>&1; then
+    if tbx_in_ci; then
+      tbx_log "FATAL: the Docker engine is not available (provision exit $rc)."
+      tbx_log "Start it with: setsid dockerd >/tmp/dockerd.log 2>&1 &  (see $TBX_STATE_DIR/dockerd.log)"
+      return 1
+    fi
+    tbx_log "WARNING: provisioning failed (exit $rc) or no engine answers; engine tests will be skipped."
+    tbx_log "Start it with: setsid dockerd >/tmp/dockerd.log 2>&1 &   or run as root: bash .ci/provision.sh"
+  fi
+  return 0
+}
+
+# Create or refresh the venv. The stamp records pyproject.toml's hash and the interpreter.
+tbx_venv() {
+  (
+    set -euo pipefail
+    if command -v flock >/dev/null 2>&1; then
+      exec 9>"$TBX_STATE_DIR/venv.lock"
+      flock 9
+    fi
+    local stamp="$TBX_VENV/.toolbox-tui-installed" want
+    want="$(sha256sum "$TBX_ROOT/pyproject.toml" | cut -d' ' -f1) $(python3 -c 'import sys; print(sys.version)' | head -1)"
+    if [ ! -x "$TBX_VENV/bin/python" ] || ! "$TBX_VENV/bin/python" -c '' 2>/dev/null; then
+      tbx_log "creating $TBX_VENV"
+      rm -rf "$TBX_VENV"
+      python3 -m venv "$TBX_VENV"
+    fi
+    if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] || [ ! -x "$TBX_VENV/bin/toolbox-tui" ]; then
+      tbx_log "pip install -e '.[test]' into $TBX_VENV"
+      (cd "$TBX_ROOT" && "$TBX_VENV/bin/python" -m pip install -q --disable-pip-version-check -e '.[test]')
+      printf '%s' "$want" > "$stamp"
+    fi
+  )
+}
