@@ -1,0 +1,426 @@
+"""Is a host port free, and if not, who holds it (a process, or which container)?
+
+`docker compose up` only says "port is already allocated" or "address already in use". Users need
+the holder: a pid and command line, or the container (and its compose project/service) behind a
+`docker-proxy`. The answer comes from a bind attempt (only on 127.0.0.1 or 0.0.0.0 — this never
+binds any other address), then /proc/net/{tcp,tcp6,udp,udp6} for the listening socket's inode,
+then /proc/*/fd for the process owning that inode, and the Docker API for published ports.
+
+Everything read from /proc or the engine is untrusted text and is sanitized before it leaves.
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import os
+import pwd
+import re
+import socket
+import sys
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+TCP_LISTEN = 0x0A
+UDP_UNCONNECTED = 0x07
+BINDABLE_IPS = ("127.0.0.1", "0.0.0.0")
+"""The only addresses a bind test is ever made on."""
+CMDLINE_LIMIT = 160
+"""Command lines are cut to this many characters in messages."""
+
+_ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)?|.)?"
+                      r"|\x9b[0-?]*[ -/]*[@-~]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def sanitize(text: str, limit: int = CMDLINE_LIMIT) -> str:
+    """Untrusted text (a command line, a container name) made safe for one line of output."""
+    text = _CONTROL.sub(" ", _ESCAPES.sub("", text))
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass(frozen=True)
+class SocketEntry:
+    """One line of /proc/net/{tcp,tcp6,udp,udp6}."""
+
+    ip: str
+    """Local address, normalized (`127.0.0.1`, `::`, `::1`)."""
+    port: int
+    state: int
+    uid: int
+    inode: int
+    family: int
+    """4 or 6."""
+
+
+@dataclass(frozen=True)
+class ContainerPort:
+    """A running container's published port, from the Docker API."""
+
+    container_id: str
+    name: str
+    ip: str
+    public_port: int
+    private_port: int
+    proto: str
+    project: str | None = None
+    """Label com.docker.compose.project."""
+    service: str | None = None
+    """Label com.docker.compose.service."""
+
+
+@dataclass(frozen=True)
+class PortOwner:
+    """Who holds a host port. `kind`: process, container, other_user or unknown."""
+
+    port: int
+    proto: str
+    host_ip: str
+    """The address that was asked about."""
+    kind: str
+    bound_ip: str | None = None
+    """The address the holder listens on (`0.0.0.0`, `::`, `127.0.0.1`)."""
+    pid: int | None = None
+    pids: tuple[int, ...] = ()
+    command: str | None = None
+    """Short process name (/proc/PID/comm), sanitized."""
+    cmdline: str | None = None
+    """Sanitized, truncated command line."""
+    uid: int | None = None
+    user: str | None = None
+    container_id: str | None = None
+    container: str | None = None
+    """Container name (without the leading slash), sanitized."""
+    project: str | None = None
+    service: str | None = None
+
+    def describe(self) -> str:
+        """One sentence for a report: `held by container x (compose project p, service s) ...`."""
+        where = f"{self.bound_ip}:{self.port}/{self.proto}" if self.bound_ip else f"{self.port}/{self.proto}"
+        if self.kind == "container":
+            text = f"held by container {self.container or self.container_id}"
+            if self.project or self.service:
+                parts = []
+                if self.project:
+                    parts.append(f"compose project {self.project}")
+                if self.service:
+                    parts.append(f"service {self.service}")
+                text += f" ({', '.join(parts)})"
+            if self.pid:
+                text += f" via {self.command or 'docker-proxy'} pid {self.pid}"
+            return text + f" on {where}"
+        if self.kind == "process":
+            text = f"held by pid {self.pid} ({self.command or '?'})"
+            if self.user:
+                text += f" of user {self.user}"
+            if self.cmdline:
+                text += f": {self.cmdline}"
+            return text + f" on {where}"
+        if self.kind == "other_user":
+            who = f"user {self.user}" if self.user else (f"uid {self.uid}" if self.uid is not None
+                                                         else "another user")
+            return (f"held by another user's process ({who}; pid unknown; run as root or "
+                    f"`sudo ss -ltnp`) on {where}")
+        return (f"in use on {where} but the holder could not be found "
+                "(another network or PID namespace?; try `sudo ss -ltnup`)")
+
+
+# ---------------------------------------------------------------------------------------------
+# /proc/net parsing
+
+def parse_hex_address(text: str, byteorder: str = sys.byteorder) -> tuple[str, int]:
+    """`0100007F:1F90` -> ('127.0.0.1', 8080); 32-hex-digit IPv6 addresses too.
+
+    The kernel prints each 32-bit word of the address in host byte order.
+    """
+    addr_hex, _, port_hex = text.partition(":")
+    port = int(port_hex, 16)
+    if len(addr_hex) == 8:
+        raw = int(addr_hex, 16).to_bytes(4, byteorder)
+        return str(ipaddress.IPv4Address(raw)), port
+    if len(addr_hex) == 32:
+        raw = b"".join(int(addr_hex[i:i + 8], 16).to_bytes(4, byteorder) for i in range(0, 32, 8))
+        return str(ipaddress.IPv6Address(raw)), port
+    raise ValueError(f"not a /proc/net address: {text!r}")
+
+
+def parse_proc_net(text: str, family: int = 4, byteorder: str = sys.byteorder) -> list[SocketEntry]:
+    """All entries of one /proc/net/{tcp,udp}[6] file; malformed lines are skipped."""
+    out = []
+    for line in text.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) < 10:
+            continue
+        try:
+            ip, port = parse_hex_address(fields[1], byteorder)
+            state = int(fields[3], 16)
+            uid = int(fields[7])
+            inode = int(fields[9])
+        except ValueError:
+            continue
+        out.append(SocketEntry(ip=ip, port=port, state=state, uid=uid, inode=inode,
+                               family=6 if ":" in ip else family))
+    return out
+
+
+def _is_wildcard(ip: str) -> bool:
+    return ip in ("", "0.0.0.0", "::", "*")
+
+
+def _norm_ip(ip: str) -> str:
+    """Strip brackets; map `::ffff:1.2.3.4` to `1.2.3.4`."""
+    ip = ip.strip("[]")
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped:
+        return str(addr.ipv4_mapped)
+    return str(addr)
+
+
+def addresses_conflict(bound_ip: str, wanted_ip: str) -> bool:
+    """Would binding `wanted_ip` collide with a socket bound on `bound_ip` (same port)?"""
+    a, b = _norm_ip(bound_ip), _norm_ip(wanted_ip)
+    if _is_wildcard(a) or _is_wildcard(b):
+        return True
+    return a == b
+
+
+def listeners(port: int, proto: str = "tcp", host_ip: str = "0.0.0.0",
+              proc_root: str = "/proc") -> list[SocketEntry]:
+    """Sockets in this network namespace that hold `port` in a way that collides with host_ip."""
+    found = []
+    for suffix, family in (("", 4), ("6", 6)):
+        try:
+            with open(f"{proc_root}/net/{proto}{suffix}", encoding="ascii", errors="replace") as fh:
+                entries = parse_proc_net(fh.read(), family)
+        except OSError:
+            continue
+        for e in entries:
+            if e.port != port:
+                continue
+            if proto == "tcp" and e.state != TCP_LISTEN:
+                continue
+            if proto == "udp" and e.state != UDP_UNCONNECTED:
+                continue
+            if addresses_conflict(e.ip, host_ip):
+                found.append(e)
+    return found
+
+
+# ---------------------------------------------------------------------------------------------
+# inode -> process
+
+@dataclass(frozen=True)
+class _ProcScan:
+    pids: tuple[int, ...]
+    unreadable: int
+    """How many processes' fd tables could not be read (other users, when not root)."""
+
+
+def pids_for_inode(inode: int, proc_root: str = "/proc") -> _ProcScan:
+    target = f"socket:[{inode}]"
+    pids: list[int] = []
+    unreadable = 0
+    try:
+        entries = os.listdir(proc_root)
+    except OSError:
+        return _ProcScan((), 1)
+    for name in entries:
+        if not name.isdigit():
+            continue
+        fd_dir = f"{proc_root}/{name}/fd"
+        try:
+            fds = os.listdir(fd_dir)
+        except PermissionError:
+            unreadable += 1
+            continue
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(f"{fd_dir}/{fd}") == target:
+                    pids.append(int(name))
+                    break
+            except OSError:
+                continue
+    return _ProcScan(tuple(sorted(pids)), unreadable)
+
+
+def _read(path: str, limit: int = 65536) -> bytes | None:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(limit)
+    except OSError:
+        return None
+
+
+def _user(uid: int | None) -> str | None:
+    if uid is None:
+        return None
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except (KeyError, OverflowError):
+        return str(uid)
+
+
+def process_facts(pid: int, proc_root: str = "/proc") -> tuple[str | None, str | None, list[str]]:
+    """(comm, sanitized cmdline, raw argv) of a process; Nones when it vanished."""
+    comm_raw = _read(f"{proc_root}/{pid}/comm")
+    comm = sanitize(comm_raw.decode("utf-8", "replace"), 64) if comm_raw is not None else None
+    cmd_raw = _read(f"{proc_root}/{pid}/cmdline")
+    argv = [a.decode("utf-8", "replace") for a in cmd_raw.split(b"\0") if a] if cmd_raw else []
+    cmdline = sanitize(" ".join(argv)) if argv else None
+    return comm, cmdline, argv
+
+
+def _proxy_args(argv: Sequence[str]) -> dict[str, str]:
+    """`docker-proxy -proto tcp -host-ip 127.0.0.1 -host-port 8080 -container-ip ...` as a dict."""
+    out: dict[str, str] = {}
+    for i, arg in enumerate(argv[:-1]):
+        if arg.startswith("-") and not argv[i + 1].startswith("-"):
+            out[arg.lstrip("-")] = argv[i + 1]
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Containers
+
+def container_ports(client: Any) -> list[ContainerPort]:
+    """Published ports of all running containers (one API call)."""
+    out = []
+    for c in client.api.containers():
+        names = c.get("Names") or []
+        name = sanitize(str(names[0]).lstrip("/"), 128) if names else str(c.get("Id", ""))[:12]
+        labels = c.get("Labels") or {}
+        project = labels.get("com.docker.compose.project")
+        service = labels.get("com.docker.compose.service")
+        for p in c.get("Ports") or []:
+            if not p.get("PublicPort"):
+                continue
+            out.append(ContainerPort(
+                container_id=str(c.get("Id", "")), name=name, ip=str(p.get("IP") or "0.0.0.0"),
+                public_port=int(p["PublicPort"]), private_port=int(p.get("PrivatePort") or 0),
+                proto=str(p.get("Type") or "tcp"),
+                project=sanitize(project, 128) if isinstance(project, str) else None,
+                service=sanitize(service, 128) if isinstance(service, str) else None))
+    return out
+
+
+def containers_publishing(ports: Iterable[ContainerPort], port: int, proto: str = "tcp",
+                          host_ip: str = "0.0.0.0") -> list[ContainerPort]:
+    return [p for p in ports if p.public_port == port and p.proto == proto
+            and addresses_conflict(p.ip, host_ip)]
+
+
+# ---------------------------------------------------------------------------------------------
+# The question
+
+def bind_free(port: int, proto: str = "tcp", host_ip: str = "0.0.0.0", *,
+              reuse: bool = False) -> bool | None:
+    """True when `host_ip:port` can be bound now, False when in use, None when we cannot tell.
+
+    Only 127.0.0.1 and 0.0.0.0 are ever bound (a wildcard or empty host_ip means 0.0.0.0).
+    """
+    ip = "0.0.0.0" if _is_wildcard(host_ip) else _norm_ip(host_ip)
+    if ip not in BINDABLE_IPS:
+        return None
+    kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
+    sock = socket.socket(socket.AF_INET, kind)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1 if reuse else 0)
+        sock.bind((ip, port))
+        return True
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            return False
+        return None  # EACCES on a privileged port, EADDRNOTAVAIL...: ask /proc instead
+    finally:
+        sock.close()
+
+
+def port_owner(port: int, proto: str = "tcp", host_ip: str = "0.0.0.0", *, client: Any = None,
+               containers: Sequence[ContainerPort] | None = None, proc_root: str = "/proc",
+               try_bind: bool = True) -> PortOwner | None:
+    """None when the port is free; else who holds it.
+
+    `containers` (from `container_ports`) or `client` lets a docker-proxy be named as its
+    container, and catches ports published without a proxy (userland-proxy off). Without
+    either, the engine is asked only when a docker-proxy is found and `connect()` works.
+    """
+    proto = proto.lower()
+    host_ip = host_ip or "0.0.0.0"
+    free = bind_free(port, proto, host_ip) if try_bind else None
+    if free is False and not listeners(port, proto, host_ip, proc_root):
+        # Without SO_REUSEADDR, connections lingering in TIME_WAIT block the bind too; Docker
+        # binds with SO_REUSEADDR, so those do not count.
+        free = bind_free(port, proto, host_ip, reuse=True) or False
+    if free:
+        published = _published(port, proto, host_ip, client, containers, required=False)
+        if published:
+            return _container_owner(port, proto, host_ip, published[0], None, None, None)
+        return None
+
+    socks = listeners(port, proto, host_ip, proc_root)
+    if not socks:
+        if free is None:
+            published = _published(port, proto, host_ip, client, containers, required=False)
+            if published:
+                return _container_owner(port, proto, host_ip, published[0], None, None, None)
+            return None  # not bindable here, nothing listening in /proc: free as far as we know
+        return PortOwner(port=port, proto=proto, host_ip=host_ip, kind="unknown")
+
+    sock = socks[0]
+    scan = pids_for_inode(sock.inode, proc_root)
+    if not scan.pids:
+        if scan.unreadable:
+            return PortOwner(port=port, proto=proto, host_ip=host_ip, kind="other_user",
+                             bound_ip=sock.ip, uid=sock.uid, user=_user(sock.uid))
+        published = _published(port, proto, host_ip, client, containers, required=False)
+        if published:
+            return _container_owner(port, proto, host_ip, published[0], None, None, sock.ip)
+        return PortOwner(port=port, proto=proto, host_ip=host_ip, kind="unknown", bound_ip=sock.ip,
+                         uid=sock.uid, user=_user(sock.uid))
+    pid = scan.pids[0]
+    comm, cmdline, argv = process_facts(pid, proc_root)
+    if comm == "docker-proxy" or (argv and os.path.basename(argv[0]) == "docker-proxy"):
+        published = _published(port, proto, host_ip, client, containers, required=True)
+        args = _proxy_args(argv)
+        match = [p for p in published if not args.get("host-ip")
+                 or addresses_conflict(p.ip, args["host-ip"])] or published
+        if match:
+            return _container_owner(port, proto, host_ip, match[0], pid, comm, sock.ip,
+                                    pids=scan.pids, cmdline=cmdline)
+    return PortOwner(port=port, proto=proto, host_ip=host_ip, kind="process", bound_ip=sock.ip,
+                     pid=pid, pids=scan.pids, command=comm, cmdline=cmdline, uid=sock.uid,
+                     user=_user(sock.uid))
+
+
+def _published(port: int, proto: str, host_ip: str, client: Any,
+               containers: Sequence[ContainerPort] | None, *, required: bool) -> list[ContainerPort]:
+    if containers is None:
+        if client is None and required:
+            try:
+                from toolbox_tui.engine import connect
+
+                client = connect(timeout=3.0, probe_timeout=1.0)
+            except Exception:
+                return []
+        if client is None:
+            return []
+        try:
+            containers = container_ports(client)
+        except Exception:
+            return []
+    return containers_publishing(containers, port, proto, host_ip)
+
+
+def _container_owner(port: int, proto: str, host_ip: str, cp: ContainerPort, pid: int | None,
+                     comm: str | None, bound_ip: str | None, *, pids: tuple[int, ...] = (),
+                     cmdline: str | None = None) -> PortOwner:
+    return PortOwner(port=port, proto=proto, host_ip=host_ip, kind="container",
+                     bound_ip=bound_ip or cp.ip, pid=pid, pids=pids, command=comm, cmdline=cmdline,
+                     container_id=cp.container_id, container=cp.name, project=cp.project,
+                     service=cp.service)
