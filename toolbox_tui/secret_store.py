@@ -1,0 +1,238 @@
+"""Where secret values live: the OS keyring (one service name per project) or this process only.
+
+No secure keyring (no Secret Service on an SSH box: keyring picks `fail.Keyring`, or a plaintext
+backend from keyrings.alt) is never papered over: `open_store` raises `NoSecureKeyring`, and the
+user chooses explicitly — `session` (values kept in this process's memory, for the wizard) or a
+backend they name (`--keyring-backend keyrings.alt.file.EncryptedKeyring`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets as _secrets
+from dataclasses import dataclass
+from typing import Protocol
+
+SERVICE_PREFIX = "toolbox-tui:"
+"""Keyring service name is `toolbox-tui:<project name>`; the username is the secret's name."""
+HMAC_KEY_NAME = "@hmac-key"
+"""Per-project random key for the content-hash labels of swarm secrets."""
+PREVIOUS_SUFFIX = "@previous"
+"""`<name>@previous` keeps the value a rotation replaced until the stack is healthy again."""
+INDEX_NAME = "@index"
+"""Names stored for this project (keyring cannot list entries), newline separated; not secret."""
+
+_INSECURE_MODULES = ("keyring.backends.fail", "keyring.backends.null", "keyrings.alt")
+_INSECURE_NAMES = ("plaintext", "fail", "null", "chainer")
+
+
+class NoSecureKeyring(Exception):
+    """No secure keyring backend: the user must choose. Message and hint are user-facing."""
+
+    def __init__(self, backend: str, reason: str = "") -> None:
+        message = (f"no secure keyring is available (backend: {backend}{'; ' + reason if reason else ''})")
+        super().__init__(message)
+        self.backend = backend
+        self.hint = ("choose explicitly: `--store session` keeps values in memory for this run only "
+                     "(use it from the wizard), or `--keyring-backend MODULE.CLASS` names a backend "
+                     "(e.g. keyrings.alt.file.EncryptedKeyring); or start a Secret Service "
+                     "(gnome-keyring in a D-Bus session). toolbox-tui never stores secrets in plaintext "
+                     "on its own.")
+
+
+class StoreError(Exception):
+    """The keyring refused an operation (locked, D-Bus gone...). User-facing, never contains a value."""
+
+
+@dataclass(frozen=True)
+class BackendInfo:
+    name: str
+    """`module.Class` of the backend keyring chose."""
+    secure: bool
+    reason: str = ""
+
+
+def backend_name(backend: object) -> str:
+    return f"{type(backend).__module__}.{type(backend).__qualname__}"
+
+
+def _is_insecure(backend: object) -> tuple[bool, str]:
+    name = backend_name(backend)
+    if any(name.startswith(m) for m in _INSECURE_MODULES[:2]):
+        return True, "no backend found"
+    if name.startswith("keyrings.alt") and "Encrypted" not in name:
+        return True, "plaintext backend"
+    lowered = type(backend).__qualname__.lower()
+    if "plaintext" in lowered:
+        return True, "plaintext backend"
+    if "chainer" in lowered:
+        backends = getattr(backend, "backends", [])
+        secure = [b for b in backends if not _is_insecure(b)[0]]
+        if not secure:
+            return True, "no backend found"
+    return False, ""
+
+
+def detect_backend() -> BackendInfo:
+    """The backend `keyring` would use, and whether it is secure enough to use without asking."""
+    import keyring
+
+    backend = keyring.get_keyring()
+    insecure, reason = _is_insecure(backend)
+    return BackendInfo(backend_name(backend), not insecure, reason)
+
+
+class SecretStore(Protocol):
+    label: str
+    """Where values go, for `secrets list` (`keyring` or `session`)."""
+    backend: str
+
+    def get(self, name: str) -> str | None: ...
+    def set(self, name: str, value: str) -> None: ...
+    def delete(self, name: str) -> None: ...
+    def names(self) -> list[str]: ...
+
+
+class SessionStore:
+    """Values in this process's memory only: gone when it exits. Chosen explicitly, never a fallback."""
+
+    label = "session"
+    backend = "session (memory of this process)"
+
+    def __init__(self) -> None:
+        self._values: dict[str, str] = {}
+        """name -> value; never written anywhere."""
+
+    def get(self, name: str) -> str | None:
+        return self._values.get(name)
+
+    def set(self, name: str, value: str) -> None:
+        self._values[name] = value
+
+    def delete(self, name: str) -> None:
+        self._values.pop(name, None)
+
+    def names(self) -> list[str]:
+        return sorted(n for n in self._values if not n.startswith("@"))
+
+
+class KeyringStore:
+    """Values in a keyring backend under service `toolbox-tui:<project>`."""
+
+    label = "keyring"
+
+    def __init__(self, service: str, backend: object) -> None:
+        self.service = service
+        """Keyring service name, `toolbox-tui:<project>`."""
+        self._backend = backend
+        """The keyring backend object (SecretService.Keyring when all is well)."""
+        self.backend = backend_name(backend)
+
+    def _call(self, what: str, fn, *args):  # noqa: ANN001
+        try:
+            return fn(*args)
+        except Exception as exc:  # keyring errors, D-Bus errors: never echo arguments (values)
+            raise StoreError(f"the keyring ({self.backend}) could not {what} for service "
+                             f"{self.service!r}: {type(exc).__name__}") from None
+
+    def get(self, name: str) -> str | None:
+        return self._call(f"read {name!r}", self._backend.get_password, self.service, name)
+
+    def set(self, name: str, value: str) -> None:
+        self._call(f"store {name!r}", self._backend.set_password, self.service, name, value)
+        if not name.startswith("@"):
+            self._index_add(name)
+
+    def delete(self, name: str) -> None:
+        import keyring.errors
+
+        try:
+            self._backend.delete_password(self.service, name)
+        except keyring.errors.PasswordDeleteError:
+            pass
+        except Exception as exc:
+            raise StoreError(f"the keyring ({self.backend}) could not delete {name!r}: "
+                             f"{type(exc).__name__}") from None
+        if not name.startswith("@"):
+            self._index_remove(name)
+
+    def names(self) -> list[str]:
+        raw = self.get(INDEX_NAME) or ""
+        return sorted({n for n in raw.split("\n") if n})
+
+    def _index_add(self, name: str) -> None:
+        current = set(self.names())
+        if name not in current:
+            current.add(name)
+            self._call("update its index", self._backend.set_password, self.service, INDEX_NAME,
+                       "\n".join(sorted(current)))
+
+    def _index_remove(self, name: str) -> None:
+        current = set(self.names())
+        if name in current:
+            current.discard(name)
+            if current:
+                self._call("update its index", self._backend.set_password, self.service,
+                           INDEX_NAME, "\n".join(sorted(current)))
+            else:
+                try:
+                    self._backend.delete_password(self.service, INDEX_NAME)
+                except Exception:  # noqa: BLE001 - an index that lingers is harmless
+                    pass
+
+    def purge(self) -> None:
+        """Delete every entry of this project (tests, `secrets forget`)."""
+        for name in self.names():
+            self.delete(name)
+            self.delete(name + PREVIOUS_SUFFIX)
+        for extra in (HMAC_KEY_NAME, INDEX_NAME):
+            try:
+                self._backend.delete_password(self.service, extra)
+            except Exception:  # noqa: BLE001
+                pass
+
+
+def service_name(project: str) -> str:
+    return SERVICE_PREFIX + project
+
+
+def open_store(project: str, *, store: str | None = None, backend: str | None = None,
+               service: str | None = None) -> SecretStore:
+    """The store for `project`.
+
+    `store="session"`: memory only. `backend="module.Class"`: that keyring backend, as named.
+    Otherwise the default keyring backend, if it is secure; else `NoSecureKeyring`.
+    """
+    if store == "session":
+        return SessionStore()
+    svc = service or service_name(project)
+    if backend:
+        import keyring.core
+
+        try:
+            chosen = keyring.core.load_keyring(backend)
+        except Exception as exc:  # noqa: BLE001 - bad name, missing module
+            raise StoreError(f"cannot load keyring backend {backend!r}: {type(exc).__name__}: {exc}") from None
+        return KeyringStore(svc, chosen)
+    import keyring
+
+    current = keyring.get_keyring()
+    insecure, reason = _is_insecure(current)
+    if insecure:
+        raise NoSecureKeyring(backend_name(current), reason)
+    return KeyringStore(svc, current)
+
+
+def hmac_key(store: SecretStore) -> bytes:
+    """The project's random key for content-hash labels, created on first use."""
+    raw = store.get(HMAC_KEY_NAME)
+    if not raw:
+        raw = _secrets.token_hex(32)
+        store.set(HMAC_KEY_NAME, raw)
+    return bytes.fromhex(raw)
+
+
+def content_hash(store: SecretStore, value: str) -> str:
+    """HMAC-SHA256 of `value` under the project key: comparable, but no offline guessing."""
+    return hmac.new(hmac_key(store), value.encode(), hashlib.sha256).hexdigest()
