@@ -1,0 +1,361 @@
+"""Wait until a started Compose project is healthy, driven by the engine's event stream.
+
+Why not `docker compose up --wait`: it fails at the first `unhealthy` even when the health check
+would recover, treats one-shot services (migrations, seeders) as failures when they exit, and
+cannot say *why* something is not healthy. Here:
+
+* the event stream (container events of the project's label, probes' `exec_*` noise ignored) is
+  opened *before* the one `containers.list` that reads the initial state, so nothing that happens
+  in between is lost; afterwards state changes come from events only, no polling loop;
+* a service is done when each of its containers is `running` and, if it has a health check,
+  `healthy`; a one-shot service (exited 0 and not restarted by policy) counts as done;
+* `unhealthy` is not final (health can recover before the deadline); what ends the wait early is a
+  container that exits non-zero with restart policy `no`, or a restart loop (>= 3 restarts);
+* the deadline closes the stream from a timer thread (`CancellableStream.close()`), so no thread
+  is left blocked on the socket.
+
+Nothing here prints: changes go to `on_change(ServiceState)`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable, Mapping
+
+from toolbox_tui.sanitize import sanitize_oneline
+from toolbox_tui.startup import restart_policy
+
+PROJECT_LABEL = "com.docker.compose.project"
+SERVICE_LABEL = "com.docker.compose.service"
+ONEOFF_LABEL = "com.docker.compose.oneoff"
+RESTART_LOOP = 3
+"""Restarts after which a service is declared to be in a restart loop."""
+
+DONE, PENDING, FAILED = "done", "pending", "failed"
+
+
+@dataclass(frozen=True)
+class ServiceState:
+    """What the engine says about one service (its worst container when it has replicas)."""
+
+    service: str
+    container_id: str | None = None
+    state: str = "missing"
+    """missing | created | running | restarting | exited | dead | paused | removing"""
+    health: str | None = None
+    """None (no health check) | starting | healthy | unhealthy"""
+    exit_code: int | None = None
+    restarts: int = 0
+    oom_killed: bool = False
+    has_healthcheck: bool = False
+    restart_policy: str = "no"
+    verdict: str = PENDING
+    """done | pending | failed"""
+    reason: str = ""
+    """Why it is pending or failed, in a few words (`health: starting`, `exited with code 1`)."""
+
+    @property
+    def done(self) -> bool:
+        return self.verdict == DONE
+
+    def to_json(self) -> dict[str, Any]:
+        return {"service": self.service, "container_id": self.container_id, "state": self.state,
+                "health": self.health, "exit_code": self.exit_code, "restarts": self.restarts,
+                "oom_killed": self.oom_killed, "has_healthcheck": self.has_healthcheck,
+                "restart_policy": self.restart_policy, "verdict": self.verdict,
+                "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class WaitResult:
+    ok: bool
+    states: Mapping[str, ServiceState]
+    elapsed: float
+    timed_out: bool = False
+    stopped_early: str | None = None
+    """The service whose terminal failure ended the wait before the deadline."""
+
+    @property
+    def not_ready(self) -> list[str]:
+        return [s for s, st in self.states.items() if not st.done]
+
+
+@dataclass
+class _Box:
+    """Mutable tracking of one container."""
+
+    id: str
+    service: str
+    state: str = "created"
+    health: str | None = None
+    has_hc: bool = False
+    exit_code: int | None = None
+    restarts: int = 0
+    oom: bool = False
+    policy: str = "no"
+
+
+def _iso_ns(text: str | None) -> int:
+    """Docker's RFC 3339 timestamps (nanosecond fractions) as Unix nanoseconds; 0 if unknown."""
+    if not text or text.startswith("0001-"):
+        return 0
+    try:
+        main, _, frac = text.rstrip("Z").partition(".")
+        frac, tz = (frac.split("+", 1) + [""])[:2] if "+" in frac else (frac, "")
+        dt = datetime.strptime(main, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
+        ns = int((frac + "000000000")[:9]) if frac else 0
+        return int(dt.timestamp()) * 1_000_000_000 + ns
+    except ValueError:
+        return 0
+
+
+def box_from_attrs(attrs: Mapping[str, Any], service: str, declared_policy: str | None = None) -> _Box:
+    st = attrs.get("State") or {}
+    cfg = attrs.get("Config") or {}
+    hcfg = cfg.get("Healthcheck") or {}
+    has_hc = bool(hcfg.get("Test")) and hcfg.get("Test") != ["NONE"] or bool(st.get("Health"))
+    host = attrs.get("HostConfig") or {}
+    policy = (host.get("RestartPolicy") or {}).get("Name") or declared_policy or "no"
+    status = str(st.get("Status") or "created")
+    exit_code = st.get("ExitCode") if status in ("exited", "dead") else None
+    return _Box(id=str(attrs.get("Id") or ""), service=service, state=status,
+                health=(st.get("Health") or {}).get("Status") if has_hc else None, has_hc=has_hc,
+                exit_code=exit_code, restarts=int(attrs.get("RestartCount") or 0),
+                oom=bool(st.get("OOMKilled")), policy=str(policy))
+
+
+def container_verdict(b: _Box) -> tuple[str, str]:
+    """(done|pending|failed, reason) for one container."""
+    restarts_by_policy = b.policy not in ("no", "")
+    if b.restarts >= RESTART_LOOP and not (b.state == "running" and b.has_hc and b.health == "healthy"):
+        return FAILED, f"restart loop ({b.restarts} restarts)" + (", OOM-killed" if b.oom else "")
+    if b.state == "running":
+        if not b.has_hc:
+            return DONE, "running"
+        if b.health == "healthy":
+            return DONE, "healthy"
+        return PENDING, f"health: {b.health or 'starting'}"
+    if b.state in ("exited", "dead"):
+        code = b.exit_code if b.exit_code is not None else 0
+        oom = ", OOM-killed" if b.oom else ""
+        if code == 0 and b.policy in ("no", "", "on-failure") and not b.oom:
+            return DONE, "completed (exit 0)"
+        if not restarts_by_policy or (b.policy == "on-failure" and code == 0):
+            return FAILED, f"exited with code {code}{oom}"
+        return PENDING, f"exited with code {code}{oom}; restart policy {b.policy}"
+    if b.state == "restarting":
+        return PENDING, "restarting"
+    return PENDING, b.state
+
+
+_RANK = {FAILED: 0, PENDING: 1, DONE: 2}
+
+
+class HealthTracker:
+    """Project state from one snapshot plus events. Usable without a live stream (tests, replays)."""
+
+    def __init__(self, services: Iterable[str], *, policies: Mapping[str, str] | None = None,
+                 on_change: Callable[[ServiceState], None] | None = None,
+                 inspect: Callable[[str], Mapping[str, Any] | None] | None = None) -> None:
+        self.services = list(services)
+        """Services expected to become ready (the stack's enabled services)."""
+        self.policies = dict(policies or {})
+        self.on_change = on_change
+        self.inspect = inspect
+        """Looks a container up by id when an event names one not seen yet (None when gone)."""
+        self.boxes: dict[str, _Box] = {}
+        self.started_ns: dict[str, int] = {}
+        self.ignored: set[str] = set()
+        self._last: dict[str, ServiceState] = {}
+
+    # - state
+    def add_attrs(self, attrs: Mapping[str, Any]) -> None:
+        labels = (attrs.get("Config") or {}).get("Labels") or {}
+        service = labels.get(SERVICE_LABEL)
+        if not service or labels.get(ONEOFF_LABEL) == "True":
+            self.ignored.add(str(attrs.get("Id")))
+            return
+        box = box_from_attrs(attrs, service, self.policies.get(service))
+        self.boxes[box.id] = box
+        self.started_ns[box.id] = _iso_ns((attrs.get("State") or {}).get("StartedAt"))
+        if service not in self.services:
+            self.services.append(service)
+
+    def service_state(self, service: str) -> ServiceState:
+        boxes = [b for b in self.boxes.values() if b.service == service]
+        if not boxes:
+            return ServiceState(service=service, state="missing", verdict=PENDING,
+                                reason="no container", restart_policy=self.policies.get(service, "no"))
+        judged = sorted(((container_verdict(b), b) for b in boxes), key=lambda t: _RANK[t[0][0]])
+        (verdict, reason), b = judged[0]
+        return ServiceState(service=service, container_id=b.id, state=b.state, health=b.health,
+                            exit_code=b.exit_code, restarts=b.restarts, oom_killed=b.oom,
+                            has_healthcheck=b.has_hc, restart_policy=b.policy, verdict=verdict,
+                            reason=reason)
+
+    def states(self) -> dict[str, ServiceState]:
+        return {s: self.service_state(s) for s in self.services}
+
+    def publish(self) -> None:
+        for s in self.services:
+            st = self.service_state(s)
+            if self._last.get(s) != st:
+                self._last[s] = st
+                if self.on_change is not None:
+                    self.on_change(st)
+
+    def all_done(self) -> bool:
+        return all(self.service_state(s).done for s in self.services)
+
+    def first_failure(self) -> str | None:
+        for s in self.services:
+            if self.service_state(s).verdict == FAILED:
+                return s
+        return None
+
+    # - events
+    def apply(self, ev: Mapping[str, Any]) -> bool:
+        """Apply one decoded engine event; True when it changed something."""
+        if ev.get("Type", "container") != "container":
+            return False
+        action = str(ev.get("Action") or ev.get("status") or "")
+        if action.startswith("exec_") or not action:
+            return False
+        cid = str(ev.get("id") or (ev.get("Actor") or {}).get("ID") or "")
+        if not cid or cid in self.ignored:
+            return False
+        attrs = (ev.get("Actor") or {}).get("Attributes") or {}
+        box = self.boxes.get(cid)
+        if box is None:
+            if action == "destroy":
+                return False
+            looked = self.inspect(cid) if self.inspect else None
+            if looked is None:
+                if not attrs.get(SERVICE_LABEL):
+                    return False
+                self.ignored.add(cid)
+                return False
+            self.add_attrs(looked)
+            return True
+        ev_ns = int(ev.get("timeNano") or 0)
+        if action == "start":
+            if box.state in ("exited", "dead", "restarting") and box.policy not in ("no", "") \
+                    and ev_ns > self.started_ns.get(cid, 0):
+                box.restarts += 1
+            box.state = "running"
+            box.exit_code = None
+            if box.has_hc:
+                box.health = "starting"
+        elif action == "die":
+            box.state = "exited"
+            try:
+                box.exit_code = int(attrs.get("exitCode", box.exit_code or 0))
+            except (TypeError, ValueError):
+                box.exit_code = None
+        elif action == "oom":
+            box.oom = True
+        elif action.startswith("health_status"):
+            box.health = action.split(":", 1)[1].strip() if ":" in action else box.health
+            box.has_hc = True
+        elif action == "destroy":
+            del self.boxes[cid]
+        elif action == "pause":
+            box.state = "paused"
+        elif action == "unpause":
+            box.state = "running"
+        else:
+            return False
+        return True
+
+
+def _project_label(project: str) -> str:
+    return f"{PROJECT_LABEL}={project}"
+
+
+def wait_healthy(stack: Any, client: Any, *, timeout: float = 120,
+                 on_change: Callable[[ServiceState], None] | None = None,
+                 services: Iterable[str] | None = None) -> WaitResult:
+    """Block until every service is done, one fails for good, or `timeout` seconds pass.
+
+    `stack` needs `name` and `services` (a Stack or `startup.ProjectRef`); `client` is a
+    `docker.DockerClient`. Call it from a worker thread in a UI.
+    """
+    import docker
+
+    t0 = time.monotonic()
+    names = list(services) if services is not None else list(getattr(stack, "services", {}) or {})
+    policies = {n: restart_policy(s) for n, s in (getattr(stack, "services", {}) or {}).items()}
+    label = _project_label(stack.name)
+
+    def inspect(cid: str) -> Mapping[str, Any] | None:
+        try:
+            return client.api.inspect_container(cid)
+        except docker.errors.NotFound:
+            return None
+        except docker.errors.APIError:
+            return None
+
+    tracker = HealthTracker(names, policies=policies, on_change=on_change, inspect=inspect)
+    since = int(time.time()) - 1
+    stream = client.events(decode=True, since=since,
+                           filters={"type": "container", "label": [label]})
+    closed = threading.Event()
+
+    def close() -> None:
+        closed.set()
+        try:
+            stream.close()
+        except Exception:  # noqa: BLE001 - closing a broken socket must not raise in the timer
+            pass
+
+    timer = threading.Timer(max(0.0, timeout - (time.monotonic() - t0)), close)
+    timer.daemon = True
+    timer.start()
+    stopped: str | None = None
+    try:
+        list_ns = time.time_ns()
+        for c in client.containers.list(all=True, filters={"label": label}):
+            tracker.add_attrs(c.attrs)
+        tracker.publish()
+        stopped = tracker.first_failure()
+        if not tracker.all_done() and stopped is None:
+            try:
+                for ev in stream:
+                    if closed.is_set():
+                        break
+                    if not isinstance(ev, dict) or int(ev.get("timeNano") or 0) < list_ns:
+                        continue
+                    if tracker.apply(ev):
+                        tracker.publish()
+                        stopped = tracker.first_failure()
+                        if stopped is not None or tracker.all_done():
+                            break
+            except Exception:  # noqa: BLE001 - the socket closed under us: the deadline passed
+                if not closed.is_set():
+                    raise
+    finally:
+        timer.cancel()
+        close()
+    states = tracker.states()
+    ok = all(st.done for st in states.values())
+    timed_out = not ok and stopped is None
+    return WaitResult(ok=ok, states=states, elapsed=time.monotonic() - t0, timed_out=timed_out,
+                      stopped_early=stopped)
+
+
+def snapshot(stack: Any, client: Any) -> dict[str, ServiceState]:
+    """Current state of every service from one `containers.list` (for verify and diagnosis)."""
+    names = list(getattr(stack, "services", {}) or {})
+    policies = {n: restart_policy(s) for n, s in (getattr(stack, "services", {}) or {}).items()}
+    tracker = HealthTracker(names, policies=policies)
+    for c in client.containers.list(all=True, filters={"label": _project_label(stack.name)}):
+        tracker.add_attrs(c.attrs)
+    return tracker.states()
+
+
+def describe(st: ServiceState) -> str:
+    """One line for humans: `web: healthy`, `worker: exited with code 1`."""
+    return sanitize_oneline(f"{st.service}: {st.reason or st.state}")
