@@ -15,11 +15,12 @@ import errno
 import ipaddress
 import os
 import pwd
-import re
 import socket
 import sys
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
+
+from toolbox_tui.sanitize import strip_all
 
 TCP_LISTEN = 0x0A
 UDP_UNCONNECTED = 0x07
@@ -28,15 +29,10 @@ BINDABLE_IPS = ("127.0.0.1", "0.0.0.0")
 CMDLINE_LIMIT = 160
 """Command lines are cut to this many characters in messages."""
 
-_ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)?|.)?"
-                      r"|\x9b[0-?]*[ -/]*[@-~]")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
 
 def sanitize(text: str, limit: int = CMDLINE_LIMIT) -> str:
     """Untrusted text (a command line, a container name) made safe for one line of output."""
-    text = _CONTROL.sub(" ", _ESCAPES.sub("", text))
-    text = " ".join(text.split())
+    text = " ".join(strip_all(text, max_len=None).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -72,7 +68,7 @@ class ContainerPort:
 
 @dataclass(frozen=True)
 class PortOwner:
-    """Who holds a host port. `kind`: process, container, other_user or unknown."""
+    """Who holds a host port. `kind`: process, container, other_user, time_wait or unknown."""
 
     port: int
     proto: str
@@ -122,6 +118,9 @@ class PortOwner:
                                                          else "another user")
             return (f"held by another user's process ({who}; pid unknown; run as root or "
                     f"`sudo ss -ltnp`) on {where}")
+        if self.kind == "time_wait":
+            return (f"blocked on {where} by recently closed connections (TIME_WAIT) of a server that "
+                    "did not set SO_REUSEADDR; it frees itself within about a minute")
         return (f"in use on {where} but the holder could not be found "
                 "(another network or PID namespace?; try `sudo ss -ltnup`)")
 
@@ -189,8 +188,11 @@ def addresses_conflict(bound_ip: str, wanted_ip: str) -> bool:
 
 
 def listeners(port: int, proto: str = "tcp", host_ip: str = "0.0.0.0",
-              proc_root: str = "/proc") -> list[SocketEntry]:
-    """Sockets in this network namespace that hold `port` in a way that collides with host_ip."""
+              proc_root: str = "/proc", *, any_state: bool = False) -> list[SocketEntry]:
+    """Sockets in this network namespace that hold `port` in a way that collides with host_ip.
+
+    TCP: LISTEN sockets only, unless `any_state` (then also TIME_WAIT and friends).
+    """
     found = []
     for suffix, family in (("", 4), ("6", 6)):
         try:
@@ -201,7 +203,7 @@ def listeners(port: int, proto: str = "tcp", host_ip: str = "0.0.0.0",
         for e in entries:
             if e.port != port:
                 continue
-            if proto == "tcp" and e.state != TCP_LISTEN:
+            if proto == "tcp" and e.state != TCP_LISTEN and not any_state:
                 continue
             if proto == "udp" and e.state != UDP_UNCONNECTED:
                 continue
@@ -370,6 +372,9 @@ def port_owner(port: int, proto: str = "tcp", host_ip: str = "0.0.0.0", *, clien
             if published:
                 return _container_owner(port, proto, host_ip, published[0], None, None, None)
             return None  # not bindable here, nothing listening in /proc: free as far as we know
+        if proto == "tcp" and listeners(port, proto, host_ip, proc_root, any_state=True):
+            # Closed connections from a socket without SO_REUSEADDR block even Docker's bind.
+            return PortOwner(port=port, proto=proto, host_ip=host_ip, kind="time_wait")
         return PortOwner(port=port, proto=proto, host_ip=host_ip, kind="unknown")
 
     sock = socks[0]
