@@ -47,27 +47,35 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
-def project_options_parser() -> argparse.ArgumentParser:
-    """Options every project-aware command accepts, named as in `docker compose`."""
+def project_options_parser(top: bool = False) -> argparse.ArgumentParser:
+    """Options every project-aware command accepts, named as in `docker compose`.
+
+    They may be given before or after the command. Only the top-level parser carries defaults;
+    a subcommand's copy uses SUPPRESS so that leaving an option out there does not erase a value
+    given before the command.
+    """
+    d = (lambda v: v) if top else (lambda v: argparse.SUPPRESS)
     p = _Parser(add_help=False)
     g = p.add_argument_group("project")
     g.add_argument("--project-dir", "--project-directory", dest="project_dir", metavar="DIR",
-                   help="project directory (default: the first compose file's directory)")
-    g.add_argument("-f", "--file", dest="files", action="append", default=[], metavar="FILE",
+                   default=d(None), help="project directory (default: the first compose file's directory)")
+    g.add_argument("-f", "--file", dest="files", action="append", default=d([]), metavar="FILE",
                    help="compose file; repeat in order (default: COMPOSE_FILE, the manifest, or compose.yaml...)")
-    g.add_argument("-p", "--project-name", dest="project_name", metavar="NAME")
-    g.add_argument("--profile", dest="profiles", action="append", default=[], metavar="PROFILE")
-    g.add_argument("--env-file", dest="env_files", action="append", default=[], metavar="FILE")
-    g.add_argument("--mode", choices=("dev", "prod"), help="file set from the manifest (default: dev)")
+    g.add_argument("-p", "--project-name", dest="project_name", metavar="NAME", default=d(None))
+    g.add_argument("--profile", dest="profiles", action="append", default=d([]), metavar="PROFILE")
+    g.add_argument("--env-file", dest="env_files", action="append", default=d([]), metavar="FILE")
+    g.add_argument("--mode", choices=("dev", "prod"), default=d(None),
+                   help="file set from the manifest (default: the manifest's default_mode)")
     o = p.add_argument_group("output")
-    o.add_argument("--json", action="store_true", help="machine-readable output on stdout")
-    o.add_argument("--debug", action="store_true", help="show internal details and tracebacks")
+    o.add_argument("--json", action="store_true", default=d(False), help="machine-readable output on stdout")
+    o.add_argument("--debug", action="store_true", default=d(False),
+                   help="show internal details and tracebacks")
     return p
 
 
 def build_parser() -> argparse.ArgumentParser:
     common = project_options_parser()
-    parser = _Parser(prog="toolbox-tui", parents=[common],
+    parser = _Parser(prog="toolbox-tui", parents=[project_options_parser(top=True)],
                      description="From a fresh clone to a healthy Docker Compose stack. "
                                  "Run without a command to open the wizard.")
     parser.add_argument("--version", action="version", version=f"toolbox-tui {__version__}")

@@ -17,6 +17,7 @@ from typing import Any, Iterable, Mapping
 
 from toolbox_tui.compose_merge import (is_bind_source, merge_values, normalize_service,
                                        split_volume)
+from toolbox_tui.compose_schema import validate_keys
 from toolbox_tui.interpolation import VarUse, interpolate_tree
 from toolbox_tui.yaml_source import LDict, LList, LoadError, Loc, LStr, load_yaml, loc_of
 
@@ -53,8 +54,10 @@ class PathRef:
     required: bool = True
     create_host_path: bool = False
     syntax: str = "scalar"
-    """short | long | scalar (how the reference is written; the fixer needs it)"""
+    """short | long | scalar | implicit (how the reference is written; the fixer needs it)"""
     index: int | None = None
+    target: str | None = None
+    """Container path of a bind mount."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,8 @@ class LoadedModel:
     base_dirs: dict[str, Path]
     """File -> directory its relative paths resolve against (extends/include files)."""
     extends_missing: list[PathRef] = field(default_factory=list)
+    file_docs: dict[str, LDict] = field(default_factory=dict)
+    """Each compose file as loaded and interpolated (before merging), by absolute path."""
 
 
 # -- loading -------------------------------------------------------------------------------------
@@ -117,6 +122,7 @@ def _load_file(path: Path, env: Mapping[str, str], uses: list[VarUse]) -> LDict:
             raise LoadError(f"`{key}` must be a mapping of names", file=str(path),
                             line=loc.line if loc else None, column=loc.column if loc else None,
                             hint=f"Write `{key}:` followed by indented `name:` entries.")
+    validate_keys(doc, str(path))
     doc = interpolate_tree(doc, env, uses)
     services = doc.get("services") or {}
     for name, svc in list(services.items()):
@@ -237,7 +243,8 @@ def build_model(files: list[Path], project_dir: Path, env: Mapping[str, str]) ->
     assert merged is not None
     merged.pop("include", None)
     return LoadedModel(model=merged, uses=b.uses, base_dirs=b.base_dirs,
-                       extends_missing=b.extends_missing)
+                       extends_missing=b.extends_missing,
+                       file_docs={str(k): v for k, v in b.cache.items()})
 
 
 def _includes(doc: LDict) -> list[Any]:
@@ -364,6 +371,7 @@ class Stack:
         self._loaded = loaded
         self.model: LDict = loaded.model
         self.var_uses: list[VarUse] = loaded.uses
+        self.file_docs: dict[str, LDict] = loaded.file_docs
         self.services: dict[str, Service] = self._services()
         self.secrets: dict[str, SecretDef] = self._secrets()
 
@@ -443,7 +451,8 @@ class Stack:
                                         loc_of(src) or loc,
                                         "file" if looks_like_file(str(src), str(v.get("target", ""))) else "any",
                                         required=not chp or looks_like_file(str(src), str(v.get("target", ""))),
-                                        create_host_path=chp, syntax="long", index=i))
+                                        create_host_path=chp, syntax="long", index=i,
+                                        target=str(v.get("target", "")) or None))
                 else:
                     parts = split_volume(str(v))
                     if len(parts) < 2 or not is_bind_source(parts[0]):
@@ -453,7 +462,8 @@ class Stack:
                     is_file = looks_like_file(parts[0], parts[1])
                     refs.append(PathRef("bind", name, None, parts[0], self.resolve_path(src),
                                         src.loc, "file" if is_file else "any", required=is_file,
-                                        create_host_path=True, syntax="short", index=i))
+                                        create_host_path=True, syntax="short", index=i,
+                                        target=parts[1]))
             build = data.get("build")
             if build is not None:
                 ctx_val = build if isinstance(build, str) else build.get("context", ".")

@@ -209,6 +209,7 @@ def discover(opts: ProjectOptions) -> tuple[list[Path], Path, Manifest | None, s
     manifest = load_manifest(manifest_path) if manifest_path else None
     mode = opts.mode
     explicit = False
+    from_manifest = False
     if opts.files:
         files = [Path(cwd, f).absolute() for f in opts.files]
         explicit = True
@@ -216,6 +217,9 @@ def discover(opts: ProjectOptions) -> tuple[list[Path], Path, Manifest | None, s
         files = [Path(cwd, f).absolute() for f in _split_files(os.environ["COMPOSE_FILE"])]
         explicit = True
     elif manifest is not None and manifest.modes:
+        # The manifest chose the files: the project is the compose dir it names, wherever
+        # --project-dir pointed to find the manifest.
+        from_manifest = True
         mode = mode or manifest.default_mode
         if mode not in manifest.modes:
             raise LoadError(f"mode {mode!r} is not defined in the manifest (modes: "
@@ -230,7 +234,10 @@ def discover(opts: ProjectOptions) -> tuple[list[Path], Path, Manifest | None, s
             raise LoadError(f"compose file {f} does not exist" if not f.exists()
                             else f"compose file {f} is not a regular file",
                             file=str(f), hint="Check -f/COMPOSE_FILE or the manifest's `modes:`.")
-    project_dir = Path(cwd, opts.project_dir).resolve() if opts.project_dir else files[0].parent.resolve()
+    if opts.project_dir and not from_manifest:
+        project_dir = Path(cwd, opts.project_dir).resolve()
+    else:
+        project_dir = files[0].parent.resolve()
     return files, project_dir, manifest, mode, explicit
 
 
