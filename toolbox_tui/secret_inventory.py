@@ -246,8 +246,16 @@ def resolve(stack: Any, entries: list[SecretEntry], store: Any, *, mode: str = "
                 return v, True
         if part in environ:
             return environ[part], e is not None
+        for svc in users:  # a plain variable set in the environment of a service that uses it
+            if part in svc_env.get(svc, {}):
+                return svc_env[svc][part], False
         return None, False
 
+    svc_env: dict[str, dict[str, str]] = {}
+    for svc_name, svc in (getattr(stack, "services", None) or {}).items():
+        data = getattr(svc, "data", None) or {}
+        svc_env[svc_name] = {k: v for k, v in _env_items(data.get("environment")) if v is not None}
+    users: tuple[str, ...] = ()
     derived = [e for e in entries if e.derive]
     for e in entries:
         if e.derive:
@@ -278,6 +286,7 @@ def resolve(stack: Any, entries: list[SecretEntry], store: Any, *, mode: str = "
         for e in derived:
             if e.name in values:
                 continue
+            users = e.used_by
             try:
                 values[e.name] = sk.derive(e.name, e.derive or "", lookup)
                 status[e.name] = Status(e.name, True, "derived")

@@ -1,0 +1,70 @@
+"""`secrets list/set/generate` through the real CLI and the real Secret Service."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_secret_helpers import cli_json, make_project, purge_keyring, run_cli  # noqa: E402
+
+pytestmark = pytest.mark.keyring
+
+
+@pytest.fixture
+def proj(tmp_path: Path, keyring_backend):
+    name = f"tbxtest-{secrets.token_hex(4)}"
+    root = make_project(tmp_path / "proj", name)
+    yield name, root
+    purge_keyring(name)
+
+
+def test_list_set_generate(proj) -> None:
+    name, root = proj
+    data = cli_json(["secrets", "list"], root)
+    rows = {r["name"]: r for r in data["secrets"]}
+    assert set(rows) == {"db_password", "database_url", "openai_api_key"}
+    for r in rows.values():
+        assert {"name", "kind", "set", "store", "used_by"} <= set(r)
+    assert rows["db_password"] | {} == rows["db_password"]
+    assert (rows["db_password"]["set"], rows["db_password"]["kind"]) == (False, "password")
+    assert rows["openai_api_key"]["store"] == "placeholder"
+    assert rows["database_url"]["used_by"] == ["app"]
+
+    bad = run_cli(["secrets", "set", "db_password"], root, stdin="short\n")
+    assert bad.returncode == 1
+    assert "db_password: must be at least 12 characters long" in bad.stderr
+    assert "short" not in bad.stderr.replace("shorter", "")
+
+    canary = "Canary" + secrets.token_hex(12)
+    ok = run_cli(["secrets", "set", "db_password", "--json"], root, stdin=canary + "\n")
+    assert ok.returncode == 0, ok.stderr
+    assert canary not in ok.stdout + ok.stderr
+    assert json.loads(ok.stdout) == {"name": "db_password", "kind": "password", "set": True, "store": "keyring"}
+    import keyring
+
+    assert keyring.get_password(f"toolbox-tui:{name}", "db_password") == canary
+
+    derived = run_cli(["secrets", "set", "database_url"], root, stdin="postgresql://x:y@z/db\n")
+    assert derived.returncode == 1 and "derived" in derived.stderr
+
+    listed = run_cli(["secrets", "list", "--json"], root)
+    assert canary not in listed.stdout + listed.stderr
+    rows = {r["name"]: r for r in json.loads(listed.stdout)["secrets"]}
+    assert rows["db_password"]["set"] and rows["db_password"]["store"] == "keyring"
+    assert rows["database_url"]["set"] and rows["database_url"]["store"] == "derived"
+
+    gen = cli_json(["secrets", "generate"], root)
+    assert gen["skipped"] == ["db_password"] and gen["generated"] == []
+    gen = cli_json(["secrets", "generate", "db_password", "--force"], root)
+    assert gen["generated"] == ["db_password"]
+    assert keyring.get_password(f"toolbox-tui:{name}", "db_password") != canary
+    refused = run_cli(["secrets", "generate", "openai_api_key"], root)
+    assert refused.returncode == 1 and "must come from its issuer" in refused.stdout
+
+    unknown = run_cli(["secrets", "set", "nope"], root, stdin="x\n")
+    assert unknown.returncode == 2 and "not a secret of this stack" in unknown.stderr

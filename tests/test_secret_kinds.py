@@ -1,0 +1,121 @@
+"""Kinds, validation, generation and derivation of secrets (pure Python)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from toolbox_tui import secret_kinds as sk
+
+
+@pytest.mark.parametrize("name,kind", [
+    ("db_password", sk.PASSWORD), ("POSTGRES_PASSWORD", sk.PASSWORD), ("redis_password", sk.PASSWORD),
+    ("database_url", sk.URL), ("REDIS_URL", sk.URL), ("SENTRY_DSN", sk.URL),
+    ("openai_api_key", sk.API_KEY), ("aws_access_key", sk.API_KEY), ("roblox_api_key", sk.API_KEY),
+    ("jwt_secret", sk.TOKEN), ("backup_encryption_key", sk.TOKEN), ("SECRET_KEY", sk.TOKEN),
+    ("aws_secret_key", sk.API_KEY), ("roblox_client_secret", sk.API_KEY),
+    ("tls_cert", sk.CERTIFICATE), ("motd", sk.TEXT),
+])
+def test_infer_kind_from_name(name: str, kind: str) -> None:
+    assert sk.infer_kind(name) == kind
+
+
+def test_infer_kind_from_file_extension() -> None:
+    assert sk.infer_kind("server", file="/x/server.pem") == sk.CERTIFICATE
+
+
+@pytest.mark.parametrize("name,expected", [
+    ("POSTGRES_PASSWORD", True), ("JWT_SECRET", True), ("OPENAI_API_KEY", True), ("DATABASE_URL", True),
+    ("JWT_SECRET_FILE", False), ("TOKEN_TTL", False), ("POSTGRES_USER", False), ("LOG_LEVEL", False),
+])
+def test_secret_like_names(name: str, expected: bool) -> None:
+    assert sk.is_secret_like(name) is expected
+
+
+def test_third_party_keys_are_not_generatable_and_get_vendor_prefix() -> None:
+    rule = sk.rule_for("openai_api_key")
+    assert rule.generate is False and rule.prefix == "sk-"
+    assert sk.rule_for("anthropic_api_key").prefix == "sk-ant-"
+    assert sk.rule_for("db_password").generate is True
+
+
+def test_manifest_hints_override_inference() -> None:
+    rule = sk.rule_for("thing", hints={"kind": "password", "min_length": 40, "prefix": "pw-",
+                                       "generate": False})
+    assert (rule.kind, rule.min_length, rule.prefix, rule.generate) == ("password", 40, "pw-", False)
+
+
+def test_validation_messages_name_secret_and_rule_not_value() -> None:
+    value = "Sh0rt!"
+    with pytest.raises(sk.SecretValueError) as info:
+        sk.validate("db_password", value, sk.rule_for("db_password"))
+    msg = str(info.value)
+    assert msg.startswith("db_password: ")
+    assert "at least 12 characters" in msg
+    assert value not in msg
+
+
+@pytest.mark.parametrize("value,fragment", [
+    ("not a url at all", "must be a URL"),
+    ("mysql://u:p@h:3306/db", "must use scheme postgres"),
+    ("postgresql://u:p@h:notaport/db", "port is not a number"),
+])
+def test_url_shape(value: str, fragment: str) -> None:
+    problems = sk.problems("postgres_url", value, sk.rule_for("postgres_url"))
+    assert any(fragment in p for p in problems), problems
+    assert all(value not in p for p in problems)
+
+
+def test_valid_values_pass() -> None:
+    sk.validate("database_url", "postgresql://app:pw@postgres:5432/app", sk.rule_for("database_url"))
+    sk.validate("openai_api_key", "sk-abcdefghijklmnop", sk.rule_for("openai_api_key"))
+
+
+def test_prefix_and_charset_and_newline() -> None:
+    probs = sk.problems("openai_api_key", "pk-abc def\n", sk.rule_for("openai_api_key"))
+    text = " | ".join(probs)
+    assert "must start with 'sk-'" in text
+    assert "single line" in text
+    assert "may only contain" in text
+
+
+def test_placeholder_refused_unless_allowed() -> None:
+    rule = sk.rule_for("openai_api_key")
+    assert sk.problems("openai_api_key", sk.PLACEHOLDER, rule)
+    assert not sk.problems("openai_api_key", sk.PLACEHOLDER, rule, allow_placeholder=True)
+
+
+def test_generate_is_valid_random_and_safe() -> None:
+    for name in ("db_password", "jwt_secret", "redis_password"):
+        rule = sk.rule_for(name)
+        a, b = sk.generate(rule), sk.generate(rule)
+        assert a != b
+        sk.validate(name, a, rule)
+        assert re.fullmatch(r"[A-Za-z0-9_-]+", a)
+    rule = sk.rule_for("x", hints={"kind": "token", "prefix": "tok_", "min_length": 50})
+    v = sk.generate(rule)
+    assert v.startswith("tok_") and len(v) >= 50
+
+
+def test_generate_refuses_urls_and_certificates() -> None:
+    with pytest.raises(ValueError):
+        sk.generate(sk.rule_for("database_url"))
+
+
+def test_derive_quotes_secret_parts_in_urls() -> None:
+    parts = {"POSTGRES_USER": ("app", False), "db_password": ("p@ss/w:rd", True), "POSTGRES_DB": ("appdb", False)}
+    tpl = "postgresql://${POSTGRES_USER}:${db_password}@postgres:5432/${POSTGRES_DB}"
+    assert sk.template_parts(tpl) == ["POSTGRES_USER", "db_password", "POSTGRES_DB"]
+    out = sk.derive("database_url", tpl, lambda n: parts.get(n, (None, False)))
+    assert out == "postgresql://app:p%40ss%2Fw%3Ard@postgres:5432/appdb"
+    sk.validate("database_url", out, sk.rule_for("database_url"))
+
+
+def test_derive_reports_missing_parts_and_uses_defaults() -> None:
+    with pytest.raises(sk.MissingParts) as info:
+        sk.derive("redis_url", "redis://:${redis_password}@${REDIS_HOST:-redis}:6379/0", lambda n: (None, False))
+    assert info.value.missing == ["redis_password"]
+    out = sk.derive("redis_url", "redis://:${redis_password}@${REDIS_HOST:-redis}:6379/0",
+                    lambda n: ("pw", True) if n == "redis_password" else (None, False))
+    assert out == "redis://:pw@redis:6379/0"

@@ -1,0 +1,125 @@
+"""The secret store against the real Secret Service, and the path where there is no secure keyring."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_secret_helpers import make_project, run_cli  # noqa: E402
+
+from toolbox_tui import secret_store as ss  # noqa: E402
+
+
+@pytest.fixture
+def kstore(keyring_backend):
+    store = ss.KeyringStore(f"toolbox-tui:tbxtest-{secrets.token_hex(4)}", keyring_backend)
+    yield store
+    store.purge()
+
+
+@pytest.mark.keyring
+def test_detect_backend_is_secure_with_secret_service(keyring_backend) -> None:
+    info = ss.detect_backend()
+    assert info.secure, info
+    assert "SecretService" in info.name
+
+
+@pytest.mark.keyring
+def test_keyring_roundtrip_index_and_purge(kstore) -> None:
+    assert kstore.get("db_password") is None
+    kstore.set("db_password", "v1-" + secrets.token_hex(8))
+    kstore.set("jwt_secret", "v2-" + secrets.token_hex(8))
+    assert kstore.get("db_password").startswith("v1-")
+    assert kstore.names() == ["db_password", "jwt_secret"]
+    kstore.delete("db_password")
+    assert kstore.get("db_password") is None
+    assert kstore.names() == ["jwt_secret"]
+    kstore.delete("db_password")  # deleting twice is fine
+    kstore.purge()
+    assert kstore.names() == [] and kstore.get("jwt_secret") is None
+
+
+@pytest.mark.keyring
+def test_open_store_uses_project_service_name(keyring_backend) -> None:
+    project = f"tbxtest-{secrets.token_hex(4)}"
+    store = ss.open_store(project)
+    try:
+        assert isinstance(store, ss.KeyringStore)
+        assert store.service == f"toolbox-tui:{project}"
+        store.set("x_password", "abc")
+        import keyring
+
+        assert keyring.get_password(f"toolbox-tui:{project}", "x_password") == "abc"
+    finally:
+        store.purge()
+
+
+@pytest.mark.keyring
+def test_content_hash_is_keyed_and_stable(kstore) -> None:
+    h1 = ss.content_hash(kstore, "hunter2")
+    assert h1 == ss.content_hash(kstore, "hunter2")
+    assert h1 != ss.content_hash(kstore, "hunter3")
+    import hashlib
+
+    assert h1 != hashlib.sha256(b"hunter2").hexdigest()  # not guessable offline without the key
+    other = ss.SessionStore()
+    assert ss.content_hash(other, "hunter2") != h1  # another project, another key
+
+
+def test_session_store_is_memory_only() -> None:
+    s = ss.SessionStore()
+    s.set("a", "1")
+    assert s.get("a") == "1" and s.names() == ["a"]
+    s.delete("a")
+    assert s.get("a") is None
+
+
+def test_fail_backend_is_not_secure() -> None:
+    from keyring.backends import fail
+
+    assert ss._is_insecure(fail.Keyring())[0]
+
+
+def _no_bus_env(home: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["DBUS_SESSION_BUS_ADDRESS"] = "unix:path=/nonexistent/toolbox-tui-test-bus"
+    env["HOME"] = str(home)
+    env["XDG_DATA_HOME"] = str(home / ".local" / "share")
+    env["XDG_CONFIG_HOME"] = str(home / ".config")
+    env.pop("PYTHON_KEYRING_BACKEND", None)
+    return env
+
+
+def test_no_secure_keyring_requires_explicit_choice(tmp_path: Path) -> None:
+    name = f"tbxtest-{secrets.token_hex(4)}"
+    proj = make_project(tmp_path / "proj", name)
+    home = tmp_path / "home"
+    home.mkdir()
+    canary = "canary-" + secrets.token_hex(12)
+    env = _no_bus_env(home)
+    proc = run_cli(["secrets", "set", "db_password"], proj, stdin=canary + "\n", env=env)
+    assert proc.returncode == 3, (proc.returncode, proc.stderr)
+    assert "no secure keyring is available" in proc.stderr
+    assert "--store session" in proc.stderr and "--keyring-backend" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert canary not in proc.stdout + proc.stderr
+    proc = run_cli(["secrets", "list"], proj, env=env)
+    assert proc.returncode == 3 and "no secure keyring" in proc.stderr
+    # nothing was written anywhere in plaintext
+    for root in (home, proj, tmp_path):
+        for p in root.rglob("*"):
+            if p.is_file():
+                assert canary not in p.read_text(errors="replace"), p
+    # the explicit choice works
+    proc = run_cli(["secrets", "set", "db_password", "--store", "session"], proj,
+                   stdin=canary + "\n", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "this process only" in proc.stderr
+    assert canary not in proc.stdout + proc.stderr
+    proc = run_cli(["secrets", "list", "--store", "session", "--json"], proj, env=env)
+    assert proc.returncode == 0, proc.stderr
