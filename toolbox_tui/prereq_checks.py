@@ -43,6 +43,9 @@ ENGINE_TIMEOUT = 3.0
 
 _SEVERITY = {FAIL: "error", WARN: "warning", PASS: "info", SKIP: "info"}
 _NO_ENGINE = "engine not reachable"
+_REASON_TITLES = {"daemon_down": "daemon not running", "permission_denied": "permission denied",
+                  "bad_host": "engine address unusable", "bad_context": "wrong docker context",
+                  "timeout": "timed out", "other": "unexpected answer"}
 
 
 def _check(id: str, status: str, title: str, detail: str = "", hint: str = "", **kw: Any) -> Check:
@@ -147,7 +150,9 @@ def _check_cli(cli: tuple[str | None, str]) -> Check:
 def _check_engine(facts: _EngineFacts) -> Check:
     if facts.error is not None:
         e = facts.error
-        return _check("prereq.engine", FAIL, "Docker engine not reachable", e.message, e.hint,
+        return _check("prereq.engine", FAIL,
+                      f"Docker engine not reachable ({_REASON_TITLES.get(e.reason, e.reason)})",
+                      e.message, e.hint,
                       data={"reason": e.reason, "host": e.host, "context": e.context,
                             "source": e.source})
     info = facts.info
