@@ -90,6 +90,7 @@ def test_all_checks_pass_on_the_real_engine(docker_client, compose_ready, no_doc
 def test_a_given_client_is_reused_and_left_open(docker_client, no_docker_env):
     checks = prereq_checks(client=docker_client)
     assert by_id(checks)["prereq.engine"].status == "pass"
+    assert "unix://" in by_id(checks)["prereq.engine"].detail  # not docker-py's http+docker://
     assert docker_client.ping() is True
 
 

@@ -532,7 +532,11 @@ def _endpoint_host(client: Any) -> str:
     ep = getattr(client, "toolbox_endpoint", None)
     if isinstance(ep, Endpoint):
         return ep.host
-    return str(getattr(getattr(client, "api", None), "base_url", "") or "")
+    api = getattr(client, "api", None)
+    path = getattr(getattr(api, "_custom_adapter", None), "socket_path", None)
+    if isinstance(path, str) and path:  # a unix-socket client made elsewhere (docker.from_env)
+        return f"unix://{path}"
+    return str(getattr(api, "base_url", "") or "")
 
 
 def client_endpoint(client: Any) -> Endpoint | None:
