@@ -434,6 +434,16 @@ def make_plan(checks: Iterable[Check], *, root: Path, project_dir: Path,
     findings: list[FindingPlan] = []
     all_edits: dict[str, dict[tuple[str, str | None], Edit]] = {}
     for check in wanted:
+        ch = chosen_by_id.get(check.id)
+        if ch is not None and ch.candidate and not ch.candidate.isdigit():
+            # A path the user named: offer it like a found candidate (same refusals apply).
+            extra = os.path.normpath(os.path.join(ctx.cwd, os.path.expanduser(ch.candidate)))
+            if ch.option == "template":
+                check = replace(check, data=tuple((k, v) for k, v in check.data if k != "template")
+                                + (("template", extra),))
+            elif extra not in (os.path.normpath(c) for c in check.candidates):
+                check = replace(check, candidates=check.candidates + (extra,))
+            by_id[check.id] = check
         options, edits = finding_options(check, ctx)
         all_edits[check.id] = edits
         explicit = check.id in chosen_by_id

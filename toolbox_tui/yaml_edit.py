@@ -204,9 +204,10 @@ def _find(edit: ScalarEdit, nodes: list[yaml.Node], tokens: list[yaml.Token],
             flow = max(0, flow - 1)
         elif isinstance(tok, yaml.ScalarToken):
             by_end[tok.end_mark.index] = (tok, flow > 0)
+    keys = {id(k) for n in nodes if isinstance(n, yaml.MappingNode) for k, _ in n.value}
     for node in nodes:
         found = by_end.get(node.end_mark.index) if isinstance(node, yaml.ScalarNode) else None
-        if found is None:
+        if found is None or id(node) in keys:
             continue
         tok, in_flow = found
         at_node = (node.start_mark.line, node.start_mark.column) == (line0, col0)
@@ -227,6 +228,9 @@ def _find(edit: ScalarEdit, nodes: list[yaml.Node], tokens: list[yaml.Token],
                 and not isinstance(node, yaml.ScalarNode):
             raise EditError("the YAML node there is a mapping or list, not a single value",
                             file, edit.line, edit.column, "Plan again: the file may have changed.")
+    if any(id(n) in keys and (n.start_mark.line, n.start_mark.column) == (line0, col0) for n in nodes):
+        raise EditError("that is a mapping key, not a value", file, edit.line, edit.column,
+                        "Plan again: the file may have changed.")
     raise EditError(f"no YAML value starts at line {edit.line}, column {edit.column}", file,
                     edit.line, edit.column, "The file changed since the plan; plan again.")
 
