@@ -9,7 +9,7 @@ TBX_STATE_DIR=${TBX_STATE_DIR:-/tmp/toolbox-tui-ci}
 export TBX_STATE_DIR
 export TBX_IMAGE=${TBX_IMAGE:-toolbox-tui/busybox:test}
 export TBX_TEST_IMAGE=${TBX_TEST_IMAGE:-$TBX_IMAGE}
-TBX_VENV="$TBX_ROOT/.venv"
+TBX_VENV=${TBX_VENV:-$TBX_ROOT/.venv}
 mkdir -p "$TBX_STATE_DIR"
 
 tbx_log() { printf '[%s] %s\n' "${TBX_SCRIPT:-toolbox-tui}" "$*" >&2; }
