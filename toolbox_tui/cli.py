@@ -131,6 +131,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_EVAL
     except BrokenPipeError:
         return EXIT_OK
+    except OSError as exc:  # a file or directory we were pointed at cannot be used
+        what = f" {exc.filename}" if exc.filename else ""
+        sys.stderr.write(f"toolbox-tui: error: cannot access{what}: {(exc.strerror or str(exc)).lower()}\n")
+        hint = ("run as a user who can read it, or fix its permissions" if isinstance(exc, PermissionError)
+                else "check the path and try again")
+        sys.stderr.write(f"  hint: {hint}\n")
+        if debug:
+            traceback.print_exc()
+        return EXIT_EVAL
     except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback for users
         sys.stderr.write(f"toolbox-tui: internal error: {type(exc).__name__}: {exc}\n"
                          "  hint: re-run with --debug and report the output.\n")

@@ -17,7 +17,7 @@ from typing import Any, Iterable, Mapping
 
 from toolbox_tui.compose_merge import (is_bind_source, merge_values, normalize_service,
                                        split_volume)
-from toolbox_tui.compose_schema import validate_keys
+from toolbox_tui.compose_schema import validate_keys, validate_types
 from toolbox_tui.interpolation import VarUse, interpolate_tree
 from toolbox_tui.yaml_source import LDict, LList, LoadError, Loc, LStr, load_yaml, loc_of
 
@@ -123,6 +123,7 @@ def _load_file(path: Path, env: Mapping[str, str], uses: list[VarUse]) -> LDict:
                             line=loc.line if loc else None, column=loc.column if loc else None,
                             hint=f"Write `{key}:` followed by indented `name:` entries.")
     validate_keys(doc, str(path))
+    validate_types(doc, str(path))
     doc = interpolate_tree(doc, env, uses)
     services = doc.get("services") or {}
     for name, svc in list(services.items()):

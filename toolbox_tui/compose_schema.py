@@ -54,3 +54,72 @@ def _fail(parent: LDict, key: object, file: str, msg: str, choices: set[str]) ->
                     line=loc.line if loc else None, column=loc.column if loc else None,
                     hint=f"Did you mean {guess!r}?" if guess else
                     "Remove it, or prefix it with x- to keep it as an extension field.")
+
+
+_SEQ = (list,)
+_SEQ_OR_MAP = (list, dict)
+_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
+    "volumes": (_SEQ, "a list"), "ports": (_SEQ, "a list"), "secrets": (_SEQ, "a list"),
+    "configs": (_SEQ, "a list"), "profiles": (_SEQ, "a list"), "cap_add": (_SEQ, "a list"),
+    "cap_drop": (_SEQ, "a list"), "devices": (_SEQ, "a list"),
+    "environment": (_SEQ_OR_MAP, "a list or a mapping"), "labels": (_SEQ_OR_MAP, "a list or a mapping"),
+    "depends_on": (_SEQ_OR_MAP, "a list or a mapping"), "networks": (_SEQ_OR_MAP, "a list or a mapping"),
+    "extra_hosts": (_SEQ_OR_MAP, "a list or a mapping"), "sysctls": (_SEQ_OR_MAP, "a list or a mapping"),
+    "env_file": ((str, list, dict), "a path or a list"), "build": ((str, dict), "a path or a mapping"),
+    "healthcheck": ((dict,), "a mapping"), "extends": ((str, dict), "a service name or a mapping"),
+    "tmpfs": ((str, list), "a path or a list"), "dns": ((str, list), "an address or a list"),
+}
+_ITEMS: dict[str, tuple[tuple[type, ...], str]] = {
+    "volumes": ((str, dict), "a `src:dst` string or a mapping"),
+    "ports": ((str, int, dict), "a port string, a number or a mapping"),
+    "secrets": ((str, dict), "a secret name or a mapping"),
+    "configs": ((str, dict), "a config name or a mapping"),
+    "env_file": ((str, dict), "a path or a mapping"),
+    "profiles": ((str,), "a profile name"),
+    "depends_on": ((str,), "a service name"),
+}
+
+
+def validate_types(doc: LDict, file: str) -> None:
+    """Raise LoadError (with location) for service fields whose YAML type Compose would reject."""
+    services = doc.get("services")
+    if not isinstance(services, LDict):
+        return
+    for name, svc in services.items():
+        if not isinstance(svc, LDict):
+            continue
+        for key, (types, what) in _TYPES.items():
+            if key not in svc or svc[key] is None:
+                continue
+            val = svc[key]
+            if getattr(val, "reset", False):
+                continue
+            if isinstance(val, bool) or not isinstance(val, types):
+                _bad(svc.key_loc(key), file, f"service {name!r}: `{key}` must be {what}")
+            if key in _ITEMS and isinstance(val, list):
+                itypes, iwhat = _ITEMS[key]
+                for i, item in enumerate(val):
+                    if isinstance(item, bool) or not isinstance(item, itypes):
+                        loc = val.item_loc(i) if hasattr(val, "item_loc") else None
+                        _bad(loc or svc.key_loc(key), file,
+                             f"service {name!r}: each item of `{key}` must be {iwhat}")
+                    if isinstance(item, dict) and key == "volumes" and not isinstance(item.get("source", ""), (str, type(None))):
+                        _bad(svc.key_loc(key), file, f"service {name!r}: a volume's `source` must be a path")
+            if key == "build" and isinstance(val, dict):
+                for sub in ("context", "dockerfile"):
+                    if sub in val and not isinstance(val[sub], (str, type(None))):
+                        _bad(val.key_loc(sub), file, f"service {name!r}: `build.{sub}` must be a path")
+    for section in ("secrets", "configs"):
+        defs = doc.get(section)
+        if isinstance(defs, LDict):
+            for n, d in defs.items():
+                if d is not None and not isinstance(d, dict):
+                    _bad(defs.key_loc(n), file, f"{section[:-1]} {n!r} must be a mapping (file:, external:, ...)")
+                if isinstance(d, dict) and "file" in d and not isinstance(d["file"], (str, type(None))):
+                    _bad(d.key_loc("file"), file, f"{section[:-1]} {n!r}: `file` must be a path")
+
+
+def _bad(loc, file: str, msg: str) -> None:
+    raise LoadError(msg + " (Compose rejects the file)", file=loc.file if loc else file,
+                    line=loc.line if loc else None, column=loc.column if loc else None,
+                    hint="Fix the value's type at that location.")

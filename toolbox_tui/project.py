@@ -8,6 +8,7 @@ override file) in the current directory or the nearest parent that has one.
 from __future__ import annotations
 
 import io
+import logging
 import os
 import re
 from dataclasses import dataclass, field
@@ -18,6 +19,9 @@ from dotenv import dotenv_values
 
 from toolbox_tui.compose_model import Stack, build_model
 from toolbox_tui.yaml_source import LDict, LoadError, load_yaml, read_text
+
+# python-dotenv logs unparseable lines itself; the env checks report them with file:line instead.
+logging.getLogger("dotenv.main").setLevel(logging.ERROR)
 
 MANIFEST_NAMES = (".toolbox-tui.yml", ".toolbox-tui.yaml", "toolbox-tui.yml")
 DEFAULT_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")

@@ -94,8 +94,22 @@ def loc_of(value: Any) -> Loc | None:
 
 
 def _mark(file: str, node: yaml.Node) -> Loc:
+    """Where the node's value starts: after any `&anchor` and `!tag` in front of it, so an edit
+    at this location touches the value, not the anchor."""
     m = node.start_mark
-    return Loc(file, m.line + 1, m.column + 1)
+    line, col = m.line + 1, m.column + 1
+    buf, ptr = getattr(m, "buffer", None), getattr(m, "pointer", None)
+    if isinstance(buf, str) and ptr is not None:
+        i = ptr
+        while i < len(buf) and buf[i] in "&!":
+            while i < len(buf) and buf[i] not in " \t\r\n":
+                i += 1
+            while i < len(buf) and buf[i] in " \t":
+                i += 1
+            if i < len(buf) and buf[i] in "\r\n":
+                break  # the value starts on a later line; keep the anchor's position
+            col = m.column + 1 + (i - ptr)
+    return Loc(file, line, col)
 
 
 class _Constructor(yaml.constructor.SafeConstructor):
@@ -247,8 +261,9 @@ def load_yaml(path: Path, text: str | None = None) -> Any:
     file = str(path)
     if text is None:
         text = read_text(path, "Compose file")
-    loader = _Loader(text, file)
+    loader = None
     try:
+        loader = _Loader(text, file)
         node = loader.get_single_node()
         if node is None:
             return None
@@ -272,10 +287,14 @@ def load_yaml(path: Path, text: str | None = None) -> Any:
             msg += f"\n    {line} | {source_line}\n    {' ' * len(str(line))} | {' ' * ((col or 1) - 1)}^"
         raise LoadError(msg, file=file, line=line, column=col,
                         hint="Fix the YAML syntax at that position.") from None
+    except yaml.reader.ReaderError as exc:
+        raise LoadError(f"invalid character in YAML: {exc.reason} (position {exc.position})",
+                        file=file, hint="Remove control characters from the file.") from None
     except yaml.YAMLError as exc:
         raise LoadError(f"invalid YAML: {exc}", file=file, hint="Fix the YAML syntax.") from None
     except RecursionError:
         raise LoadError("YAML nesting is too deep to load", file=file,
                         hint="Flatten the document.") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
