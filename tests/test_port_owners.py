@@ -141,6 +141,28 @@ def test_fixture_docker_proxy_is_named_as_its_container(tmp_path):
     assert "container web-1 (compose project shop, service web)" in owner.describe()
 
 
+@pytest.mark.parametrize("cgroup", [
+    "0::/docker/{cid}\n",                                             # cgroup v2, cgroupfs driver
+    "0::/system.slice/docker-{cid}.scope\n",                          # cgroup v2, systemd driver
+    "12:pids:/docker/{cid}\n1:name=systemd:/docker/{cid}\n",          # cgroup v1
+])
+def test_fixture_process_inside_a_container(tmp_path, cgroup):
+    cid = "ab" * 32
+    root = fake_proc(tmp_path, 8080, comm="nginx")
+    (root / "4321" / "cgroup").write_text(cgroup.format(cid=cid))
+    known = [ContainerPort(cid, "shop-web-1", "", 0, 0, "", "shop", "web")]
+    owner = port_owner(8080, host_ip="127.0.0.1", proc_root=str(root), try_bind=False, containers=known)
+    assert (owner.kind, owner.container, owner.service, owner.pid) == ("container", "shop-web-1", "web", 4321)
+    assert "via nginx pid 4321" in owner.describe()
+    assert po.container_id_of_pid(4321, str(root)) == cid
+
+
+def test_fixture_plain_process_cgroup_is_not_a_container(tmp_path):
+    root = fake_proc(tmp_path, 8080)
+    (root / "4321" / "cgroup").write_text("0::/user.slice/user-1000.slice/session-2.scope\n")
+    assert port_owner(8080, host_ip="127.0.0.1", proc_root=str(root), try_bind=False).kind == "process"
+
+
 def test_fixture_socket_without_visible_process(tmp_path):
     root = fake_proc(tmp_path, 8080)
     shutil.rmtree(root / "4321")
@@ -292,3 +314,24 @@ def test_real_container_is_named(published_container, docker_client):
         assert name in owner.describe()
     # 0.0.0.0 collides with the container's 127.0.0.1 binding too
     assert port_owner(port, host_ip="0.0.0.0", client=docker_client).container == name
+
+
+def test_real_host_network_container_is_named(docker_client, test_image):
+    """No docker-proxy, no published port: the container's own process listens on the host."""
+    port = free_port()
+    project = f"tbxtest-{secrets.token_hex(4)}"
+    name = f"{project}-hostnet-1"
+    container = docker_client.containers.run(
+        test_image, ["httpd", "-f", "-p", f"127.0.0.1:{port}"], name=name, detach=True,
+        network_mode="host",
+        labels={"com.docker.compose.project": project, "com.docker.compose.service": "hostnet"})
+    try:
+        deadline = time.monotonic() + 10
+        while po.bind_free(port, host_ip="127.0.0.1") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        owner = port_owner(port, host_ip="127.0.0.1", client=docker_client)
+        assert owner is not None and owner.kind == "container", owner
+        assert (owner.container, owner.project, owner.service) == (name, project, "hostnet")
+        assert owner.command == "httpd" and owner.pid
+    finally:
+        container.remove(force=True, v=True)

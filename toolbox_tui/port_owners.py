@@ -15,6 +15,7 @@ import errno
 import ipaddress
 import os
 import pwd
+import re
 import socket
 import sys
 from dataclasses import dataclass
@@ -398,9 +399,54 @@ def port_owner(port: int, proto: str = "tcp", host_ip: str = "0.0.0.0", *, clien
         if match:
             return _container_owner(port, proto, host_ip, match[0], pid, comm, sock.ip,
                                     pids=scan.pids, cmdline=cmdline)
+    cid = container_id_of_pid(pid, proc_root)
+    if cid:
+        # A container on the host network (or a process started inside one) listens itself.
+        cp = _container_by_id(cid, client, containers)
+        return _container_owner(port, proto, host_ip, cp, pid, comm, sock.ip, pids=scan.pids,
+                                cmdline=cmdline)
     return PortOwner(port=port, proto=proto, host_ip=host_ip, kind="process", bound_ip=sock.ip,
                      pid=pid, pids=scan.pids, command=comm, cmdline=cmdline, uid=sock.uid,
                      user=_user(sock.uid))
+
+
+_CGROUP_ID = re.compile(r"(?:/docker/|/docker-|\bdocker-)([0-9a-f]{64})(?:\.scope)?\b")
+
+
+def container_id_of_pid(pid: int, proc_root: str = "/proc") -> str | None:
+    """The Docker container a process runs in, from /proc/PID/cgroup (v1 and v2 layouts)."""
+    raw = _read(f"{proc_root}/{pid}/cgroup")
+    if not raw:
+        return None
+    m = _CGROUP_ID.search(raw.decode("ascii", "replace"))
+    return m.group(1) if m else None
+
+
+def _container_by_id(cid: str, client: Any, containers: Sequence[ContainerPort] | None) -> ContainerPort:
+    for c in containers or ():
+        if c.container_id == cid:
+            return c
+    if client is None:
+        try:
+            from toolbox_tui.engine import connect
+
+            client = connect(timeout=3.0, probe_timeout=1.0)
+        except Exception:
+            client = None
+    if client is not None:
+        try:
+            data = client.api.inspect_container(cid)
+            labels = (data.get("Config") or {}).get("Labels") or {}
+            project = labels.get("com.docker.compose.project")
+            service = labels.get("com.docker.compose.service")
+            return ContainerPort(
+                container_id=cid, name=sanitize(str(data.get("Name") or cid[:12]).lstrip("/"), 128),
+                ip="", public_port=0, private_port=0, proto="",
+                project=sanitize(project, 128) if isinstance(project, str) else None,
+                service=sanitize(service, 128) if isinstance(service, str) else None)
+        except Exception:
+            pass
+    return ContainerPort(container_id=cid, name=cid[:12], ip="", public_port=0, private_port=0, proto="")
 
 
 def _published(port: int, proto: str, host_ip: str, client: Any,
@@ -426,6 +472,6 @@ def _container_owner(port: int, proto: str, host_ip: str, cp: ContainerPort, pid
                      comm: str | None, bound_ip: str | None, *, pids: tuple[int, ...] = (),
                      cmdline: str | None = None) -> PortOwner:
     return PortOwner(port=port, proto=proto, host_ip=host_ip, kind="container",
-                     bound_ip=bound_ip or cp.ip, pid=pid, pids=pids, command=comm, cmdline=cmdline,
+                     bound_ip=bound_ip or cp.ip or None, pid=pid, pids=pids, command=comm, cmdline=cmdline,
                      container_id=cp.container_id, container=cp.name, project=cp.project,
                      service=cp.service)

@@ -371,8 +371,7 @@ def _port_checks(stack: Any, facts: _EngineFacts) -> list[Check]:
         service = getattr(ref, "service", None)
         kw = {**_loc_fields(ref), "service": service}
         try:
-            owner = port_owner(port, proto, host_ip, containers=facts.containers,
-                               client=None if facts.containers is not None else facts.client)
+            owner = port_owner(port, proto, host_ip, containers=facts.containers, client=facts.client)
         except Exception as exc:
             return _check(cid, FAIL, f"Port {port}/{proto}: could not check",
                           f"checking {host_ip}:{port}/{proto} failed: {exc}", **kw)
