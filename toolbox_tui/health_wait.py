@@ -11,14 +11,18 @@ cannot say *why* something is not healthy. Here:
   `healthy`; a one-shot service (exited 0 and not restarted by policy) counts as done;
 * `unhealthy` is not final (health can recover before the deadline); what ends the wait early is a
   container that exits non-zero with restart policy `no`, or a restart loop (>= 3 restarts);
-* the deadline closes the stream from a timer thread (`CancellableStream.close()`), so no thread
-  is left blocked on the socket.
+* a container without a health check counts as running once it has stayed up `SETTLE` seconds,
+  so a process that dies at once is seen dying instead of being reported ready;
+* a reader thread feeds events through a queue; the waiting thread blocks on that queue until
+  the next event, settle time or deadline, then closes the stream (`CancellableStream.close()`),
+  so no thread is left blocked on the socket. `HealthWaiter.cancel()` does the same from a UI.
 
 Nothing here prints: changes go to `on_change(ServiceState)`.
 """
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from dataclasses import dataclass
@@ -33,6 +37,10 @@ SERVICE_LABEL = "com.docker.compose.service"
 ONEOFF_LABEL = "com.docker.compose.oneoff"
 RESTART_LOOP = 3
 """Restarts after which a service is declared to be in a restart loop."""
+SETTLE = 1.0
+"""Seconds a container without a health check must have been up before it counts as running:
+a process that dies at once is then seen to die instead of being reported ready."""
+_STOP = object()
 
 DONE, PENDING, FAILED = "done", "pending", "failed"
 
@@ -159,7 +167,10 @@ class HealthTracker:
 
     def __init__(self, services: Iterable[str], *, policies: Mapping[str, str] | None = None,
                  on_change: Callable[[ServiceState], None] | None = None,
-                 inspect: Callable[[str], Mapping[str, Any] | None] | None = None) -> None:
+                 inspect: Callable[[str], Mapping[str, Any] | None] | None = None,
+                 settle: float = 0.0) -> None:
+        self.settle = settle
+        """Seconds a running container without health check must be up to count (0: at once)."""
         self.services = list(services)
         """Services expected to become ready (the stack's enabled services)."""
         self.policies = dict(policies or {})
@@ -189,12 +200,27 @@ class HealthTracker:
         if not boxes:
             return ServiceState(service=service, state="missing", verdict=PENDING,
                                 reason="no container", restart_policy=self.policies.get(service, "no"))
-        judged = sorted(((container_verdict(b), b) for b in boxes), key=lambda t: _RANK[t[0][0]])
+        judged = sorted(((self._verdict(b), b) for b in boxes), key=lambda t: _RANK[t[0][0]])
         (verdict, reason), b = judged[0]
         return ServiceState(service=service, container_id=b.id, state=b.state, health=b.health,
                             exit_code=b.exit_code, restarts=b.restarts, oom_killed=b.oom,
                             has_healthcheck=b.has_hc, restart_policy=b.policy, verdict=verdict,
                             reason=reason)
+
+    def _verdict(self, b: _Box) -> tuple[str, str]:
+        verdict, reason = container_verdict(b)
+        if verdict == DONE and b.state == "running" and not b.has_hc and self.settle > 0:
+            up_since = self.started_ns.get(b.id, 0) / 1e9
+            if time.time() - up_since < self.settle:
+                return PENDING, "starting"
+        return verdict, reason
+
+    def next_settle(self) -> float | None:
+        """Wall-clock time when the next settling container counts as running, if any."""
+        times = [self.started_ns.get(b.id, 0) / 1e9 + self.settle for b in self.boxes.values()
+                 if self.settle > 0 and b.state == "running" and not b.has_hc]
+        future = [t for t in times if t > time.time()]
+        return min(future) if future else None
 
     def states(self) -> dict[str, ServiceState]:
         return {s: self.service_state(s) for s in self.services}
@@ -247,6 +273,7 @@ class HealthTracker:
                 box.restarts += 1
             box.state = "running"
             box.exit_code = None
+            self.started_ns[cid] = max(ev_ns, self.started_ns.get(cid, 0))
             if box.has_hc:
                 box.health = "starting"
         elif action == "die":
@@ -275,75 +302,123 @@ def _project_label(project: str) -> str:
     return f"{PROJECT_LABEL}={project}"
 
 
+class HealthWaiter:
+    """One wait, cancellable from another thread (the wizard's Startup screen on unmount).
+
+    A reader thread iterates the engine's event stream and hands events over a queue; this
+    thread blocks on the queue until the next moment something can change: an event, the end of
+    a settle window, or the deadline. On exit the stream is closed (`CancellableStream.close()`)
+    so the reader is never left blocked on the socket.
+    """
+
+    def __init__(self, stack: Any, client: Any, *, timeout: float = 120,
+                 on_change: Callable[[ServiceState], None] | None = None,
+                 services: Iterable[str] | None = None, settle: float = SETTLE) -> None:
+        self.stack = stack
+        self.client = client
+        self.timeout = timeout
+        """Seconds from `run()` until the wait gives up."""
+        self.on_change = on_change
+        """Called (from the waiting thread) with each service whose state changed."""
+        self.services = list(services) if services is not None else \
+            list(getattr(stack, "services", {}) or {})
+        self.settle = settle
+        """Seconds a container without a health check must stay up to count as running."""
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self._stream: Any = None
+        self._cancelled = threading.Event()
+
+    def cancel(self) -> None:
+        """End `run()` now (thread-safe); it returns what it knows."""
+        self._cancelled.set()
+        self._queue.put(_STOP)
+        self._close()
+
+    def _close(self) -> None:
+        stream = self._stream
+        if stream is not None:
+            try:
+                stream.close()
+            except Exception:  # noqa: BLE001 - closing a broken socket must not raise
+                pass
+
+    def _reader(self) -> None:
+        try:
+            for ev in self._stream:
+                self._queue.put(ev)
+        except Exception:  # noqa: BLE001 - the socket closed under us: that is how we stop it
+            pass
+        finally:
+            self._queue.put(_STOP)
+
+    def run(self) -> WaitResult:
+        import docker
+
+        t0 = time.monotonic()
+        deadline = t0 + self.timeout
+        policies = {n: restart_policy(s) for n, s in (getattr(self.stack, "services", {}) or {}).items()}
+        label = _project_label(self.stack.name)
+
+        def inspect(cid: str) -> Mapping[str, Any] | None:
+            try:
+                return self.client.api.inspect_container(cid)
+            except docker.errors.APIError:
+                return None
+
+        tracker = HealthTracker(self.services, policies=policies, on_change=self.on_change,
+                                inspect=inspect, settle=self.settle)
+        # Subscribe first (replaying the last second), then read the state once: nothing that
+        # happens in between is lost, and events older than the snapshot are dropped below.
+        self._stream = self.client.events(decode=True, since=int(time.time()) - 1,
+                                          filters={"type": "container", "label": [label]})
+        reader = threading.Thread(target=self._reader, name="tbx-health-events", daemon=True)
+        reader.start()
+        stopped: str | None = None
+        try:
+            list_ns = time.time_ns()
+            for c in self.client.containers.list(all=True, filters={"label": label}):
+                tracker.add_attrs(c.attrs)
+            tracker.publish()
+            stopped = tracker.first_failure()
+            while stopped is None and not tracker.all_done() and not self._cancelled.is_set():
+                now = time.monotonic()
+                if now >= deadline:
+                    break
+                wake = tracker.next_settle()
+                wait = deadline - now if wake is None else min(deadline - now, max(0.01, wake - time.time()))
+                try:
+                    ev = self._queue.get(timeout=wait)
+                except queue.Empty:
+                    tracker.publish()  # a settle window ended
+                    continue
+                if ev is _STOP:
+                    break
+                if not isinstance(ev, dict) or int(ev.get("timeNano") or 0) < list_ns:
+                    continue
+                if tracker.apply(ev):
+                    tracker.publish()
+                    stopped = tracker.first_failure()
+        finally:
+            self._close()
+            reader.join(2)
+        states = tracker.states()
+        ok = all(st.done for st in states.values())
+        return WaitResult(ok=ok, states=states, elapsed=time.monotonic() - t0,
+                          timed_out=not ok and stopped is None and not self._cancelled.is_set(),
+                          stopped_early=stopped)
+
+
 def wait_healthy(stack: Any, client: Any, *, timeout: float = 120,
                  on_change: Callable[[ServiceState], None] | None = None,
-                 services: Iterable[str] | None = None) -> WaitResult:
+                 services: Iterable[str] | None = None, settle: float = SETTLE) -> WaitResult:
     """Block until every service is done, one fails for good, or `timeout` seconds pass.
 
     `stack` needs `name` and `services` (a Stack or `startup.ProjectRef`); `client` is a
-    `docker.DockerClient`. Call it from a worker thread in a UI.
+    `docker.DockerClient`. In a UI, build a `HealthWaiter` in a worker thread and `cancel()` it
+    on unmount.
     """
-    import docker
-
-    t0 = time.monotonic()
-    names = list(services) if services is not None else list(getattr(stack, "services", {}) or {})
-    policies = {n: restart_policy(s) for n, s in (getattr(stack, "services", {}) or {}).items()}
-    label = _project_label(stack.name)
-
-    def inspect(cid: str) -> Mapping[str, Any] | None:
-        try:
-            return client.api.inspect_container(cid)
-        except docker.errors.NotFound:
-            return None
-        except docker.errors.APIError:
-            return None
-
-    tracker = HealthTracker(names, policies=policies, on_change=on_change, inspect=inspect)
-    since = int(time.time()) - 1
-    stream = client.events(decode=True, since=since,
-                           filters={"type": "container", "label": [label]})
-    closed = threading.Event()
-
-    def close() -> None:
-        closed.set()
-        try:
-            stream.close()
-        except Exception:  # noqa: BLE001 - closing a broken socket must not raise in the timer
-            pass
-
-    timer = threading.Timer(max(0.0, timeout - (time.monotonic() - t0)), close)
-    timer.daemon = True
-    timer.start()
-    stopped: str | None = None
-    try:
-        list_ns = time.time_ns()
-        for c in client.containers.list(all=True, filters={"label": label}):
-            tracker.add_attrs(c.attrs)
-        tracker.publish()
-        stopped = tracker.first_failure()
-        if not tracker.all_done() and stopped is None:
-            try:
-                for ev in stream:
-                    if closed.is_set():
-                        break
-                    if not isinstance(ev, dict) or int(ev.get("timeNano") or 0) < list_ns:
-                        continue
-                    if tracker.apply(ev):
-                        tracker.publish()
-                        stopped = tracker.first_failure()
-                        if stopped is not None or tracker.all_done():
-                            break
-            except Exception:  # noqa: BLE001 - the socket closed under us: the deadline passed
-                if not closed.is_set():
-                    raise
-    finally:
-        timer.cancel()
-        close()
-    states = tracker.states()
-    ok = all(st.done for st in states.values())
-    timed_out = not ok and stopped is None
-    return WaitResult(ok=ok, states=states, elapsed=time.monotonic() - t0, timed_out=timed_out,
-                      stopped_early=stopped)
+    return HealthWaiter(stack, client, timeout=timeout, on_change=on_change, services=services,
+                        settle=settle).run()
 
 
 def snapshot(stack: Any, client: Any) -> dict[str, ServiceState]:
