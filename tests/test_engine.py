@@ -193,8 +193,19 @@ def test_tcp_port_that_is_not_docker_is_classified(tmp_path):
     assert f"127.0.0.1:{port}" in ei.value.message
 
 
-def test_timeout_is_classified():
-    """A listener that never accepts (backlog full) or answers: the probe times out."""
+def test_hung_daemon_is_a_timeout(tmp_path):
+    """A socket that accepts connections but never answers (a hung daemon)."""
+    path = tmp_path / "hung.sock"
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(str(path))
+    srv.listen(8)
+    try:
+        with pytest.raises(EngineUnavailable) as ei:
+            connect(environ=_env(DOCKER_HOST=f"unix://{path}"), probe_timeout=0.5)
+    finally:
+        srv.close()
+    assert ei.value.reason == "timeout"
+    assert str(path) in ei.value.message and "did not answer in time" in ei.value.message
     e = engine.classify_errno(errno.ETIMEDOUT, Endpoint("tcp://127.0.0.1:1", "DOCKER_HOST"))
     assert e.reason == "timeout"
 
