@@ -171,7 +171,7 @@ def test_fixture_socket_without_visible_process(tmp_path):
 
 
 def test_sanitize():
-    assert po.sanitize("a\tb\nc\x1b[31md\x9b2J\u202eok") == "a bcdok"
+    assert po.sanitize("a\tb\nc\x1b[31md\x9b2J\u202eok") == "a b cdok"
     assert len(po.sanitize("y" * 1000, 20)) == 20
 
 

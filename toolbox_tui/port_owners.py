@@ -33,7 +33,7 @@ CMDLINE_LIMIT = 160
 
 def sanitize(text: str, limit: int = CMDLINE_LIMIT) -> str:
     """Untrusted text (a command line, a container name) made safe for one line of output."""
-    text = " ".join(strip_all(text, max_len=None).split())
+    text = " ".join(strip_all(re.sub(r"[\r\n\t\v\f]", " ", text), max_len=None).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -108,12 +108,13 @@ class PortOwner:
                 text += f" via {self.command or 'docker-proxy'} pid {self.pid}"
             return text + f" on {where}"
         if self.kind == "process":
-            text = f"held by pid {self.pid} ({self.command or '?'})"
+            who = self.command or "?"
             if self.user:
-                text += f" of user {self.user}"
+                who += f", user {self.user}"
+            text = f"held by pid {self.pid} ({who}) listening on {where}"
             if self.cmdline:
-                text += f": {self.cmdline}"
-            return text + f" on {where}"
+                text += f"; command: {self.cmdline}"
+            return text
         if self.kind == "other_user":
             who = f"user {self.user}" if self.user else (f"uid {self.uid}" if self.uid is not None
                                                          else "another user")
