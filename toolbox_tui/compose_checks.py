@@ -68,12 +68,12 @@ def explain(stack: Stack, message: str) -> Check:
 
 
 def compose_verdict(stack: Stack) -> ComposeVerdict:
-    if compose_cli.compose_info() is None:
-        return ComposeVerdict([Check(id="compose.config", area="compose", severity="info",
-                                     status=SKIP, title="Compose v2 not available: not cross-checked",
-                                     hint="Install the Docker Compose v2 plugin.")])
     try:
         cfg = compose_cli.config_json(stack.compose_args())
+    except compose_cli.ComposeNotInstalled as exc:
+        return ComposeVerdict([Check(id="compose.config", area="compose", severity="info",
+                                     status=SKIP, title="Compose v2 not available: not cross-checked",
+                                     detail=str(exc), hint="Install the Docker Compose v2 plugin.")])
     except compose_cli.ComposeError as exc:
         return ComposeVerdict([explain(stack, str(exc))])
     verdict = ComposeVerdict([], config=cfg)

@@ -25,6 +25,14 @@ class ComposeError(Exception):
         self.stderr = stderr
 
 
+class ComposeNotInstalled(ComposeError):
+    """No docker CLI, or no Compose v2 plugin behind `docker compose`."""
+
+
+_NOT_INSTALLED = re.compile(r"'compose' is not a docker command|unknown command.*compose|"
+                            r"unknown shorthand flag.*in -p|unknown flag: --project-directory")
+
+
 @dataclass(frozen=True)
 class ComposeInfo:
     version: str
@@ -72,18 +80,24 @@ def compose_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 
 def run(args: Sequence[str], *, env: Mapping[str, str] | None = None, timeout: float | None = 300,
         cwd: str | None = None, check: bool = False) -> subprocess.CompletedProcess[str]:
-    """Run `docker compose ARGS` and capture its output."""
-    info = compose_info()
-    if info is None:
-        raise ComposeError("Docker Compose v2 is not installed (`docker compose version` failed)",
-                           returncode=127)
+    """Run `docker compose ARGS` and capture its output.
+
+    Raises ComposeNotInstalled when there is no docker CLI or no Compose v2 plugin (told apart
+    from Compose's own errors by the CLI's "not a docker command" answer, so no extra
+    `docker compose version` call is needed on the hot path)."""
+    docker = docker_cli()
+    if docker is None:
+        raise ComposeNotInstalled("the docker CLI is not on PATH", returncode=127)
     try:
-        proc = subprocess.run([info.docker, "compose", *args], capture_output=True, text=True,
+        proc = subprocess.run([docker, "compose", *args], capture_output=True, text=True,
                               env=compose_env(env), timeout=timeout, cwd=cwd,
                               stdin=subprocess.DEVNULL, errors="replace")
     except subprocess.TimeoutExpired:
         raise ComposeError(f"`docker compose {args[-1] if args else ''}` did not finish within "
                            f"{timeout:.0f} s", returncode=124) from None
+    if proc.returncode != 0 and _NOT_INSTALLED.search(proc.stderr or ""):
+        raise ComposeNotInstalled("Docker Compose v2 is not installed (`docker compose` is not a "
+                                  "docker command here)", returncode=127, stderr=proc.stderr)
     if check and proc.returncode != 0:
         raise ComposeError(clean_error(proc.stderr), proc.returncode, proc.stderr)
     return proc

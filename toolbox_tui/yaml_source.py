@@ -93,13 +93,15 @@ def loc_of(value: Any) -> Loc | None:
     return getattr(value, "loc", None)
 
 
-def _mark(file: str, node: yaml.Node) -> Loc:
+def _mark(file: str, node: yaml.Node, text: str | None = None) -> Loc:
     """Where the node's value starts: after any `&anchor` and `!tag` in front of it, so an edit
-    at this location touches the value, not the anchor."""
+    at this location touches the value, not the anchor. `text` is the document (marks from
+    libyaml carry a character index but no buffer)."""
     m = node.start_mark
     line, col = m.line + 1, m.column + 1
-    buf, ptr = getattr(m, "buffer", None), getattr(m, "pointer", None)
-    if isinstance(buf, str) and ptr is not None:
+    buf = text if text is not None else getattr(m, "buffer", None)
+    ptr = getattr(m, "index", None)
+    if isinstance(buf, str) and ptr is not None and ptr < len(buf) and buf[ptr] in "&!":
         i = ptr
         while i < len(buf) and buf[i] in "&!":
             while i < len(buf) and buf[i] not in " \t\r\n":
@@ -114,16 +116,20 @@ def _mark(file: str, node: yaml.Node) -> Loc:
 
 class _Constructor(yaml.constructor.SafeConstructor):
     file = "<string>"
+    text: str | None = None
+
+    def _loc(self, node: yaml.Node) -> Loc:
+        return _mark(self.file, node, self.text)
 
     def construct_yaml_str(self, node: yaml.ScalarNode) -> LStr:  # type: ignore[override]
         s = LStr(super().construct_scalar(node))
-        s.loc = _mark(self.file, node)
+        s.loc = self._loc(node)
         s.quoted = node.style
         return s
 
     def construct_yaml_map(self, node: yaml.MappingNode):  # type: ignore[override]
         data = LDict()
-        data.loc = _mark(self.file, node)
+        data.loc = self._loc(node)
         yield data
         # flatten_mapping resolves `<<` merges; key nodes keep their own marks.
         self.flatten_mapping(node)
@@ -138,15 +144,15 @@ class _Constructor(yaml.constructor.SafeConstructor):
             if isinstance(key, LStr):
                 key = str(key)
             data[key] = self.construct_object(value_node, deep=True)
-            data.key_locs[key] = _mark(self.file, key_node)
+            data.key_locs[key] = self._loc(key_node)
 
     def construct_yaml_seq(self, node: yaml.SequenceNode):  # type: ignore[override]
         data = LList()
-        data.loc = _mark(self.file, node)
+        data.loc = self._loc(node)
         yield data
         for child in node.value:
             data.append(self.construct_object(child, deep=True))
-            data.item_locs.append(_mark(self.file, child))
+            data.item_locs.append(self._loc(child))
 
     def construct_reset(self, node: yaml.Node) -> Any:
         value = self._construct_tagged(node)
@@ -162,7 +168,7 @@ class _Constructor(yaml.constructor.SafeConstructor):
         if isinstance(node, yaml.MappingNode):
             node.tag = "tag:yaml.org,2002:map"
             value = LDict()
-            value.loc = _mark(self.file, node)
+            value.loc = self._loc(node)
             gen = self.construct_yaml_map(node)
             value = next(gen)
             for _ in gen:
@@ -176,7 +182,7 @@ class _Constructor(yaml.constructor.SafeConstructor):
             return value
         # `!reset null` / `!reset ""` on a scalar: an empty sequence marks the reset.
         value = LList()
-        value.loc = _mark(self.file, node)
+        value.loc = self._loc(node)
         return value
 
 
@@ -197,6 +203,31 @@ class _Loader(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser,
         _Constructor.__init__(self)
         yaml.resolver.Resolver.__init__(self)
         self.file = file
+
+
+try:
+    from yaml.cyaml import CParser as _CParser
+except ImportError:  # PyYAML built without libyaml: the pure-Python parser gives the same marks
+    _CParser = None
+
+if _CParser is not None:
+    class _CLoader(_CParser, _Constructor, yaml.resolver.Resolver):  # type: ignore[misc, valid-type]
+        """libyaml's scanner and parser (about 10x faster) with our located constructor."""
+
+        def __init__(self, stream: str, file: str) -> None:
+            _CParser.__init__(self, stream)
+            _Constructor.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
+            self.file = file
+            self.text = stream
+
+
+def _make_loader(text: str, file: str):
+    if _CParser is not None:
+        return _CLoader(text, file)
+    loader = _Loader(text, file)
+    loader.text = text
+    return loader
 
 
 def _expanded_size(node: yaml.Node, memo: dict[int, int], depth: int = 0) -> int:
@@ -263,7 +294,7 @@ def load_yaml(path: Path, text: str | None = None) -> Any:
         text = read_text(path, "Compose file")
     loader = None
     try:
-        loader = _Loader(text, file)
+        loader = _make_loader(text, file)
         node = loader.get_single_node()
         if node is None:
             return None
