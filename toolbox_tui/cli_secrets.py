@@ -348,4 +348,6 @@ def _cmd_audit(args: argparse.Namespace) -> int:
                 print(f"       {c.detail}")
             if c.hint and c.status != "pass":
                 print(f"       hint: {c.hint}")
-    return exit_code(checks)
+    # the audit's findings are its failures: a warning (a secret-like variable in a tracked env
+    # file, an override emptying `secrets:`) also exits 1
+    return 1 if any(c.status in ("fail", "warn") for c in checks) else exit_code(checks)
