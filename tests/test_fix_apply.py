@@ -355,3 +355,30 @@ def test_windows_style_reference_in_yaml(example_copy: Path) -> None:
     assert extra.read_bytes() == (b"services:\r\n  loki:\r\n    volumes:\r\n"
                                   b"      - '../redis.conf:/etc/redis.conf:ro'  # from a Windows laptop\r\n")
     assert fid not in failing_ids(load(example_copy, files))
+
+
+def test_ctrl_c_half_way_rolls_back_too(example_copy: Path) -> None:
+    stack = load(example_copy)
+    plan = plan_for(stack, "paths.bind.redis.1=rewrite")
+    before = snapshot(example_copy)
+
+    def interrupt(i, action):
+        if i == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        apply_plan(plan, state_dir(stack), before_action=interrupt)
+    assert snapshot(example_copy) == before
+    (run,) = runs_dir(stack).iterdir()
+    assert _journal(run)["status"] == "rolled_back"
+
+
+def test_rewrite_keeps_mode_and_is_atomic(example_copy: Path) -> None:
+    os.chmod(example_copy / BASE, 0o640)
+    inode = os.stat(example_copy / BASE).st_ino
+    stack = load(example_copy)
+    apply_plan(plan_for(stack, "paths.bind.redis.1=rewrite"), state_dir(stack))
+    st = os.stat(example_copy / BASE)
+    assert stat.S_IMODE(st.st_mode) == 0o640
+    assert st.st_ino != inode  # replaced by rename, never rewritten in place
+    assert not [p for p in (example_copy / COMPOSE).iterdir() if p.name.endswith(".tbx-tmp")]

@@ -417,8 +417,9 @@ def apply_plan(plan: FixPlan, state_dir: Path, *,
             _do(action, entry, rewritten.get(i))
             entry["done"] = True
             run.save()
-        except Exception as exc:  # noqa: BLE001 - any failure means: put everything back
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        except BaseException as exc:  # noqa: BLE001 - any failure (even Ctrl-C): put everything back
+            reason = (exc.strerror if isinstance(exc, OSError) and exc.strerror
+                      else "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc))
             leftovers = _revert(run.entries[: i + 1], strict=False).kept
             run.journal["status"] = "rolled_back"
             run.journal["error"] = f"{action.kind} {action.target}: {reason}"
@@ -429,6 +430,8 @@ def apply_plan(plan: FixPlan, state_dir: Path, *,
                         + f". Backups are in {run_dir}.")
             else:
                 hint = "Everything this run changed was put back; fix the cause and run again."
+            if not isinstance(exc, Exception):
+                raise
             raise FixError(f"{action.kind} {shown} failed: {reason}", hint, rolled_back=True,
                            run_dir=run_dir, leftovers=tuple(leftovers)) from None
     run.journal["status"] = "applied"
