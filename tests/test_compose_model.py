@@ -200,3 +200,32 @@ def test_example_stack_agrees_with_real_compose(example_copy, compose_ready):
         if ref.kind == "bind":
             vols = cfg["services"][ref.service]["volumes"]
             assert {v["target"]: v.get("source") for v in vols}[ref.target] == str(ref.path)
+
+
+def test_missing_extends_file_is_a_path_finding_not_a_crash(tmp_path):
+    from toolbox_tui.path_checks import path_checks
+
+    write(tmp_path / "compose.yaml", "services:\n  a:\n    image: busybox\n    extends:\n"
+          "      file: ./common/base.yml\n      service: base\n")
+    write(tmp_path / "templates" / "common" / "base.yml", "services:\n  base:\n    image: busybox\n")
+    s = load_stack(ProjectOptions(cwd=str(tmp_path)), environ={})
+    [c] = [c for c in path_checks(s) if c.status == "fail"]
+    assert c.id == "paths.extends_file.a" and c.line == 5
+    assert c.candidates == (str(tmp_path / "templates" / "common" / "base.yml"),)
+
+
+def test_include_paths_resolve_against_included_file(tmp_path):
+    write(tmp_path / "compose.yaml", "include:\n  - sub/db.yml\nservices:\n  app:\n    image: busybox\n")
+    write(tmp_path / "sub" / "db.yml", "services:\n  db:\n    image: busybox\n    volumes:\n      - ./init.sql:/init.sql\n")
+    s = load_stack(ProjectOptions(cwd=str(tmp_path)), environ={})
+    assert sorted(s.services) == ["app", "db"]
+    [ref] = [r for r in s.path_refs() if r.kind == "bind"]
+    assert ref.path == tmp_path / "sub" / "init.sql"
+
+
+def test_include_agrees_with_real_compose(tmp_path, compose_ready):
+    write(tmp_path / "compose.yaml", "include:\n  - sub/db.yml\nservices:\n  app:\n    image: busybox\n")
+    write(tmp_path / "sub" / "db.yml", "services:\n  db:\n    image: busybox\n    volumes:\n      - ./init.sql:/init.sql\n")
+    s = load_stack(ProjectOptions(cwd=str(tmp_path)), environ={})
+    cfg = _compose_config(s)
+    assert cfg["services"]["db"]["volumes"][0]["source"] == str(tmp_path / "sub" / "init.sql")
