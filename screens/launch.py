@@ -1,0 +1,101 @@
+"""`toolbox-tui` (no command) and `toolbox-tui wizard`: load the project, open the wizard, clean up.
+
+The project is loaded before Textual starts, so a project that cannot be loaded is a clear
+message and exit 3 on the plain terminal (file:line, what is wrong, what to do), never a
+traceback and never a half-drawn screen. After the App returns — normally, by `q`, by Ctrl-C or
+by a signal — whatever the wizard started and did not finish is undone: a half-started stack is
+brought down and the secret files written for it are removed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from typing import Any
+
+EXIT_EVAL, EXIT_NO_TTY = 3, 2
+
+
+def _err(text: str) -> None:
+    sys.stderr.write(text + "\n")
+
+
+def run_wizard(args: Any) -> int:
+    """Open the wizard on the project the arguments select; returns the exit code."""
+    from toolbox_tui.project import options_from_args
+    from toolbox_tui.yaml_source import LoadError
+
+    debug = bool(getattr(args, "debug", False)) or os.environ.get("TOOLBOX_TUI_DEBUG") == "1"
+    opts = options_from_args(args)
+    try:
+        from toolbox_tui.project import load_stack
+
+        stack = load_stack(opts)
+    except LoadError as exc:
+        where = getattr(exc, "where", "") or ""
+        _err(f"toolbox-tui: error: {where + ': ' if where and where not in str(exc) else ''}{exc}")
+        if getattr(exc, "hint", ""):
+            _err(f"  hint: {exc.hint}")
+        if debug:
+            traceback.print_exc()
+        return EXIT_EVAL
+    except Exception as exc:  # noqa: BLE001 - unreadable files, bad encodings...: no traceback
+        _err(f"toolbox-tui: error: the project could not be loaded: {type(exc).__name__}: {exc}")
+        _err("  hint: run `toolbox-tui doctor` for details, or re-run with --debug.")
+        if debug:
+            traceback.print_exc()
+        return EXIT_EVAL
+    if not (sys.stdin.isatty() and sys.stdout.isatty()) and not os.environ.get("TOOLBOX_TUI_FORCE_TTY"):
+        _err("toolbox-tui: error: the wizard needs an interactive terminal")
+        _err("  hint: use the headless commands instead: `toolbox-tui doctor`, `fix`, `secrets`, `up`.")
+        return EXIT_NO_TTY
+
+    from toolbox_tui.screens.wizard_app import EXIT_INTERRUPTED, WizardApp
+    from toolbox_tui.wizard_backend import WizardBackend
+    from toolbox_tui.wizard_state import STEPS, load_state
+
+    state = load_state(stack)
+    resume = state.resume_step()
+    start = resume if STEPS.index(resume) <= STEPS.index("review") else "review"
+    backend = WizardBackend()
+    app = WizardApp(stack, opts, backend, state, start_step=start)
+    code: int | None = None
+    try:
+        code = app.run()
+    except KeyboardInterrupt:
+        app.interrupted = True
+        code = EXIT_INTERRUPTED
+    finally:
+        backend.stop_waiting()
+        notes = cleanup(app)
+        backend.close()
+        for line in notes:
+            _err(line)
+    if app.interrupted:
+        return EXIT_INTERRUPTED
+    return int(code if code is not None else 1)
+
+
+def cleanup(app: Any) -> list[str]:
+    """Undo what the wizard left half done; returns lines to print (no values, only names)."""
+    notes: list[str] = []
+    stack = app.stack
+    backend = app.backend
+    if app.startup_state == "running":
+        notes.append("toolbox-tui: startup was interrupted; stopping the containers started so far…")
+        try:
+            backend.down(stack)
+        except Exception as exc:  # noqa: BLE001
+            notes.append(f"  could not stop them: {exc} — run `docker compose -p {stack.name} down`")
+    if app.materialized and app.startup_state != "ok":
+        try:
+            removed = backend.remove_secret_files(stack)
+        except Exception as exc:  # noqa: BLE001
+            notes.append(f"toolbox-tui: could not remove the secret files: {type(exc).__name__} — "
+                         "run `toolbox-tui down` to remove them")
+        else:
+            if removed:
+                notes.append(f"toolbox-tui: startup did not complete; removed {len(removed)} "
+                             "secret file(s) written for it.")
+    return notes

@@ -1,0 +1,184 @@
+"""The onboarding wizard App: step order, progress memory, quitting safely.
+
+Each step is its own Screen (screens/step_*.py); this module only moves between them, remembers
+which are done (`toolbox_tui.wizard_state`, no values) and keeps track of work in flight so that
+`q` asks before quitting and Ctrl-C leaves nothing half done (the launcher cleans up after run()).
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from typing import Any, Iterable
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from toolbox_tui.screens.dialogs import ConfirmDialog
+from toolbox_tui.screens.step_base import load_css
+from toolbox_tui.wizard_backend import WizardBackend
+from toolbox_tui.wizard_state import STEP_TITLES, STEPS, WizardState, save_state
+
+STEP_CLASSES = {
+    "project": "step_project:ProjectStep", "prereq": "step_prereq:PrereqStep",
+    "paths": "step_paths:PathsStep", "secrets": "step_secrets:SecretsStep",
+    "review": "step_review:ReviewStep", "startup": "step_startup:StartupStep",
+    "done": "step_done:DoneStep",
+}
+"""Step id -> `module:Class` under toolbox_tui.screens (imported when first shown)."""
+
+EXIT_DONE, EXIT_QUIT, EXIT_INTERRUPTED = 0, 1, 130
+
+
+class WizardApp(App[int]):
+    """From a fresh clone to a healthy stack, one step per screen."""
+
+    CSS = load_css("common.tcss") + "\n" + load_css("wizard.tcss")
+    TITLE = "toolbox-tui wizard"
+    BINDINGS = [
+        Binding("q", "request_quit", "Quit", id="wizard.quit"),
+        Binding("ctrl+c", "interrupt", "Interrupt", id="wizard.interrupt", priority=True, show=False),
+    ]
+    """q asks first when work is in flight; Ctrl-C stops at once (the launcher cleans up)."""
+
+    def __init__(self, stack: Any, opts: Any, backend: WizardBackend | None = None,
+                 state: WizardState | None = None, *, start_step: str | None = None,
+                 persist: bool = True, cursor_blink: bool = True) -> None:
+        super().__init__()
+        self.stack = stack
+        """The loaded project (replaced when the Project step changes options or fixes reload it)."""
+        self.opts = opts
+        """`ProjectOptions` the stack was loaded with."""
+        self.backend = backend or WizardBackend()
+        """Engine access; tests pass one with canned answers."""
+        self.state = state or WizardState(project=stack.name, mode=getattr(stack, "mode", None))
+        """Steps done (persisted to wizard.json when `persist`)."""
+        self.persist = persist
+        self.cursor_blink = cursor_blink
+        """False in snapshot tests: inputs do not blink."""
+        self.start_step = start_step or "project"
+        self.checks: list[Any] | None = None
+        """The latest doctor findings (None until the first run finishes)."""
+        self.store: Any = None
+        """The secret store chosen on the Secrets step (keyring or, explicitly, session)."""
+        self.startup_state = "idle"
+        """idle | running | failed | ok — the launcher brings a half-started stack down."""
+        self.materialized = False
+        """Secret files were written; removed by the launcher unless startup completed."""
+        self.interrupted = False
+        self._jobs: dict[str, int] = {}
+        self._jobs_lock = threading.Lock()
+
+    # --- work in flight -----------------------------------------------------------------------
+
+    def jobs_add(self, label: str) -> None:
+        with self._jobs_lock:
+            self._jobs[label] = self._jobs.get(label, 0) + 1
+
+    def jobs_remove(self, label: str) -> None:
+        with self._jobs_lock:
+            n = self._jobs.get(label, 0) - 1
+            if n > 0:
+                self._jobs[label] = n
+            else:
+                self._jobs.pop(label, None)
+
+    @property
+    def jobs(self) -> list[str]:
+        with self._jobs_lock:
+            return sorted(self._jobs)
+
+    # --- navigation ---------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.push_screen(self._screen(self.start_step))
+
+    def _screen(self, step: str) -> Screen:
+        if not self.is_screen_installed(step):
+            module, cls = STEP_CLASSES[step].split(":")
+            mod = importlib.import_module(f"toolbox_tui.screens.{module}")
+            self.install_screen(getattr(mod, cls)(), step)
+        return self.get_screen(step)
+
+    def show(self, step: str) -> None:
+        """Switch to `step` (its screen re-checks live on resume)."""
+        self.switch_screen(self._screen(step))
+
+    def complete(self, step: str) -> None:
+        """Mark `step` done, remember it, and move to the next one."""
+        self.mark(step, True)
+        i = STEPS.index(step)
+        if i + 1 < len(STEPS):
+            self.show(STEPS[i + 1])
+
+    def mark(self, step: str, done: bool) -> None:
+        if self.state.is_done(step) == done:
+            return
+        self.state.mark(step, done)
+        if self.persist:
+            save_state(self.stack, self.state)
+
+    def go_back(self, step: str) -> None:
+        i = STEPS.index(step)
+        if i > 0:
+            self.show(STEPS[i - 1])
+
+    def set_stack(self, stack: Any, *, opts: Any = None) -> None:
+        """Use a reloaded stack. Steps after Project are re-created so nothing stale is shown."""
+        changed = (stack.name, stack.mode) != (self.stack.name, self.stack.mode)
+        self.stack = stack
+        if opts is not None:
+            self.opts = opts
+        if changed:
+            self.state = WizardState(project=stack.name, mode=stack.mode)
+            self.store = None
+            current = self.screen.name if isinstance(self.screen, Screen) else None
+            for step in STEPS:
+                if step != current and self.is_screen_installed(step):
+                    self.uninstall_screen(step)
+
+    # --- quitting -----------------------------------------------------------------------------
+
+    def action_request_quit(self) -> None:
+        jobs = self.jobs
+        if not jobs and self.startup_state != "running":
+            self.exit(EXIT_DONE if self.state.is_done("done") else EXIT_QUIT)
+            return
+        what = ", ".join(jobs) or "startup"
+        extra = (" Containers started so far are stopped and secret files removed."
+                 if self.startup_state == "running" else " Nothing is left half done.")
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.backend.stop_waiting()
+                self.exit(EXIT_QUIT)
+
+        self.push_screen(ConfirmDialog("Quit?", f"Still working: {what}.{extra}", yes="Quit",
+                                       no="Stay"), answer)
+
+    def action_interrupt(self) -> None:
+        self.interrupted = True
+        self.backend.stop_waiting()
+        self.exit(EXIT_INTERRUPTED)
+
+    # --- command palette ----------------------------------------------------------------------
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        for command in super().get_system_commands(screen):
+            if command.title != "Quit":
+                yield command
+        yield SystemCommand("Quit", "Quit the wizard (asks first when work is in flight)",
+                            self.action_request_quit)
+        seen = set()
+        for key, active in screen.active_bindings.items():
+            b = active.binding
+            if not b.description or b.action in seen or b.id in ("wizard.interrupt",):
+                continue
+            seen.add(b.action)
+            yield SystemCommand(f"{b.description} ({key})", f"Wizard: {b.description}",
+                                lambda a=b.action, n=active.node: self.call_later(n.run_action, a))
+        for step in STEPS:
+            if step in self.state.done and screen.name != step:
+                yield SystemCommand(f"Go to {STEP_TITLES[step]}", "Open a completed step again",
+                                    lambda s=step: self.show(s))

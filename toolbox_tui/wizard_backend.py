@@ -1,0 +1,305 @@
+"""The engine calls the wizard makes, in one object the Textual app receives in its constructor.
+
+The screens only show and ask; every call here goes to the same engine functions the headless CLI
+uses (doctor, fix plan/apply/undo, secret inventory/store/materialize, compose up, health wait,
+diagnosis, log pipeline). Keeping them behind one small object lets tests hand the app a backend
+with canned answers (deterministic snapshots) while Pilot tests use this real one. No textual here.
+
+Every method may block: the app calls them from thread workers only.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+from toolbox_tui.findings import FAIL, Check
+
+
+@dataclass(frozen=True)
+class AccessUrl:
+    """One place the user can open once the stack is up."""
+
+    label: str
+    url: str
+
+
+@dataclass(frozen=True)
+class StartupOutcome:
+    """How the Startup step ended."""
+
+    ok: bool
+    summary: str
+    """One sentence for the status line."""
+    diagnoses: tuple[Any, ...] = ()
+    """`diagnosis.Diagnosis` objects (sanitized text) when something did not come up."""
+    cancelled: bool = False
+
+
+def blocking_prereqs(checks: Iterable[Check]) -> list[Check]:
+    """Failing prerequisite checks: nothing can start while one of them fails."""
+    return [c for c in checks if c.area == "prereq" and c.status == FAIL]
+
+
+class _ClosableClient:
+    """A DockerClient proxy that remembers the event streams it opened, so a screen that goes
+    away can close them and the thread blocked on one returns at once."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        """The real `docker.DockerClient`."""
+        self.streams: list[Any] = []
+        """Streams opened through `events()`, closed by `close_streams()`."""
+
+    def events(self, *args: Any, **kwargs: Any) -> Any:
+        stream = self._client.events(*args, **kwargs)
+        self.streams.append(stream)
+        return stream
+
+    def close_streams(self) -> None:
+        for s in self.streams:
+            try:
+                s.close()
+            except Exception:  # noqa: BLE001 - closing a dead socket is fine
+                pass
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+class WizardBackend:
+    """Real engine access for the wizard. Subclass and override for canned data."""
+
+    health_timeout = 180.0
+    """Seconds `wait_healthy` may take before the startup is declared failed."""
+
+    def __init__(self) -> None:
+        self._client: Any = None
+        self._live: list[_ClosableClient] = []
+        self.cancel = threading.Event()
+        """Set when the user quits: long waits return as soon as they can."""
+
+    # --- project ------------------------------------------------------------------------------
+
+    def load(self, opts: Any) -> Any:
+        from toolbox_tui.project import load_stack
+
+        return load_stack(opts)
+
+    def root(self, stack: Any) -> Path:
+        return Path(stack.root_dir())
+
+    # --- checks -------------------------------------------------------------------------------
+
+    def doctor(self, stack: Any) -> list[Check]:
+        from toolbox_tui.doctor import doctor_report
+
+        return doctor_report(stack, engine=True).checks
+
+    # --- paths --------------------------------------------------------------------------------
+
+    def fix_findings(self, stack: Any) -> list[Check]:
+        from toolbox_tui.cli_fix import gather_findings
+
+        return gather_findings(stack)
+
+    def plan(self, stack: Any, findings: Sequence[Check], choices: Sequence[Any] = ()) -> Any:
+        from toolbox_tui.fix_plan import make_plan
+
+        return make_plan(findings, root=self.root(stack), project_dir=stack.project_dir,
+                         choices=list(choices))
+
+    def apply(self, stack: Any, plan: Any) -> Any:
+        from toolbox_tui.fix_apply import apply_plan
+        from toolbox_tui.project import state_dir
+
+        return apply_plan(plan, state_dir(stack))
+
+    def undo(self, stack: Any) -> Any:
+        from toolbox_tui.fix_apply import undo
+        from toolbox_tui.project import state_dir
+
+        return undo(state_dir(stack))
+
+    def can_undo(self, stack: Any) -> bool:
+        from toolbox_tui.fix_apply import list_runs
+        from toolbox_tui.project import state_dir
+
+        return any(j.get("status") == "applied" for _, j in list_runs(state_dir(stack)))
+
+    # --- secrets ------------------------------------------------------------------------------
+
+    def keyring_info(self) -> Any:
+        from toolbox_tui.secret_store import detect_backend
+
+        return detect_backend()
+
+    def open_store(self, stack: Any, *, session: bool = False) -> Any:
+        """The keyring store, or the session store when the user chose it. Raises NoSecureKeyring."""
+        from toolbox_tui.secret_store import open_store
+
+        return open_store(stack.name, store="session" if session else None)
+
+    def inventory(self, stack: Any) -> list[Any]:
+        from toolbox_tui.secret_inventory import build_inventory
+
+        return build_inventory(stack)
+
+    def secret_status(self, stack: Any, entries: list[Any], store: Any) -> dict[str, Any]:
+        """Status per secret name (never values)."""
+        from toolbox_tui.secret_inventory import resolve
+
+        _values, status = resolve(stack, entries, store, mode=stack.mode or "dev")
+        return status
+
+    def missing_secrets(self, stack: Any, store: Any) -> list[str]:
+        """Names of secrets `up` needs that have no value yet (empty: ready)."""
+        from toolbox_tui.secret_materialize import SecretsIncomplete, plan
+
+        try:
+            plan(stack, store, mode=stack.mode or "dev")
+        except SecretsIncomplete as exc:
+            return list(exc.names)
+        return []
+
+    def problems(self, entry: Any, value: str) -> list[str]:
+        from toolbox_tui.secret_kinds import problems
+
+        return problems(entry.name, value, entry.rule)
+
+    def generate(self, entry: Any) -> str:
+        from toolbox_tui.secret_kinds import generate
+
+        return generate(entry.rule)
+
+    def store_value(self, store: Any, name: str, value: str) -> None:
+        store.set(name, value)
+
+    # --- startup ------------------------------------------------------------------------------
+
+    def client(self) -> Any:
+        if self._client is None:
+            from toolbox_tui.engine import connect
+
+            self._client = connect(timeout=None)
+        return self._client
+
+    def materialize(self, stack: Any, store: Any) -> Any:
+        """The stack with the secrets override applied (files 0600). Raises SecretsIncomplete."""
+        from toolbox_tui.secret_materialize import materialize
+
+        return materialize(stack, store, mode=stack.mode or "dev")
+
+    def remove_secret_files(self, stack: Any) -> list[str]:
+        from toolbox_tui.secret_materialize import remove_materialized
+
+        return remove_materialized(stack)
+
+    def compose_up(self, stack: Any, on_event: Callable[[Any], None]) -> Any:
+        from toolbox_tui.startup import compose_up
+
+        return compose_up(stack, on_event=on_event)
+
+    def wait_healthy(self, stack: Any, on_change: Callable[[Any], None]) -> Any:
+        from toolbox_tui.health_wait import wait_healthy
+
+        live = _ClosableClient(self.client())
+        self._live.append(live)
+        if self.cancel.is_set():
+            live.close_streams()
+        try:
+            return wait_healthy(stack, live, timeout=self.health_timeout, on_change=on_change)
+        finally:
+            self._live.remove(live)
+
+    def diagnose(self, stack: Any, services: Iterable[str], *, states: Any = None,
+                 up_error: str = "", failed_service: str | None = None) -> list[Any]:
+        from toolbox_tui.diagnosis import diagnose
+
+        return diagnose(stack, self.client(), list(services), states=states, up_error=up_error,
+                        failed_service=failed_service)
+
+    def run_startup(self, stack: Any, store: Any, *, on_progress: Callable[[Any], None],
+                    on_state: Callable[[Any], None], on_stack: Callable[[Any], None]) -> StartupOutcome:
+        """Materialize secrets, `compose up -d`, wait until healthy, diagnose what is not."""
+        from toolbox_tui.compose_cli import ComposeError
+
+        stack = self.materialize(stack, store)
+        on_stack(stack)
+        if self.cancel.is_set():
+            return StartupOutcome(False, "Cancelled before the containers were started.", cancelled=True)
+        try:
+            up = self.compose_up(stack, on_progress)
+        except ComposeError as exc:
+            return StartupOutcome(False, f"docker compose could not run: {exc}")
+        if not up.ok:
+            diags = self.diagnose(stack, [], up_error=up.error, failed_service=up.failed_service)
+            return StartupOutcome(False, "docker compose up failed.", tuple(diags))
+        if self.cancel.is_set():
+            return StartupOutcome(False, "Cancelled while the containers were starting.", cancelled=True)
+        result = self.wait_healthy(stack, on_state)
+        if self.cancel.is_set():
+            return StartupOutcome(False, "Cancelled while waiting for health checks.", cancelled=True)
+        if result.ok:
+            return StartupOutcome(True, f"All {len(result.states)} services are up "
+                                        f"({result.elapsed:.0f} s of health checks).")
+        bad = result.not_ready
+        diags = self.diagnose(stack, bad, states=result.states)
+        why = "timed out" if result.timed_out else f"{result.stopped_early} failed"
+        return StartupOutcome(False, f"Not healthy: {', '.join(bad)} ({why}).", tuple(diags))
+
+    def start_logs(self, stack: Any, on_batch: Callable[[Any], None]) -> Any:
+        """A running `LogPipeline` for the project (stop() it when done)."""
+        from toolbox_tui.log_pipeline import LogPipeline
+
+        pipe = LogPipeline(self.client(), stack.name, on_batch, services=list(stack.services),
+                           initial_tail=20, flush_interval=0.2, max_in_flight=None)
+        pipe.start()
+        return pipe
+
+    def down(self, stack: Any) -> None:
+        from toolbox_tui.startup import compose_command
+
+        compose_command(stack, ["down", "--timeout", "5"], timeout=120)
+
+    def stop_waiting(self) -> None:
+        """Make blocked waits return now (the user quits)."""
+        self.cancel.set()
+        for live in list(self._live):
+            live.close_streams()
+
+    # --- done ---------------------------------------------------------------------------------
+
+    def access_urls(self, stack: Any) -> list[AccessUrl]:
+        """The manifest's URLs, then every published TCP port not already among them."""
+        out: list[AccessUrl] = []
+        manifest = getattr(stack, "manifest", None)
+        for label, url in (getattr(manifest, "urls", None) or {}).items():
+            out.append(AccessUrl(str(label), str(url)))
+        seen = " ".join(u.url for u in out)
+        for p in stack.published_ports():
+            if p.protocol != "tcp" or f":{p.published}" in seen:
+                continue
+            host = p.host_ip if p.host_ip not in ("", "0.0.0.0", "::") else "127.0.0.1"
+            out.append(AccessUrl(f"{p.service} ({p.target})", f"http://{host}:{p.published}/"))
+        return out
+
+    def next_commands(self, stack: Any) -> list[tuple[str, str]]:
+        """(command, what it does) to show on the Done step."""
+        flags = [] if stack.mode in (None, "dev") else [f"--mode {stack.mode}"]
+        suffix = (" " + " ".join(flags)) if flags else ""
+        return [
+            (f"toolbox-tui doctor{suffix}", "check the stack again"),
+            (f"toolbox-tui dashboard{suffix}", "live health, logs and actions"),
+            (f"toolbox-tui down{suffix}", "stop the stack and remove the secret files"),
+        ]
+
+    def close(self) -> None:
+        self.stop_waiting()
+        if self._client is not None:
+            try:
+                self._client.close()
+            except Exception:  # noqa: BLE001
+                pass
