@@ -157,6 +157,14 @@ def test_closed_tcp_port_is_bad_host():
     assert "DOCKER_HOST" in e.hint
 
 
+def test_password_in_docker_host_is_masked():
+    with pytest.raises(EngineUnavailable) as ei:
+        connect(environ=_env(DOCKER_HOST=f"tcp://u:c4n4ry@127.0.0.1:{closed_port()}"))
+    e = ei.value
+    assert "c4n4ry" not in e.message + e.hint + e.host
+    assert "u:***@127.0.0.1" in e.message
+
+
 def test_unresolvable_host_is_bad_host():
     with pytest.raises(EngineUnavailable) as ei:
         connect(environ=_env(DOCKER_HOST="tcp://tbx-no-such-host.invalid:2375"))

@@ -170,6 +170,17 @@ def test_fixture_socket_without_visible_process(tmp_path):
     assert owner.kind == "unknown" and "ss -ltnup" in owner.describe()
 
 
+def test_credentials_in_command_lines_are_masked(tmp_path):
+    canary = "c4n4ry-s3cr3t"
+    argv = ["/srv/app", f"--password={canary}", "--api-token", canary, f"DB_PASSWORD={canary}",
+            f"postgres://app:{canary}@db:5432/x", "-p", "8080", f"--client-secret:{canary}", "--verbose"]
+    root = fake_proc(tmp_path, 8080, argv=argv)
+    owner = port_owner(8080, host_ip="127.0.0.1", proc_root=str(root), try_bind=False)
+    assert canary not in owner.cmdline and canary not in owner.describe()
+    assert owner.cmdline == ("/srv/app --password=*** --api-token *** DB_PASSWORD=*** "
+                             "postgres://app:***@db:5432/x -p 8080 --client-secret:*** --verbose")
+
+
 def test_sanitize():
     assert po.sanitize("a\tb\nc\x1b[31md\x9b2J\u202eok") == "a b cdok"
     assert len(po.sanitize("y" * 1000, 20)) == 20

@@ -16,6 +16,7 @@ import errno as errno_mod
 import hashlib
 import json
 import os
+import re
 import socket
 import stat
 from dataclasses import dataclass
@@ -74,6 +75,11 @@ class Endpoint:
     tls_dir: str | None = None
     """Directory with ca.pem/cert.pem/key.pem, when TLS is on."""
     skip_tls_verify: bool = False
+
+    @property
+    def display_host(self) -> str:
+        """`host` with any password in it masked, for messages and reports."""
+        return re.sub(r"(://[^/@:]*:)[^@/]+@", r"\1***@", self.host)
 
     @property
     def scheme(self) -> str:
@@ -255,10 +261,10 @@ def _os_text(exc: BaseException) -> str:
 
 def _describe(ep: Endpoint) -> str:
     if ep.source == "DOCKER_HOST":
-        return f"DOCKER_HOST={ep.host}"
+        return f"DOCKER_HOST={ep.display_host}"
     if ep.source == "context":
-        return f"{ep.host} (docker context {ep.context!r})"
-    return ep.host
+        return f"{ep.display_host} (docker context {ep.context!r})"
+    return ep.display_host
 
 
 def classify_errno(err: int | None, ep: Endpoint, *, detail: str = "") -> EngineUnavailable:
@@ -272,53 +278,53 @@ def classify_errno(err: int | None, ep: Endpoint, *, detail: str = "") -> Engine
                 "does not exist (the daemon is not running)",
                 _HINT_START if ep.source == "default" else
                 f"start the daemon, or point DOCKER_HOST at a running engine (unset it for the default {DEFAULT_HOST})",
-                host=ep.host)
+                host=ep.display_host)
         elif err in (errno_mod.EACCES, errno_mod.EPERM):
             exc = EngineUnavailable(
                 "permission_denied", f"Permission denied on the Docker socket {path}: "
-                "this user may not talk to the engine", _HINT_GROUP, host=ep.host)
+                "this user may not talk to the engine", _HINT_GROUP, host=ep.display_host)
         elif err == errno_mod.ECONNREFUSED:
             exc = EngineUnavailable(
                 "daemon_down", f"Cannot connect to the Docker engine at {where}: the socket {path} "
                 "exists but nothing accepts connections (the daemon is not running, or crashed and "
-                "left the socket behind)", _HINT_START, host=ep.host)
+                "left the socket behind)", _HINT_START, host=ep.display_host)
         elif err == errno_mod.ENOTSOCK:
             exc = EngineUnavailable(
                 "bad_host", f"{where}: {path} is not a socket",
                 "point DOCKER_HOST (or the context) at the engine's socket, usually /var/run/docker.sock",
-                host=ep.host)
+                host=ep.display_host)
         elif err in (errno_mod.ETIMEDOUT, errno_mod.EAGAIN):
             exc = EngineUnavailable(
                 "timeout", f"The Docker engine at {where} did not answer in time",
                 "the daemon may be hung or overloaded: check `docker info` and the daemon log",
-                host=ep.host)
+                host=ep.display_host)
         else:
             exc = EngineUnavailable(
                 "other", f"Cannot connect to the Docker engine at {where}: "
                 f"{detail or (os.strerror(err) if err else 'unknown error')}",
-                "check that the daemon is running and the socket is the right one", host=ep.host)
+                "check that the daemon is running and the socket is the right one", host=ep.display_host)
     else:
         fix = ("fix or unset DOCKER_HOST" if ep.source == "DOCKER_HOST" else
                f"fix the endpoint of docker context {ep.context!r} or `docker context use default`")
         if err in (errno_mod.ETIMEDOUT,):
             exc = EngineUnavailable(
                 "timeout", f"The Docker engine at {where} did not answer in time",
-                f"{ep.host} is not reachable from here; {fix}", host=ep.host)
+                f"{ep.display_host} is not reachable from here; {fix}", host=ep.display_host)
         elif err == errno_mod.ECONNREFUSED:
             exc = EngineUnavailable(
                 "bad_host", f"Cannot connect to the Docker engine at {where}: connection refused "
                 "(no engine listens there, or the daemon is down)",
-                f"{ep.host} is not reachable; {fix}", host=ep.host)
+                f"{ep.display_host} is not reachable; {fix}", host=ep.display_host)
         else:
             exc = EngineUnavailable(
                 "bad_host", f"Cannot connect to the Docker engine at {where}: "
                 f"{detail or (os.strerror(err) if err else 'unreachable')}",
-                f"{ep.host} is not reachable; {fix}", host=ep.host)
+                f"{ep.display_host} is not reachable; {fix}", host=ep.display_host)
     exc.source = ep.source
     if ep.source == "context":
         # The user's context is what is wrong: say so, keep the underlying cause in the message.
         exc.context = ep.context
-        exc.hint = (f"docker context {ep.context!r} points at {ep.host}, which is not usable: "
+        exc.hint = (f"docker context {ep.context!r} points at {ep.display_host}, which is not usable: "
                     f"{exc.hint}; or switch with `docker context use default`")
         exc.reason = "bad_context"
     return exc
@@ -372,19 +378,19 @@ def classify_exception(exc: BaseException, ep: Endpoint) -> EngineUnavailable:
         out = EngineUnavailable(
             "bad_host", f"The engine at {_describe(ep)} expects TLS but the client did not use it",
             "set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH to the directory with ca.pem, cert.pem, key.pem",
-            host=ep.host, source=ep.source)
+            host=ep.display_host, source=ep.source)
     elif "ssl" in low or "certificate" in low:
         out = EngineUnavailable(
             "bad_host", f"TLS handshake with the engine at {_describe(ep)} failed: {_short(text)}",
             "check DOCKER_CERT_PATH (ca.pem, cert.pem, key.pem) and that the host name matches the certificate",
-            host=ep.host, source=ep.source)
+            host=ep.display_host, source=ep.source)
     else:
         out = EngineUnavailable(
             "other", f"The engine at {_describe(ep)} did not answer like a Docker engine: {_short(text)}",
-            "check that the endpoint is a Docker engine: `docker version`", host=ep.host, source=ep.source)
+            "check that the endpoint is a Docker engine: `docker version`", host=ep.display_host, source=ep.source)
     if ep.source == "context":
         out.reason, out.context = "bad_context", ep.context
-        out.hint = f"docker context {ep.context!r} points at {ep.host}: {out.hint}"
+        out.hint = f"docker context {ep.context!r} points at {ep.display_host}: {out.hint}"
     return out
 
 
@@ -432,7 +438,7 @@ def probe_endpoint(ep: Endpoint, timeout: float = 3.0) -> None:
     port = parsed.port or (2376 if ep.tls else 2375)
     if not hostname:
         raise EngineUnavailable("bad_host", f"{_describe(ep)} has no host name",
-                                "use the form tcp://HOST:PORT", host=ep.host, source=ep.source)
+                                "use the form tcp://HOST:PORT", host=ep.display_host, source=ep.source)
     try:
         conn = socket.create_connection((hostname, port), timeout=timeout)
     except socket.gaierror:
@@ -463,7 +469,7 @@ def _tls_config(ep: Endpoint) -> Any:
         raise EngineUnavailable(
             "bad_context" if ep.source == "context" else "bad_host",
             f"TLS settings for {_describe(ep)} are unusable: {_short(str(exc))}",
-            f"check that {d} holds ca.pem, cert.pem and key.pem", host=ep.host,
+            f"check that {d} holds ca.pem, cert.pem and key.pem", host=ep.display_host,
             context=ep.context if ep.source == "context" else None, source=ep.source) from None
 
 
@@ -481,7 +487,7 @@ def connect(timeout: float | None = 10.0, *, probe_timeout: float = 3.0,
         import docker
     except ImportError:  # pragma: no cover - a declared dependency
         raise EngineUnavailable("other", "The docker Python package is not installed",
-                                "pip install docker", host=ep.host, source=ep.source) from None
+                                "pip install docker", host=ep.display_host, source=ep.source) from None
     kwargs: dict[str, Any] = {"base_url": ep.host, "timeout": probe_timeout, "version": "auto"}
     tls = _tls_config(ep)
     if tls is not None:
@@ -531,7 +537,7 @@ def engine_info(client: "docker.DockerClient") -> EngineInfo:
 def _endpoint_host(client: Any) -> str:
     ep = getattr(client, "toolbox_endpoint", None)
     if isinstance(ep, Endpoint):
-        return ep.host
+        return ep.display_host
     api = getattr(client, "api", None)
     path = getattr(getattr(api, "_custom_adapter", None), "socket_path", None)
     if isinstance(path, str) and path:  # a unix-socket client made elsewhere (docker.from_env)

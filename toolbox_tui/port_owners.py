@@ -6,7 +6,8 @@ the holder: a pid and command line, or the container (and its compose project/se
 binds any other address), then /proc/net/{tcp,tcp6,udp,udp6} for the listening socket's inode,
 then /proc/*/fd for the process owning that inode, and the Docker API for published ports.
 
-Everything read from /proc or the engine is untrusted text and is sanitized before it leaves.
+Everything read from /proc or the engine is untrusted text and is sanitized before it leaves;
+command lines also have likely credentials (`--password=...`, `user:pw@` in URLs) masked.
 """
 
 from __future__ import annotations
@@ -270,13 +271,42 @@ def _user(uid: int | None) -> str | None:
         return str(uid)
 
 
+_SECRET_NAME = r"(?:pass(?:word|wd)?|secret|token|api[-_]?key|access[-_]?key|auth|credentials?|private[-_]?key)"
+_SECRET_ASSIGN = re.compile(r"(?i)^(-{0,2}[\w.-]*" + _SECRET_NAME + r"[\w.-]*[=:])(.+)$")
+_SECRET_FLAG = re.compile(r"(?i)^-{1,2}[\w.-]*" + _SECRET_NAME + r"[\w.-]*$")
+_URL_USERINFO = re.compile(r"(://[^/\s:@]*:)[^@\s/]+@")
+REDACTED = "***"
+
+
+def redact_argv(argv: Sequence[str]) -> list[str]:
+    """A process's argv with likely credentials masked before it reaches any report.
+
+    `--password=x`, `DB_PASSWORD=x`, `--token x`, `postgres://u:x@h` keep their names, lose values.
+    """
+    out: list[str] = []
+    hide_next = False
+    for arg in argv:
+        if hide_next and not arg.startswith("-"):
+            out.append(REDACTED)
+            hide_next = False
+            continue
+        hide_next = False
+        m = _SECRET_ASSIGN.match(arg)
+        if m:
+            arg = m.group(1) + REDACTED
+        elif _SECRET_FLAG.match(arg):
+            hide_next = True
+        out.append(_URL_USERINFO.sub(r"\1" + REDACTED + "@", arg))
+    return out
+
+
 def process_facts(pid: int, proc_root: str = "/proc") -> tuple[str | None, str | None, list[str]]:
     """(comm, sanitized cmdline, raw argv) of a process; Nones when it vanished."""
     comm_raw = _read(f"{proc_root}/{pid}/comm")
     comm = sanitize(comm_raw.decode("utf-8", "replace"), 64) if comm_raw is not None else None
     cmd_raw = _read(f"{proc_root}/{pid}/cmdline")
     argv = [a.decode("utf-8", "replace") for a in cmd_raw.split(b"\0") if a] if cmd_raw else []
-    cmdline = sanitize(" ".join(argv)) if argv else None
+    cmdline = sanitize(" ".join(redact_argv(argv))) if argv else None
     return comm, cmdline, argv
 
 
