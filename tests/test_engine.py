@@ -327,6 +327,14 @@ def test_context_found_by_name_when_directory_is_not_the_hash(tmp_path):
     assert ep.host == "tcp://h:1"
 
 
+def test_context_tls_material_is_used(tmp_path):
+    meta = make_context(tmp_path, "tbx-tls", "tcp://127.0.0.1:2376")
+    tls = tmp_path / "contexts" / "tls" / meta.name / "docker"
+    tls.mkdir(parents=True)
+    ep = resolve_endpoint(_env(DOCKER_CONFIG=str(tmp_path)))
+    assert ep.tls and ep.tls_verify and ep.tls_dir == str(tls)
+
+
 def test_unreadable_config_is_bad_context(tmp_path):
     (tmp_path / "config.json").write_text("{not json")
     with pytest.raises(EngineUnavailable) as ei:

@@ -1,8 +1,8 @@
 """The one place that creates Docker SDK clients, and explains why it could not.
 
 docker-py knows DOCKER_HOST and the TLS variables but not docker contexts, and its errors are
-nested `requests` exceptions that say nothing a user can act on. This module resolves the
-endpoint the way the docker CLI does (DOCKER_HOST, then DOCKER_CONTEXT, then the config's
+nested `requests` exceptions that say nothing a user can act on. This module takes the endpoint
+the docker CLI would use (`docker_context`: DOCKER_HOST, then DOCKER_CONTEXT, then the config's
 `currentContext`), probes it with a plain socket first so a failure can be classified by errno
 (socket missing, permission denied, refused, DNS, timeout), and only then builds the client.
 
@@ -13,10 +13,7 @@ lets a test run them as an unprivileged user under the system Python.
 from __future__ import annotations
 
 import errno as errno_mod
-import hashlib
-import json
 import os
-import re
 import socket
 import stat
 from dataclasses import dataclass
@@ -24,11 +21,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 from urllib.parse import urlparse
 
+from toolbox_tui import docker_context
+from toolbox_tui.docker_context import (DEFAULT_CONTEXT, DEFAULT_HOST, ContextError, Endpoint,
+                                        current_context, docker_config_dir)
+
 if TYPE_CHECKING:  # pragma: no cover
     import docker
 
-DEFAULT_HOST = "unix:///var/run/docker.sock"
-DEFAULT_CONTEXT = "default"
+__all__ = ["DEFAULT_CONTEXT", "DEFAULT_HOST", "REASONS", "Endpoint", "EngineInfo", "EngineUnavailable",
+           "classify_errno", "classify_exception", "client_endpoint", "connect", "current_context",
+           "docker_config_dir", "engine_info", "probe_endpoint", "resolve_endpoint", "version_tuple"]
 
 REASONS = ("daemon_down", "permission_denied", "bad_host", "bad_context", "timeout", "other")
 """Every value `EngineUnavailable.reason` can take."""
@@ -59,49 +61,6 @@ class EngineUnavailable(Exception):
 
     def __str__(self) -> str:
         return self.message
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """Where the engine is expected to answer, and why we think so."""
-
-    host: str
-    """URL as docker uses it: `unix:///path`, `tcp://host:port`, `ssh://user@host`."""
-    source: str
-    """`DOCKER_HOST`, `context`, or `default`."""
-    context: str = DEFAULT_CONTEXT
-    """Context name (`default` when DOCKER_HOST or nothing chose the endpoint)."""
-    tls_verify: bool = False
-    tls_dir: str | None = None
-    """Directory with ca.pem/cert.pem/key.pem, when TLS is on."""
-    skip_tls_verify: bool = False
-
-    @property
-    def display_host(self) -> str:
-        """`host` with any password in it masked, for messages and reports."""
-        return re.sub(r"(://[^/@:]*:)[^@/]+@", r"\1***@", self.host)
-
-    @property
-    def scheme(self) -> str:
-        return urlparse(self.host).scheme or "unix"
-
-    @property
-    def socket_path(self) -> str | None:
-        """Filesystem path of a unix socket endpoint, else None."""
-        if self.host.startswith("unix://"):
-            return self.host[len("unix://"):] or "/var/run/docker.sock"
-        if self.host.startswith("/"):
-            return self.host
-        return None
-
-    @property
-    def is_local(self) -> bool:
-        """A unix socket on this machine (the engine may still live in a VM behind it)."""
-        return self.socket_path is not None
-
-    @property
-    def tls(self) -> bool:
-        return self.tls_dir is not None
 
 
 @dataclass(frozen=True)
@@ -159,95 +118,15 @@ def version_tuple(text: str) -> tuple[int, ...]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Endpoint resolution (docker CLI rules)
-
-def docker_config_dir(environ: Mapping[str, str] | None = None) -> Path:
-    env = os.environ if environ is None else environ
-    if env.get("DOCKER_CONFIG"):
-        return Path(env["DOCKER_CONFIG"])
-    return Path(env.get("HOME") or os.path.expanduser("~")) / ".docker"
-
-
-def current_context(environ: Mapping[str, str] | None = None) -> tuple[str, str]:
-    """(context name, where it came from) as the docker CLI would choose it."""
-    env = os.environ if environ is None else environ
-    if env.get("DOCKER_HOST"):
-        return DEFAULT_CONTEXT, "DOCKER_HOST"
-    if env.get("DOCKER_CONTEXT"):
-        return env["DOCKER_CONTEXT"], "DOCKER_CONTEXT"
-    cfg = docker_config_dir(env) / "config.json"
-    try:
-        data = json.loads(cfg.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return DEFAULT_CONTEXT, "default"
-    except (OSError, ValueError) as exc:
-        raise EngineUnavailable(
-            "bad_context", f"Cannot read the docker CLI config {cfg}: {_os_text(exc)}",
-            f"fix or remove {cfg}", source="context") from None
-    name = data.get("currentContext") if isinstance(data, dict) else None
-    if isinstance(name, str) and name:
-        return name, str(cfg)
-    return DEFAULT_CONTEXT, "default"
-
-
-def _context_meta(name: str, cfg_dir: Path) -> tuple[dict[str, Any], Path] | None:
-    meta_root = cfg_dir / "contexts" / "meta"
-    digest = hashlib.sha256(name.encode()).hexdigest()
-    candidates = [meta_root / digest / "meta.json"]
-    try:
-        candidates += sorted(p for p in meta_root.glob("*/meta.json") if p != candidates[0])
-    except OSError:
-        pass
-    for path in candidates:
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if isinstance(data, dict) and data.get("Name") == name:
-            return data, path.parent
-    return None
-
+# Endpoint resolution
 
 def resolve_endpoint(environ: Mapping[str, str] | None = None) -> Endpoint:
     """The endpoint the docker CLI would use. Raises EngineUnavailable('bad_context')."""
-    env = os.environ if environ is None else environ
-    name, chosen_by = current_context(env)
-    tls_verify_env = env.get("DOCKER_TLS_VERIFY")
-    tls_verify = tls_verify_env not in (None, "", "0", "false")
-    cert_path = env.get("DOCKER_CERT_PATH") or None
-    if name == DEFAULT_CONTEXT:
-        host = env.get("DOCKER_HOST") or DEFAULT_HOST
-        source = "DOCKER_HOST" if env.get("DOCKER_HOST") else "default"
-        tls_dir = None
-        if tls_verify or cert_path:
-            tls_dir = cert_path or str(docker_config_dir(env))
-        return Endpoint(host=host, source=source, tls_verify=tls_verify, tls_dir=tls_dir)
-
-    cfg_dir = docker_config_dir(env)
-    where = "DOCKER_CONTEXT" if chosen_by == "DOCKER_CONTEXT" else f"currentContext in {chosen_by}"
-    found = _context_meta(name, cfg_dir)
-    if found is None:
-        raise EngineUnavailable(
-            "bad_context",
-            f"docker context {name!r} ({where}) does not exist: no metadata under "
-            f"{cfg_dir / 'contexts' / 'meta'}",
-            "list contexts with `docker context ls` and pick one with `docker context use NAME` "
-            "(or `docker context use default`)" +
-            ("; or unset DOCKER_CONTEXT" if chosen_by == "DOCKER_CONTEXT" else ""),
-            context=name, source="context")
-    meta, meta_dir = found
-    ep = (meta.get("Endpoints") or {}).get("docker") if isinstance(meta.get("Endpoints"), dict) else None
-    host = ep.get("Host") if isinstance(ep, dict) else None
-    if not isinstance(host, str) or not host:
-        raise EngineUnavailable(
-            "bad_context", f"docker context {name!r} has no docker endpoint ({meta_dir / 'meta.json'})",
-            f"recreate it: docker context rm {name} && docker context create {name} --docker host=...",
-            context=name, source="context")
-    skip_verify = bool(ep.get("SkipTLSVerify")) if isinstance(ep, dict) else False
-    tls_dir_path = cfg_dir / "contexts" / "tls" / meta_dir.name / "docker"
-    tls_dir = str(tls_dir_path) if tls_dir_path.is_dir() else None
-    return Endpoint(host=host, source="context", context=name, tls_verify=bool(tls_dir) and not skip_verify,
-                    tls_dir=tls_dir, skip_tls_verify=skip_verify)
+    try:
+        return docker_context.resolve_endpoint(environ)
+    except ContextError as exc:
+        raise EngineUnavailable("bad_context", exc.message, exc.hint, context=exc.context,
+                                source="context") from None
 
 
 # ---------------------------------------------------------------------------------------------
