@@ -239,6 +239,20 @@ def test_only_compose_v1_on_path_is_named(tmp_path, monkeypatch):
     assert comp.status == "fail" and "only Compose v1" in comp.detail and "1.29.2" in comp.detail
 
 
+def test_no_docker_cli_on_path(tmp_path, monkeypatch, docker_client):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    from toolbox_tui import compose_cli
+
+    compose_cli.compose_info.cache_clear()
+    try:
+        c = by_id(prereq_checks())
+    finally:
+        compose_cli.compose_info.cache_clear()
+    assert c["prereq.docker_cli"].status == "fail" and "not on PATH" in c["prereq.docker_cli"].detail
+    assert c["prereq.compose"].status == "fail" and "docker CLI is missing" in c["prereq.compose"].detail
+    assert c["prereq.engine"].status == "pass"  # the SDK does not need the CLI
+
+
 # --- swarm ------------------------------------------------------------------------------------
 
 @pytest.fixture
@@ -297,6 +311,21 @@ def test_free_and_held_ports(docker_client, no_docker_env):
     assert f"pid {os.getpid()}" in bad.detail
     assert bad.extra("holder_pid") == os.getpid()
     assert "/repo/compose.yaml:12" in bad.hint
+
+
+def test_udp_port_held(no_docker_env):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    udp = PortRef(service="dns", host_ip="127.0.0.1", published=port, target=53, protocol="udp",
+                  loc=None)
+    try:
+        c = by_id(prereq_checks(StandInStack("tbxtest-udp", [udp])))
+    finally:
+        s.close()
+    check = c[f"prereq.port.{port}/udp"]
+    assert check.status == "fail" and f"pid {os.getpid()}" in check.detail
+    assert check.file is None and check.service == "dns"
 
 
 @pytest.fixture
