@@ -214,9 +214,9 @@ def test_compose_keeps_backend_secrets_despite_empty_list(compose_ready, test_im
 @pytest.mark.engine
 def test_up_fails_on_external_secrets(compose_ready, test_image, docker_client, example_copy,
                                       project_name, cleanup_project) -> None:
-    """Without swarm, Compose refuses external secrets at container create (not "not found")."""
-    if docker_client.info().get("Swarm", {}).get("LocalNodeState") == "active":
-        pytest.skip("engine is a swarm node right now (another test's swarm); not our case")
+    """Compose refuses external secrets at container create ("unsupported external secret", not
+    the seed's "not found"). Its create code rejects them whether or not the engine is a swarm
+    manager: swarm secrets reach only `docker stack deploy`, never `docker compose up`."""
     cdir = example_copy / "infrastructure/docker/compose"
     cleanup_project(project_name, files=[cdir / "docker-compose.yml",
                                          cdir / "docker-compose.dev.yml"], project_dir=cdir)
