@@ -116,6 +116,31 @@ def test_daemon_down_skips_engine_checks(no_docker_env):
     assert c["prereq.compose"].status == "pass"
 
 
+def test_a_known_engine_error_is_not_retried(no_docker_env, tmp_path, monkeypatch):
+    """A hung daemon: the caller's failed connect is reported without a second wait."""
+    from toolbox_tui.engine import EngineUnavailable, connect
+
+    path = tmp_path / "hung.sock"
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(str(path))
+    srv.listen(8)
+    no_docker_env.setenv("DOCKER_HOST", f"unix://{path}")
+    try:
+        with pytest.raises(EngineUnavailable) as ei:
+            connect(probe_timeout=0.5)
+
+        def no_second_try(*a, **kw):
+            raise AssertionError("prereq_checks tried to connect again")
+
+        monkeypatch.setattr(pc, "connect", no_second_try)
+        c = by_id(prereq_checks(engine_error=ei.value))
+    finally:
+        srv.close()
+    assert c["prereq.engine"].status == "fail" and c["prereq.engine"].extra("reason") == "timeout"
+    assert "did not answer in time" in c["prereq.engine"].detail
+    assert c["prereq.swarm"].status == "skip"
+
+
 def test_closed_tcp_port_is_reported_as_bad_host(no_docker_env):
     port = free_port()
     no_docker_env.setenv("DOCKER_HOST", f"tcp://127.0.0.1:{port}")

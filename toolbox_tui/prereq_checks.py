@@ -424,17 +424,23 @@ def _skipped(check_id: str, title: str) -> Check:
 
 # ---------------------------------------------------------------------------------------------
 
-def prereq_checks(stack: Any = None, *, client: Any = None) -> list[Check]:
+def prereq_checks(stack: Any = None, *, client: Any = None,
+                  engine_error: EngineUnavailable | None = None) -> list[Check]:
     """All prerequisite checks, in report order. Never raises.
 
     `client`: an existing DockerClient (from `engine.connect`) to reuse; otherwise one is made
-    and closed here. `stack`: a `compose_model.Stack` (anything with `name` and
-    `published_ports()`); without it, the port checks are left out.
+    and closed here. `engine_error`: the caller already tried `engine.connect()` and got this;
+    it is reported as is instead of trying again (a hung daemon would cost the timeout twice).
+    `stack`: a `compose_model.Stack` (anything with `name` and `published_ports()`); without it,
+    the port checks are left out.
     """
     with ThreadPoolExecutor(max_workers=3) as pool:
         f_cli = pool.submit(_docker_cli)
         f_compose = pool.submit(_compose)
-        f_engine = pool.submit(_engine, client)
+        if client is None and engine_error is not None:
+            f_engine = pool.submit(_EngineFacts, error=engine_error)
+        else:
+            f_engine = pool.submit(_engine, client)
         try:
             facts = f_engine.result()
         except Exception as exc:
