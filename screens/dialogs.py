@@ -69,7 +69,9 @@ class TextDialog(ModalScreen["str | None"]):
                          id="dialog-keys")
 
     def on_mount(self) -> None:
-        self.query_one(Input).focus()
+        inp = self.query_one(Input)
+        inp.cursor_blink = getattr(self.app, "cursor_blink", True)
+        inp.focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

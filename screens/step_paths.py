@@ -131,6 +131,7 @@ class PathsStep(StepScreen):
             self.wizard.set_stack(message.stack)
         self.findings, self.plan, self.can_undo = message.findings, message.plan, message.can_undo
         self.choices = {k: v for k, v in self.choices.items() if any(f.id == k for f in self.findings)}
+        self.wizard.skipped = {k for k, v in self.choices.items() if v.option == "skip"}
         root = self.wizard.stack.root_dir()
         table = self.query_one("#paths-table", DataTable)
         row = table.cursor_row

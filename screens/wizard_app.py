@@ -60,6 +60,8 @@ class WizardApp(App[int]):
         self.start_step = start_step or "project"
         self.checks: list[Any] | None = None
         """The latest doctor findings (None until the first run finishes)."""
+        self.skipped: set[str] = set()
+        """Finding ids the user chose to leave as they are on the Paths step."""
         self.store: Any = None
         """The secret store chosen on the Secrets step (keyring or, explicitly, session)."""
         self.startup_state = "idle"

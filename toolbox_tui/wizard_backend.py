@@ -286,10 +286,18 @@ class WizardBackend:
             out.append(AccessUrl(f"{p.service} ({p.target})", f"http://{host}:{p.published}/"))
         return out
 
-    def next_commands(self, stack: Any) -> list[tuple[str, str]]:
-        """(command, what it does) to show on the Done step."""
-        flags = [] if stack.mode in (None, "dev") else [f"--mode {stack.mode}"]
-        suffix = (" " + " ".join(flags)) if flags else ""
+    def next_commands(self, stack: Any, opts: Any = None) -> list[tuple[str, str]]:
+        """(command, what it does) to show on the Done step, with the options the wizard got."""
+        import shlex
+
+        flags: list[str] = []
+        if opts is not None and getattr(opts, "project_name", None):
+            flags += ["-p", stack.name]
+        if opts is not None and getattr(opts, "mode", None):
+            flags += ["--mode", str(opts.mode)]
+        for f in (getattr(opts, "files", None) or ()) if opts is not None else ():
+            flags += ["-f", str(f)]
+        suffix = (" " + shlex.join(flags)) if flags else ""
         return [
             (f"toolbox-tui doctor{suffix}", "check the stack again"),
             (f"toolbox-tui dashboard{suffix}", "live health, logs and actions"),

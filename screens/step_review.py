@@ -1,0 +1,151 @@
+"""Step 5 — Review: what will happen when you start, and what is still wrong (re-checked live)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.widgets import Static
+
+from toolbox_tui.findings import FAIL, WARN, Check
+from toolbox_tui.screens.step_base import StepScreen, load_css
+
+HANDLED_BY_STARTUP = ("secrets.external.",)
+"""Failing check ids the startup itself resolves (external secrets become file secrets)."""
+BLOCKING_AREAS = {"prereq": "Prerequisites", "compose": "Prerequisites", "paths": "Paths"}
+
+
+class ReviewReady(Message):
+    def __init__(self, checks: list[Check], missing: list[str], needed: list[str]) -> None:
+        super().__init__()
+        self.checks = checks
+        self.missing = missing
+        self.needed = needed
+        """Secrets that will be written as files (names)."""
+
+
+def remaining(checks: list[Check]) -> list[Check]:
+    return [c for c in checks if c.status in (FAIL, WARN) and not c.id.startswith(HANDLED_BY_STARTUP)]
+
+
+def plan_text(stack: Any, needed: list[str], timeout: float) -> Text:
+    services = list(stack.services)
+    with_hc = [n for n, s in stack.services.items() if getattr(s, "healthcheck", None)]
+    out = Text()
+    out.append("When you press s (Start):\n", style="bold")
+    n = 1
+    if needed:
+        out.append(f" {n}. ", style="bold")
+        out.append(f"Write {len(needed)} secret file(s), mode 0600 in a private 0700 directory, and "
+                   f".toolbox-tui/compose.secrets.yml (file paths only, never values): "
+                   f"{', '.join(needed)}.\n")
+        n += 1
+    out.append(f" {n}. ", style="bold")
+    out.append(f"docker compose -p {stack.name} up -d — {len(services)} service(s): "
+               f"{', '.join(services)}.\n")
+    n += 1
+    out.append(f" {n}. ", style="bold")
+    out.append(f"Wait up to {timeout:.0f} s until every container runs and the {len(with_hc)} "
+               "health check(s) pass; on failure, say why.\n")
+    out.append("If startup does not complete (failure, q or Ctrl-C) the secret files are removed.\n",
+               style="dim")
+    return out
+
+
+class ReviewStep(StepScreen):
+    """The plan of the startup and the findings left (warnings allowed, failures explained)."""
+
+    STEP = "review"
+    CSS = load_css("step_review.tcss")
+    BINDINGS = [
+        Binding("s", "next_step", "Start", id="review.start"),
+        Binding("r", "recheck", "Re-check", id="review.recheck"),
+    ]
+    """s (or n) starts the stack; r runs every check again."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ready: ReviewReady | None = None
+        self.busy = False
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(Text("Review", style="bold"), classes="section-title")
+        with VerticalScroll(id="review-scroll"):
+            yield Static(Text("Checking everything once more…", style="dim"), id="review-plan")
+            yield Static("", id="review-findings")
+
+    def on_mount(self) -> None:
+        self.action_recheck()
+
+    def on_screen_resume(self) -> None:
+        super().on_screen_resume()
+        if self.ready is not None:
+            self.action_recheck()
+
+    def action_recheck(self) -> None:
+        if self.busy:
+            return
+        self.busy = True
+        self.set_status("Re-checking the stack…")
+        wizard = self.wizard
+        backend = wizard.backend
+
+        def work() -> None:
+            stack = wizard.stack
+            checks = backend.doctor(stack)
+            missing = backend.missing_secrets(stack, wizard.store) if wizard.store is not None else ["?"]
+            from toolbox_tui.secret_materialize import needed
+
+            names = [e.name for e in needed(backend.inventory(stack))]
+            self.post_message(ReviewReady(checks, missing, names))
+
+        self.run_job("re-checking", work)
+
+    def job_failed(self, message: Any) -> None:
+        self.busy = False
+
+    def on_review_ready(self, message: ReviewReady) -> None:
+        self.busy = False
+        self.ready = message
+        self.wizard.checks = message.checks
+        self.query_one("#review-plan", Static).update(
+            plan_text(self.wizard.stack, message.needed, self.wizard.backend.health_timeout))
+        left = remaining(message.checks)
+        out = Text()
+        if left:
+            counts = Counter((c.area, c.status) for c in left)
+            out.append("\nStill reported by the doctor:\n", style="bold")
+            for c in left[:12]:
+                out.append(" ✗ " if c.status == FAIL else " ! ", style="red" if c.status == FAIL else "yellow")
+                out.append(f"{c.area}: {c.title}\n")
+            if len(left) > 12:
+                out.append(f" … and {len(left) - 12} more ({dict(counts)})\n", style="dim")
+        else:
+            out.append("\nThe doctor reports nothing else.\n", style="green")
+        self.query_one("#review-findings", Static).update(out)
+        blocked = self.next_blocked()
+        self.set_status(f"Start is disabled: {blocked}" if blocked else
+                        "Ready. Press s to start the stack.", "red" if blocked else "green")
+        self.refresh_bindings()
+
+    def next_blocked(self) -> str:
+        if self.ready is None:
+            return "still checking"
+        bad = [c for c in self.ready.checks if c.status == FAIL and c.area in BLOCKING_AREAS
+               and c.id not in self.wizard.skipped]
+        if bad:
+            steps = sorted({BLOCKING_AREAS[c.area] for c in bad})
+            return f"{len(bad)} failing check(s) to fix on {', '.join(steps)} (Esc goes back)"
+        if self.wizard.store is None or self.ready.missing:
+            return "secrets are missing: go back to Secrets (Esc)"
+        return ""
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "recheck" and self.busy:
+            return None
+        return super().check_action(action, parameters)

@@ -1,0 +1,359 @@
+"""Step 4 — Secrets: a form with masked inputs, reveal, validation as you type, generate, and
+where the values go (the OS keyring, or — chosen explicitly when there is none — this session).
+
+A value typed here lives in its `Input` until it is saved to the store, and then only in the
+store. It is never put in a notification, a status line, a log, an exception text or wizard.json;
+validation messages come from `secret_kinds.problems`, which names the rule, never the value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import Input, Static
+
+from toolbox_tui.screens.step_base import StepScreen, load_css
+
+STATUS_WORDS = {
+    "keyring": ("stored in the keyring", "green"), "session": ("kept for this session", "green"),
+    "derived": ("derived", "green"), "file": ("file present", "green"),
+    "environment": ("from the environment", "green"),
+    "placeholder": ("placeholder (optional in dev)", "yellow"),
+}
+"""How a `secret_inventory.Status.store` is said on the form."""
+
+
+class StoreReady(Message):
+    """Keyring detection finished: `store` is usable, or `info` says why there is none."""
+
+    def __init__(self, info: Any, store: Any, error: str = "") -> None:
+        super().__init__()
+        self.info = info
+        self.store = store
+        self.error = error
+
+
+class SecretsChecked(Message):
+    """Inventory and statuses (names only) after a (re)check or a save."""
+
+    def __init__(self, entries: list[Any], status: dict[str, Any], missing: list[str],
+                 saved: tuple[str, ...] = ()) -> None:
+        super().__init__()
+        self.entries = entries
+        self.status = status
+        self.missing = missing
+        self.saved = saved
+
+
+def editable(entry: Any) -> bool:
+    """Whether the user types this secret (derived ones and user-owned files are not typed)."""
+    return entry.stored and entry.derive is None
+
+
+def entry_header(entry: Any, status: Any) -> Text:
+    """`name [status] kind used by ...` — the status first so it survives 80 columns."""
+    out = Text(no_wrap=True, overflow="ellipsis")
+    out.append(entry.name, style="bold")
+    word, style = ("no value yet", "red")
+    if status is not None and status.set:
+        word, style = STATUS_WORDS.get(status.store or "", (status.store or "set", "green"))
+    elif entry.optional_in_dev or not entry.used_by:
+        word, style = ("optional", "dim")
+    out.append(f" [{word}]", style=style)
+    out.append(f" {entry.kind}", style="dim")
+    if entry.used_by:
+        out.append(f" · {', '.join(entry.used_by[:3])}" + ("…" if len(entry.used_by) > 3 else ""),
+                   style="dim")
+    return out
+
+
+class SecretRow(Vertical):
+    """One secret: header, masked input (or what it is derived from), validation line."""
+
+    def __init__(self, entry: Any) -> None:
+        super().__init__(classes="secret-row", id=f"secret-{_widget_id(entry.name)}")
+        self.entry = entry
+        """The `SecretEntry` (never a value)."""
+
+    def compose(self) -> ComposeResult:
+        yield Static(entry_header(self.entry, None), classes="secret-header")
+        if editable(self.entry):
+            placeholder = "type or paste" + (", or ctrl+g to generate" if self.entry.generate else "")
+            if self.entry.hint:
+                placeholder += f" ({self.entry.hint})"
+            inp = Input(password=True, placeholder=placeholder, classes="secret-input",
+                        id=f"input-{_widget_id(self.entry.name)}")
+            inp.cursor_blink = getattr(self.app, "cursor_blink", True)
+            with Horizontal(classes="secret-input-row"):
+                yield inp
+            yield Static("", classes="secret-check")
+        elif self.entry.derive:
+            yield Static(Text(f"derived from {self.entry.derive}", style="dim"), classes="secret-check")
+        else:
+            yield Static(Text(f"from {self.entry.file or self.entry.definition}", style="dim"),
+                         classes="secret-check")
+
+
+def _widget_id(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
+
+
+class SecretsStep(StepScreen):
+    """The secrets form."""
+
+    STEP = "secrets"
+    CSS = load_css("step_secrets.tcss")
+    BINDINGS = [
+        Binding("ctrl+r", "reveal", "Reveal", id="secrets.reveal"),
+        Binding("ctrl+g", "generate", "Generate", id="secrets.generate"),
+        Binding("ctrl+s", "save", "Save", id="secrets.save"),
+        Binding("G", "generate_all", "Generate all", id="secrets.generate_all"),
+        Binding("s", "session_store", "Session store", id="secrets.session"),
+        Binding("ctrl+n", "next_step", "Next", id="wizard.next_alt", show=False),
+    ]
+    """Reveal/generate act on the focused input; ctrl+s saves every valid typed value; G generates
+    and saves every missing secret that may be generated; s picks the session-only store."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: list[Any] = []
+        self.status: dict[str, Any] = {}
+        self.missing: list[str] | None = None
+        """Required secrets without a value (None until checked)."""
+        self.keyring_info: Any = None
+        self.busy = False
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(Text("Secrets", style="bold"), classes="section-title")
+        yield Static(Text("Looking for a keyring…", style="dim"), id="keyring-status")
+        yield VerticalScroll(id="secrets-form")
+
+    def on_mount(self) -> None:
+        self._open_store()
+
+    def on_screen_resume(self) -> None:
+        super().on_screen_resume()
+        if self.wizard.store is not None and self.entries and not self.busy:
+            self._check()
+
+    # --- store ----------------------------------------------------------------------------------
+
+    def _open_store(self) -> None:
+        wizard = self.wizard
+        if wizard.store is not None:
+            self._show_store(wizard.store, None)
+            self._check()
+            return
+        backend = wizard.backend
+
+        def work() -> None:
+            info = backend.keyring_info()
+            store, error = None, ""
+            if info.secure:
+                try:
+                    store = backend.open_store(wizard.stack)
+                except Exception as exc:  # noqa: BLE001 - NoSecureKeyring/StoreError: no values inside
+                    error = str(exc)
+            self.post_message(StoreReady(info, store, error))
+
+        self.run_job("opening the keyring", work)
+
+    def on_store_ready(self, message: StoreReady) -> None:
+        self.keyring_info = message.info
+        if message.store is not None:
+            self.wizard.store = message.store
+        self._show_store(message.store, message.info, message.error)
+        self._check()
+
+    def _show_store(self, store: Any, info: Any, error: str = "") -> None:
+        w = self.query_one("#keyring-status", Static)
+        if store is not None and getattr(store, "label", "") == "session":
+            w.update(Text("Values are kept for this session only (in memory; forgotten when the "
+                          "wizard exits).", style="yellow"))
+        elif store is not None:
+            w.update(Text(f"Values are stored in the OS keyring ({store.backend}).", style="green"))
+        else:
+            reason = error or (f"{info.name}: {info.reason}" if info is not None else "unknown")
+            w.update(Text.assemble(("No secure keyring", "bold red"), f" ({reason}). ",
+                                   "toolbox-tui never stores secrets in plain text on its own. Press ",
+                                   ("s", "bold"), " to keep the values for this session only (you "
+                                   "will type them again next time), or start a Secret Service and "
+                                   "come back."))
+        self.refresh_bindings()
+
+    def action_session_store(self) -> None:
+        if self.wizard.store is not None:
+            return
+        self.wizard.store = self.wizard.backend.open_store(self.wizard.stack, session=True)
+        self._show_store(self.wizard.store, self.keyring_info)
+        self._check()
+
+    # --- inventory and statuses ---------------------------------------------------------------
+
+    def _check(self, saved: tuple[str, ...] = (), values: dict[str, str] | None = None) -> None:
+        wizard = self.wizard
+        backend = wizard.backend
+        self.busy = True
+
+        def work() -> None:
+            stack = wizard.stack
+            store = wizard.store
+            for name, value in (values or {}).items():
+                backend.store_value(store, name, value)
+            entries = backend.inventory(stack)
+            status = backend.secret_status(stack, entries, store) if store is not None else {}
+            missing = backend.missing_secrets(stack, store) if store is not None else []
+            self.post_message(SecretsChecked(entries, status, missing, tuple(values or ()) or saved))
+
+        self.run_job("checking secrets", work)
+
+    def job_failed(self, message: Any) -> None:
+        self.busy = False
+        self.refresh_bindings()
+
+    def on_secrets_checked(self, message: SecretsChecked) -> None:
+        self.busy = False
+        form = self.query_one("#secrets-form", VerticalScroll)
+        names = [e.name for e in message.entries]
+        if names != [e.name for e in self.entries]:
+            form.remove_children()
+            form.mount_all([SecretRow(e) for e in message.entries])
+            self.call_after_refresh(self._focus_first_missing)
+        self.entries, self.status = message.entries, message.status
+        self.missing = message.missing if self.wizard.store is not None else None
+        self.call_after_refresh(self._update_headers, message.saved)
+        if message.saved:
+            self.set_status(f"Saved {len(message.saved)} secret(s): {', '.join(message.saved)}.", "green")
+        elif self.missing:
+            self.set_status(f"{len(self.missing)} required secret(s) have no value: "
+                            f"{', '.join(self.missing)}", "yellow")
+        elif self.wizard.store is not None:
+            self.set_status("Every required secret has a value. Press n (ctrl+n) to continue.", "green")
+        if self.next_blocked():
+            self.wizard.mark(self.STEP, False)
+        self.refresh_bindings()
+
+    def _update_headers(self, saved: tuple[str, ...] = ()) -> None:
+        for row in self.query(SecretRow):
+            row.query_one(".secret-header", Static).update(entry_header(row.entry, self.status.get(row.entry.name)))
+            if row.entry.name in saved:
+                inp = row.query_one(Input)
+                inp.value = ""
+                inp.password = True
+                row.query_one(".secret-check", Static).update(Text("saved", style="green"))
+
+    def _focus_first_missing(self) -> None:
+        for row in self.query(SecretRow):
+            if self.missing and row.entry.name in self.missing and row.query(Input):
+                row.query_one(Input).focus()
+                return
+
+    # --- typing ---------------------------------------------------------------------------------
+
+    def _row_of(self, widget: Any) -> SecretRow | None:
+        node = widget
+        while node is not None and not isinstance(node, SecretRow):
+            node = node.parent
+        return node
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        row = self._row_of(event.input)
+        if row is None:
+            return
+        check = row.query_one(".secret-check", Static)
+        if not event.value:
+            check.update("")
+            return
+        problems = self.wizard.backend.problems(row.entry, event.value)
+        if problems:
+            check.update(Text("✗ " + "; ".join(problems), style="red"))
+        else:
+            check.update(Text("✓ valid (ctrl+s saves)", style="green"))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_save()
+
+    def _focused_row(self) -> SecretRow | None:
+        focused = self.focused
+        return self._row_of(focused) if isinstance(focused, Input) else None
+
+    def action_reveal(self) -> None:
+        row = self._focused_row()
+        if row is None:
+            self.set_status("Focus a secret's input (Tab) to reveal it.")
+            return
+        inp = row.query_one(Input)
+        inp.password = not inp.password
+
+    def action_generate(self) -> None:
+        row = self._focused_row()
+        if row is None:
+            self.set_status("Focus a secret's input (Tab) to generate a value for it.")
+            return
+        if not row.entry.generate:
+            self.set_status(f"{row.entry.name} cannot be generated (it is issued by someone else); "
+                            "type or paste it.", "yellow")
+            return
+        row.query_one(Input).value = self.wizard.backend.generate(row.entry)
+        self.set_status(f"Generated a value for {row.entry.name} (not saved yet: ctrl+s).")
+
+    def action_save(self) -> None:
+        if self.wizard.store is None:
+            self.set_status("Choose where values go first (press s for this session only).", "red")
+            return
+        values: dict[str, str] = {}
+        bad: list[str] = []
+        for row in self.query(SecretRow):
+            inputs = row.query(Input)
+            if not inputs or not inputs.first().value:
+                continue
+            value = inputs.first().value
+            if self.wizard.backend.problems(row.entry, value):
+                bad.append(row.entry.name)
+            else:
+                values[row.entry.name] = value
+        if bad:
+            self.set_status(f"Not saved: {', '.join(bad)} fail validation (see below each).", "red")
+            return
+        if not values:
+            self.set_status("Nothing typed to save.")
+            return
+        self._check(values=values)
+
+    def action_generate_all(self) -> None:
+        if self.wizard.store is None:
+            self.set_status("Choose where values go first (press s for this session only).", "red")
+            return
+        missing = set(self.missing or ())
+        values = {e.name: self.wizard.backend.generate(e) for e in self.entries
+                  if e.name in missing and e.generate and editable(e)}
+        if not values:
+            self.set_status("No missing secret can be generated; type the remaining ones.")
+            return
+        self._check(values=values)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "session_store":
+            return None if self.wizard.store is not None else True
+        if action in ("save", "generate_all") and self.wizard.store is None:
+            return None
+        return super().check_action(action, parameters)
+
+    def next_blocked(self) -> str:
+        if self.wizard.store is None:
+            return "choose where secret values are kept (s: this session only)"
+        if self.missing is None:
+            return "the secrets are still being checked"
+        if self.missing:
+            return f"{len(self.missing)} required secret(s) have no value: {', '.join(self.missing[:4])}"
+        for row in self.query(SecretRow):
+            inputs = row.query(Input)
+            if inputs and inputs.first().value:
+                return "some typed values are not saved yet: ctrl+s saves them"
+        return ""
