@@ -106,8 +106,8 @@ class PortOwner:
         if self.kind == "time_wait":
             return (f"blocked on {where} by recently closed connections (TIME_WAIT) of a server that "
                     "did not set SO_REUSEADDR; it frees itself within about a minute")
-        return (f"in use on {where} but the holder could not be found "
-                "(another network or PID namespace?; try `sudo ss -ltnup`)")
+        return (f"in use on {where} but the holder could not be found (another network or PID "
+                f"namespace?; try `sudo ss -ltnup` or `sudo lsof -i :{self.port}`)")
 
 
 def _proxy_args(argv: Sequence[str]) -> dict[str, str]:

@@ -392,8 +392,8 @@ def _port_checks(stack: Any, facts: _EngineFacts) -> list[Check]:
         elif owner.kind == "process":
             hint = f"stop pid {owner.pid} ({owner.command}), or change the published port{where}"
         else:
-            hint = (f"find the holder with `sudo ss -ltnup 'sport = :{port}'`, stop it, or change the "
-                    f"published port{where}")
+            hint = (f"find the holder with `sudo ss -ltnup 'sport = :{port}'` (or `sudo lsof -i "
+                    f":{port}`), stop it, or change the published port{where}")
         return _check(cid, FAIL, f"Port {port}/{proto} is in use",
                       f"{host_ip}:{port}/{proto} for service {service} is {owner.describe()}",
                       hint, data=data, **kw)
