@@ -279,7 +279,8 @@ def _cmd_materialize(args: argparse.Namespace) -> int:
                "override": str(result.override) if result.override else None,
                "files": [{"name": n, "path": p} for n, p in result.files],
                "swarm": [{"name": n, "engine_name": en, "action": a} for n, en, a in result.swarm_names],
-               "placeholders": list(result.placeholders), "derived": list(result.derived)}
+               "placeholders": list(result.placeholders), "derived": list(result.derived),
+               "notes": list(result.notes)}
     if args.json:
         _emit(args, payload)
         return 0
@@ -292,6 +293,8 @@ def _cmd_materialize(args: argparse.Namespace) -> int:
         print(f"override: {result.override} (added automatically to later commands)")
     else:
         print("no external or environment secrets to materialize")
+    for note in result.notes:
+        _note("warning: " + note)
     if result.placeholders:
         _note("placeholder values for optional keys: " + ", ".join(result.placeholders)
               + " — features that need them will not work")
