@@ -68,3 +68,51 @@ def test_list_set_generate(proj) -> None:
 
     unknown = run_cli(["secrets", "set", "nope"], root, stdin="x\n")
     assert unknown.returncode == 2 and "not a secret of this stack" in unknown.stderr
+
+
+def _read_until(fd: int, marker: bytes, timeout: float = 30) -> bytes:
+    import os
+    import select
+    import time
+
+    buf = b""
+    end = time.monotonic() + timeout
+    while marker not in buf and time.monotonic() < end:
+        r, _, _ = select.select([fd], [], [], 0.5)
+        if r:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            buf += chunk
+    return buf
+
+
+def test_set_from_a_real_terminal_does_not_echo(proj) -> None:
+    """`secrets set` on a TTY: hidden prompt, typed twice, nothing echoed back to the terminal."""
+    import os
+    import pty
+
+    name, root = proj
+    value = "Tty" + secrets.token_hex(10)
+    pid, fd = pty.fork()
+    if pid == 0:  # child: the CLI on a pseudo-terminal
+        os.chdir(root)
+        os.execv(sys.executable, [sys.executable, "-m", "toolbox_tui", "secrets", "set", "db_password"])
+    seen = _read_until(fd, b"input hidden")
+    assert b"db_password (password, input hidden)" in seen
+    os.write(fd, value.encode() + b"\r")
+    seen += _read_until(fd, b"again")
+    os.write(fd, value.encode() + b"\r")
+    seen += _read_until(fd, b"stored")
+    seen += _read_until(fd, b"\n__never__", timeout=3)
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 0, seen
+    assert b"db_password: stored" in seen
+    assert value.encode() not in seen
+    import keyring
+
+    assert keyring.get_password(f"toolbox-tui:{name}", "db_password") == value

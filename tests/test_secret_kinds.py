@@ -119,3 +119,17 @@ def test_derive_reports_missing_parts_and_uses_defaults() -> None:
     out = sk.derive("redis_url", "redis://:${redis_password}@${REDIS_HOST:-redis}:6379/0",
                     lambda n: ("pw", True) if n == "redis_password" else (None, False))
     assert out == "redis://:pw@redis:6379/0"
+
+
+def test_secret_modules_are_headless() -> None:
+    """The engine side of secrets never imports textual (the CLI must run without it)."""
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "import toolbox_tui.secret_kinds, toolbox_tui.secret_store, toolbox_tui.secret_inventory\n"
+            "import toolbox_tui.secret_materialize, toolbox_tui.secret_rotate, toolbox_tui.secret_audit\n"
+            "import toolbox_tui.cli_secrets\n"
+            "assert 'textual' not in sys.modules, sorted(m for m in sys.modules if 'textual' in m)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr

@@ -175,3 +175,20 @@ def test_compose_merge_behaviours(tmp_path: Path, compose_ready) -> None:
     assert "external" not in cfg("base.yml", "tagged.yml")["secrets"]["pw"]
     assert cfg("base.yml", "tagged.yml", "empty.yml")["services"]["app"]["secrets"]  # [] removes nothing
     assert not cfg("base.yml", "tagged.yml", "reset.yml")["services"]["app"].get("secrets")
+
+
+@pytest.mark.engine
+def test_override_without_tag_for_old_compose(tmp_path: Path, compose_ready, monkeypatch) -> None:
+    """Compose < 2.24.4 has no `!override`: `external: false` + `file:` also replaces external."""
+    monkeypatch.setattr(sm, "_use_override_tag", lambda: False)
+    (tmp_path / "s.txt").write_text("x")
+    (tmp_path / "base.yml").write_text(
+        "services:\n  app:\n    image: busybox\n    secrets: [pw]\nsecrets:\n  pw:\n    external: true\n")
+    text = sm.override_text({"pw": {"file": str(tmp_path / "s.txt")}})
+    assert "!override" not in text and "external: false" in text
+    (tmp_path / "ov.yml").write_text(text)
+    proc = _compose(["-p", "tbxtest-oldtag", "-f", str(tmp_path / "base.yml"), "-f", str(tmp_path / "ov.yml"),
+                     "config", "--format", "json"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    pw = json.loads(proc.stdout)["secrets"]["pw"]
+    assert "external" not in pw and pw["file"] == str(tmp_path / "s.txt")
