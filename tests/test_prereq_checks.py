@@ -321,8 +321,7 @@ def test_free_and_held_ports(docker_client, no_docker_env):
     srv.bind(("127.0.0.1", 0))
     srv.listen(1)
     held = srv.getsockname()[1]
-    stack = StandInStack("tbxtest-ports", [ref(free, "web", line=7), ref(held, "api", line=12),
-                                           ref(held, "api", "0.0.0.0", line=13)])
+    stack = StandInStack("tbxtest-ports", [ref(free, "web", line=7), ref(held, "api", line=12)])
     try:
         c = by_id(prereq_checks(stack))
     finally:
@@ -351,6 +350,19 @@ def test_udp_port_held(no_docker_env):
     check = c[f"prereq.port.{port}/udp"]
     assert check.status == "fail" and f"pid {os.getpid()}" in check.detail
     assert check.file is None and check.service == "dns"
+
+
+def test_port_published_twice_by_the_stack(no_docker_env):
+    port, other = free_port(), free_port()
+    stack = StandInStack("tbxtest-twice", [ref(port, "web", line=7), ref(port, "api", "0.0.0.0", line=21),
+                                           ref(other, "a", "127.0.0.1", line=30),
+                                           ref(other, "b", "127.0.0.2", line=31)])
+    c = by_id(prereq_checks(stack))
+    twice = c[f"prereq.port.{port}/tcp"]
+    assert twice.status == "fail" and (twice.service, twice.line) == ("api", 21)
+    assert "service web (/repo/compose.yaml:7)" in twice.detail
+    assert "service api (/repo/compose.yaml:21)" in twice.detail
+    assert c[f"prereq.port.{other}/tcp"].status == "pass"  # different addresses do not collide
 
 
 @pytest.fixture

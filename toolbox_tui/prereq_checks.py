@@ -23,7 +23,8 @@ from typing import Any, Callable, Sequence
 from toolbox_tui.engine import (EngineInfo, EngineUnavailable, classify_exception, client_endpoint,
                                 connect, engine_info, resolve_endpoint, version_tuple)
 from toolbox_tui.findings import FAIL, PASS, SKIP, WARN, Check
-from toolbox_tui.port_owners import ContainerPort, PortOwner, container_ports, port_owner
+from toolbox_tui.port_owners import (ContainerPort, PortOwner, addresses_conflict, container_ports,
+                                     port_owner)
 
 AREA = "prereq"
 MIN_API = (1, 41)
@@ -352,7 +353,7 @@ def _owner_data(owner: PortOwner | None) -> dict[str, Any]:
 
 def _port_checks(stack: Any, facts: _EngineFacts) -> list[Check]:
     refs = list(stack.published_ports())
-    seen: dict[tuple[int, str], Any] = {}
+    groups: dict[tuple[int, str], list[Any]] = {}
     for ref in refs:
         try:
             port = int(ref.published)
@@ -361,11 +362,21 @@ def _port_checks(stack: Any, facts: _EngineFacts) -> list[Check]:
         if port <= 0:
             continue
         proto = str(getattr(ref, "protocol", None) or "tcp").lower()
-        seen.setdefault((port, proto), ref)
+        groups.setdefault((port, proto), []).append(ref)
     project = getattr(stack, "name", None)
 
-    def one(key: tuple[int, str], ref: Any) -> Check:
+    def one(key: tuple[int, str], group: list[Any]) -> Check:
         port, proto = key
+        ref = group[0]
+        twice = _published_twice(group)
+        if twice:
+            kw = {**_loc_fields(twice[1]), "service": getattr(twice[1], "service", None)}
+            first, second = (_ref_text(r) for r in twice)
+            return _check(f"prereq.port.{port}/{proto}", FAIL, f"Port {port}/{proto} is published twice",
+                          f"host port {port}/{proto} is published by {first} and again by {second}; "
+                          "the second container cannot start (port is already allocated)",
+                          "give one of them another host port, or bind them to different addresses",
+                          data={"port": port, "proto": proto}, **kw)
         cid = f"prereq.port.{port}/{proto}"
         host_ip = str(getattr(ref, "host_ip", None) or "0.0.0.0")
         service = getattr(ref, "service", None)
@@ -399,9 +410,26 @@ def _port_checks(stack: Any, facts: _EngineFacts) -> list[Check]:
                       hint, data=data, **kw)
 
     out = []
-    for key, ref in seen.items():
-        out.append(_guard(f"prereq.port.{key[0]}/{key[1]}", lambda k=key, r=ref: one(k, r)))
+    for key, group in groups.items():
+        out.append(_guard(f"prereq.port.{key[0]}/{key[1]}", lambda k=key, g=group: one(k, g)))
     return out
+
+
+def _published_twice(group: list[Any]) -> tuple[Any, Any] | None:
+    """Two publications of one host port by this stack whose addresses collide."""
+    for i, a in enumerate(group):
+        for b in group[i + 1:]:
+            same = (getattr(a, "service", None) == getattr(b, "service", None)
+                    and getattr(a, "loc", None) == getattr(b, "loc", None))
+            if not same and addresses_conflict(str(getattr(a, "host_ip", "") or ""),
+                                               str(getattr(b, "host_ip", "") or "")):
+                return a, b
+    return None
+
+
+def _ref_text(ref: Any) -> str:
+    where = _where(_loc_fields(ref))
+    return f"service {getattr(ref, 'service', '?')}" + (f" ({where})" if where else "")
 
 
 def _where(kw: dict[str, Any]) -> str:
