@@ -181,6 +181,7 @@ def test_round_trip_generated_paths(template, new: str) -> None:
     if volume:
         assume(":" not in (new[2:] if len(new) > 1 and new[1] == ":" and new[0].isalpha() else new))
         assume(not (len(new) == 1 and new.isalpha()))  # Compose reads `a:/dst` as a drive letter
+        assume("${" not in new)  # an unclosed `${` swallows the `:` (the planner writes `$$`)
     try:
         out = rewrite_scalar(data, line, col, new, volume_src=volume)
     except EditError as exc:  # only acceptable for text YAML cannot hold on one line at all
