@@ -414,7 +414,28 @@ def diagnose(stack: Any, client: Any, services: Iterable[str], *, states: Mappin
         except Exception:  # noqa: BLE001
             pass
         out.append(diagnose_container(stack, svc, worst, state=state))
+    if up_error:
+        out = _collapse_collateral(out)
     return out
+
+
+def _collapse_collateral(diags: list[Diagnosis]) -> list[Diagnosis]:
+    """After Compose stopped, services it never started (or left starting) are one line, not N."""
+    keep, waiting = [], []
+    for d in diags:
+        collateral = d.cause in ("not_started", "timeout") or (
+            d.cause == "unhealthy" and d.health == "starting" and not d.exit_code)
+        if collateral and d.service:
+            waiting.append(d.service)
+        else:
+            keep.append(d)
+    if waiting:
+        keep.append(Diagnosis(service=None, cause="not_started",
+                              summary=(f"not started or still starting when `docker compose up` "
+                                       f"stopped: {', '.join(waiting)}"),
+                              hint="fix the cause above; these start with the next `toolbox-tui up`",
+                              data=(("services", tuple(waiting)),)))
+    return keep
 
 
 def _merge(d: Diagnosis, container: Any) -> Diagnosis:
