@@ -2,7 +2,8 @@
 
 Docker CLI, engine (with the classified reason it cannot be reached), engine/API version, the
 Compose v2 plugin, swarm state, free disk on the engine's data root, memory, and each host port
-the stack publishes. The doctor runs these first; the wizard shows them on its first screen.
+the stack publishes (`prereq_ports`). The doctor runs these first; the wizard shows them on its
+first screen.
 
 They must be fast (the doctor with engine checks stays under 1.5 s), so the slow parts — two CLI
 subprocesses and the engine round trips — run concurrently with short timeouts, and every check
