@@ -88,7 +88,7 @@ class ActionDone(Message):
 
 COLUMNS = (("service", "Service", None), ("state", "State", 8), ("health", "Health", 11),
            ("restarts", "↻", 2), ("uptime", "Up", 6), ("cpu", "CPU%", 5), ("mem", "Mem", 8),
-           ("spark", "CPU hist", 10), ("ports", "Ports", None))
+           ("spark", "CPU hist", 10), ("ports", "Ports", 24))
 """Services table columns (key, label, fixed width or None for auto): fits 80 columns."""
 
 STATE_STYLES = {"running": "green", "exited": "red", "dead": "bold red", "restarting": "yellow",
@@ -126,8 +126,11 @@ class DashboardScreen(Screen):
     """Every action has an id (remappable through Textual's keymap) and appears in the palette."""
 
     def __init__(self, project: str, source: Any = None, *, services: tuple[str, ...] = (),
-                 ring_size: int = 5000, view_lines: int = 5000, name: str | None = None) -> None:
+                 ring_size: int = 5000, view_lines: int = 5000, name: str | None = None,
+                 clock=time.time) -> None:
         super().__init__(name=name)
+        self.clock = clock
+        """Wall clock for uptimes and event times (tests pin it)."""
         self.project = project
         """Compose project name (shown in the status line)."""
         self.source = source
@@ -224,11 +227,11 @@ class DashboardScreen(Screen):
                 "health": Text(st.health + (f" ×{st.failing_streak}" if st.failing_streak else ""),
                                HEALTH_STYLES.get(st.health, "")),
                 "restarts": str(st.restarts),
-                "uptime": format_uptime(st.uptime()),
+                "uptime": format_uptime(st.uptime(self.clock())),
                 "ports": Text(", ".join(st.ports)),
             }
             for key, value in cells.items():
-                table.update_cell(st.service, key, value, update_width=key == "ports")
+                table.update_cell(st.service, key, value)
             if st.state != "running":
                 for key in ("cpu", "mem"):
                     table.update_cell(st.service, key, "")
@@ -248,7 +251,7 @@ class DashboardScreen(Screen):
 
     def _tick_uptime(self) -> None:
         table = self.query_one("#services", DataTable)
-        now = time.time()
+        now = self.clock()
         with self.app.batch_update():
             for svc, st in self.states.items():
                 if st.state == "running" and svc in table.rows:
@@ -327,7 +330,7 @@ class DashboardScreen(Screen):
     def on_event_arrived(self, message: EventArrived) -> None:
         ev = message.event
         self._events.append(ev)
-        self._write_event(time.strftime("%H:%M:%S", time.localtime(ev.time)), ev.service,
+        self._write_event(time.strftime("%H:%M:%S", time.gmtime(ev.time)), ev.service,
                           ev.action, ev.detail)
 
     def _write_event(self, when: str, service: str, action: str, detail: str) -> None:
@@ -345,7 +348,8 @@ class DashboardScreen(Screen):
         if not self.paused:
             self._incoming.extend(batch.lines)
         for note in batch.notes:
-            self._write_event(time.strftime("%H:%M:%S"), "logs", "reattach", note)
+            self._write_event(time.strftime("%H:%M:%S", time.gmtime(self.clock())), "logs",
+                              "reattach", note)
         if self.source is not None:
             self.source.consumed(len(batch.lines))
 
@@ -492,8 +496,10 @@ class DashboardApp(App):
     """q quits (ctrl+q too, Textual's default); ctrl+p opens the command palette."""
 
     def __init__(self, project: str, source: Any = None, *, services: tuple[str, ...] = (),
-                 ring_size: int = 5000) -> None:
+                 ring_size: int = 5000, clock=time.time) -> None:
         super().__init__()
+        self.clock = clock
+        """Wall clock handed to the screen."""
         self.project = project
         """Compose project name."""
         self.source = source
@@ -505,7 +511,7 @@ class DashboardApp(App):
 
     def on_mount(self) -> None:
         self.dashboard = DashboardScreen(self.project, self.source, services=self.services,
-                                         ring_size=self.ring_size)
+                                         ring_size=self.ring_size, clock=self.clock)
         self.push_screen(self.dashboard)
 
     def get_system_commands(self, screen: Screen):

@@ -1,0 +1,160 @@
+"""The dashboard's face, driven by the same messages the engine threads post (no engine needed):
+behaviour with deterministic data, SVG snapshots at 80x24 and 120x40, and the engine boundary."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+pytest.importorskip("textual")
+
+from textual.widgets import DataTable  # noqa: E402
+
+from toolbox_tui.log_pipeline import LogBatch, LogLine  # noqa: E402
+from toolbox_tui.screens.dashboard import (  # noqa: E402
+    DashboardApp, EngineUpdate, EventArrived, LogsArrived, StateUpdate, StatsUpdate,
+)
+from toolbox_tui.screens.widgets_logs import LogView  # noqa: E402
+from toolbox_tui.stack_events import EngineStatus, HealthProbe, ServiceState, StackEvent  # noqa: E402
+from toolbox_tui.stack_stats import ServiceStats  # noqa: E402
+
+NOW = 1_795_000_000.0
+
+
+def fake_states() -> list[ServiceState]:
+    return [
+        ServiceState("web", "a" * 64, "demo-web-1", "running", "healthy", 0, 0, NOW - 3725,
+                     ports=("127.0.0.1:8080->80/tcp",), image="busybox",
+                     health_log=(HealthProbe("2026-11-27T10:00:01.000000000Z", 0, "ok"),)),
+        ServiceState("api", "b" * 64, "demo-api-1", "running", "unhealthy", 3, 2, NOW - 65,
+                     image="busybox",
+                     health_log=(HealthProbe("2026-11-27T10:00:01.000000000Z", 0, "ok"),
+                                 HealthProbe("2026-11-27T10:00:02.000000000Z", 1,
+                                             "connection refused"))),
+        ServiceState("worker", "c" * 64, "demo-worker-1", "exited", "", 0, 5, 0.0, exit_code=137,
+                     oom_killed=True, image="busybox"),
+    ]
+
+
+def fake_lines(n: int = 30) -> list[LogLine]:
+    out = []
+    svcs = ("web", "api", "worker")
+    for i in range(n):
+        svc = svcs[i % 3]
+        level = "error" if i % 7 == 3 else ("warn" if i % 5 == 1 else "info")
+        text = f"{level.upper()} request {i} handled" if svc != "worker" else \
+            f"\x1b[32mjob {i}\x1b[0m done [@click=app.quit]"
+        out.append(LogLine(svc, svc[0] * 12, f"2026-11-27T10:00:{i:02d}.000000000Z",
+                           0, text, level if svc != "worker" else "", i + 1))
+    return out
+
+
+def feed(screen) -> None:
+    for st in fake_states():
+        screen.post_message(StateUpdate(st))
+    screen.post_message(StatsUpdate(ServiceStats("web", 12.5, 30 * 2**20, 2**30,
+                                                 (1, 5, 12.5, 40, 80, 12.5))))
+    screen.post_message(StatsUpdate(ServiceStats("api", 1.0, 5 * 2**20, 2**30, (0.0, 1.0))))
+    screen.post_message(EngineUpdate(EngineStatus(True, "engine connected")))
+    screen.post_message(EventArrived(StackEvent(NOW - 10, "worker", "oom", "")))
+    screen.post_message(EventArrived(StackEvent(NOW - 9, "worker", "die", "exit code 137")))
+    screen.post_message(EventArrived(StackEvent(NOW - 5, "api", "health:unhealthy", "")))
+    screen.post_message(LogsArrived(LogBatch(tuple(fake_lines()))))
+
+
+def make_app() -> DashboardApp:
+    return DashboardApp("demo", None, services=("web", "api", "worker"), clock=lambda: NOW)
+
+
+async def settle(pilot) -> None:
+    feed(pilot.app.dashboard)
+    await pilot.pause(0.3)
+    await pilot.wait_for_scheduled_animations()
+    await pilot.pause(0.1)
+
+
+async def test_messages_drive_rows_in_place() -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = app.dashboard
+        table = screen.query_one("#services", DataTable)
+        assert table.row_count == 3
+        assert table.get_cell("api", "health").plain == "unhealthy ×3"
+        assert table.get_cell("worker", "state").plain == "exited (OOM)"
+        assert table.get_cell("web", "uptime") == "1h02m"
+        keys_before = list(table.rows)
+        screen.post_message(StateUpdate(fake_states()[1].__class__(
+            "api", "b" * 64, "demo-api-1", "running", "healthy", 0, 2, NOW - 65)))
+        await pilot.pause(0.2)
+        assert table.get_cell("api", "health").plain == "healthy"
+        assert list(table.rows) == keys_before  # updated in place, never rebuilt
+        log = screen.query_one("#log", LogView)
+        assert len(log.shown) == 30
+        rendered = "\n".join(log.plain_lines())
+        assert "[@click=app.quit]" in rendered and "\x1b" not in rendered
+        # jump to the next error line
+        await pilot.press("n")
+        await pilot.pause(0.1)
+        assert not log.auto_scroll
+        assert log.shown[int(log.scroll_offset.y)].level == "error" or log.max_scroll_y < 3
+        # pause keeps lines in the store but freezes the view
+        await pilot.press("p")
+        screen.post_message(LogsArrived(LogBatch((LogLine("web", "w", "", 0, "late", "", 99),))))
+        await pilot.pause(0.3)
+        assert "late" not in [ln.text for ln in log.shown]
+        await pilot.press("p")
+        await pilot.pause(0.3)
+        assert "late" in [ln.text for ln in log.shown]
+        # timestamps toggle
+        await pilot.press("t")
+        await pilot.pause(0.1)
+        assert log.plain_lines()[0].startswith("10:00:")
+        # health tab shows the selected service's probes
+        screen.post_message(StateUpdate(fake_states()[1]))
+        table.move_cursor(row=table.get_row_index("api"))
+        await pilot.press("2")
+        await pilot.pause(0.3)
+        assert screen.selected_service() == "api"
+        svg = app.export_screenshot().replace("&#160;", " ")
+        assert "connection refused" in svg
+
+
+async def test_no_source_actions_explain_themselves() -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("r")
+        await pilot.pause(0.2)
+        assert app.screen is app.dashboard  # no modal without a live stack
+
+
+async def test_palette_lists_dashboard_actions() -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        titles = [c.title for c in app.get_system_commands(app.dashboard)]
+        assert any(t.startswith("Restart") for t in titles)
+        assert any(t.startswith("Next err") for t in titles)
+        assert all(b.id for b in app.dashboard.BINDINGS)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_snapshot(snap_compare, size) -> None:
+    assert snap_compare(make_app(), terminal_size=size, run_before=settle)
+
+
+def test_snapshot_no_color(snap_compare, monkeypatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=settle)
+
+
+def test_engine_modules_do_not_import_textual() -> None:
+    mods = ["toolbox_tui.sanitize", "toolbox_tui.log_pipeline", "toolbox_tui.stack_events",
+            "toolbox_tui.stack_stats", "toolbox_tui.stack_live", "toolbox_tui.cli_dashboard"]
+    code = ("import sys\n" + "".join(f"import {m}\n" for m in mods)
+            + "assert 'textual' not in sys.modules, 'textual imported'\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
