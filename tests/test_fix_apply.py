@@ -382,3 +382,9 @@ def test_rewrite_keeps_mode_and_is_atomic(example_copy: Path) -> None:
     assert stat.S_IMODE(st.st_mode) == 0o640
     assert st.st_ino != inode  # replaced by rename, never rewritten in place
     assert not [p for p in (example_copy / COMPOSE).iterdir() if p.name.endswith(".tbx-tmp")]
+
+
+def test_state_dir_keeps_itself_out_of_git(example_copy: Path) -> None:
+    stack = load(example_copy)
+    apply_plan(plan_for(stack), state_dir(stack))
+    assert (state_dir(stack) / ".gitignore").read_text().splitlines()[-1] == "*"

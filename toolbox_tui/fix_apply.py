@@ -283,6 +283,9 @@ class _Run:
 def _new_run_dir(state_dir: Path) -> Path:
     runs = Path(state_dir) / RUNS_DIR
     runs.mkdir(parents=True, exist_ok=True)
+    ignore = Path(state_dir) / ".gitignore"
+    if not ignore.exists():  # backups and journals never belong in the user's repository
+        ignore.write_text("# toolbox-tui state (fix backups, journals): not for version control\n*\n")
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
     run_dir = runs / stamp
     n = 1
