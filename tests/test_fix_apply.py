@@ -388,3 +388,19 @@ def test_state_dir_keeps_itself_out_of_git(example_copy: Path) -> None:
     stack = load(example_copy)
     apply_plan(plan_for(stack), state_dir(stack))
     assert (state_dir(stack) / ".gitignore").read_text().splitlines()[-1] == "*"
+
+
+@pytest.mark.engine
+def test_doctor_is_clean_for_fixed_findings(example_copy: Path, compose_ready: str) -> None:
+    from toolbox_tui.doctor import run_doctor
+
+    stack = load(example_copy)
+    before = {c.id for c in run_doctor(stack, engine=False, docs=False) if c.status == "fail"}
+    assert before >= EXPECTED
+    apply_plan(plan_for(stack), state_dir(stack))
+    checks = run_doctor(load(example_copy), engine=False, docs=False)
+    failing = {c.id for c in checks if c.status == "fail"}
+    assert not failing & EXPECTED
+    assert not [c for c in checks if c.area == "paths" and c.status == "fail"]
+    compose = [c for c in checks if c.area == "compose"]
+    assert compose and not [c for c in compose if c.status == "fail"], [c.title for c in compose]
