@@ -23,17 +23,17 @@ class DoctorReport:
     debug: list[str] = field(default_factory=list)
 
 
-def _engine(client: Any) -> tuple[Any, bool | None, set[str] | None, str | None]:
-    """Client, swarm-manager flag, swarm secret names; all None when the engine is unreachable."""
+def _engine(client: Any) -> tuple[Any, bool | None, set[str] | None, Exception | None]:
+    """Client, swarm-manager flag, swarm secret names; all None when the engine is unreachable
+    (then the exception, which the prereq checks explain without connecting a second time)."""
     from toolbox_tui import engine
 
-    own = client is None
     try:
         if client is None:
             client = engine.connect(timeout=5)
         info = engine.engine_info(client)
-    except Exception as exc:  # EngineUnavailable or an API error: the prereq checks explain it
-        return None, None, None, str(exc)
+    except Exception as exc:  # EngineUnavailable or an API error
+        return None, None, None, exc
     manager = bool(info.swarm_control_available)
     names: set[str] | None = None
     if manager:
@@ -41,7 +41,6 @@ def _engine(client: Any) -> tuple[Any, bool | None, set[str] | None, str | None]
             names = {s.name for s in client.secrets.list()}
         except Exception:
             names = None
-    del own
     return client, manager, names, None
 
 
@@ -58,7 +57,7 @@ def doctor_report(stack: Stack, *, engine: bool = True, client: Any = None,
         from toolbox_tui.prereq_checks import prereq_checks
 
         client, manager, swarm_names, err = _engine(client)
-        checks += prereq_checks(stack, client=client)
+        checks += prereq_checks(stack, client=client, engine_error=err)
     verdict = compose_verdict(stack) if compose else None
     if verdict is not None:
         checks += verdict.checks
@@ -70,7 +69,7 @@ def doctor_report(stack: Stack, *, engine: bool = True, client: Any = None,
         checks += doc_checks(stack.root_dir())
     order = {a: i for i, a in enumerate(AREAS)}
     checks.sort(key=lambda c: order.get(c.area, len(order)))
-    report = DoctorReport(checks=checks, verdict=verdict, engine_error=err)
+    report = DoctorReport(checks=checks, verdict=verdict, engine_error=str(err) if err else None)
     if verdict is not None:
         report.debug += [f"compose/model disagreement: {d}" for d in verdict.disagreements]
     return report
