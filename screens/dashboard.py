@@ -86,9 +86,9 @@ class ActionDone(Message):
         self.error = error
 
 
-COLUMNS = (("service", "Service", None), ("state", "State", 8), ("health", "Health", 11),
+COLUMNS = (("service", "Service", None), ("state", "State", 10), ("health", "Health", 12),
            ("restarts", "↻", 2), ("uptime", "Up", 6), ("cpu", "CPU%", 5), ("mem", "Mem", 8),
-           ("spark", "CPU hist", 10), ("ports", "Ports", 24))
+           ("spark", "CPU hist", 8), ("ports", "Ports", 24))
 """Services table columns (key, label, fixed width or None for auto): fits 80 columns."""
 
 STATE_STYLES = {"running": "green", "exited": "red", "dead": "bold red", "restarting": "yellow",
@@ -222,8 +222,8 @@ class DashboardScreen(Screen):
         with self.app.batch_update():
             table = self._ensure_row(st.service)
             cells = {
-                "state": Text(st.state + (" (OOM)" if st.oom_killed else ""),
-                              STATE_STYLES.get(st.state, "")),
+                "state": Text("OOM-killed", "bold red") if st.oom_killed and st.state != "running"
+                else Text(st.state, STATE_STYLES.get(st.state, "")),
                 "health": Text(st.health + (f" ×{st.failing_streak}" if st.failing_streak else ""),
                                HEALTH_STYLES.get(st.health, "")),
                 "restarts": str(st.restarts),
@@ -247,7 +247,7 @@ class DashboardScreen(Screen):
         with self.app.batch_update():
             table.update_cell(s.service, "cpu", f"{s.cpu_percent:5.1f}")
             table.update_cell(s.service, "mem", format_bytes(s.mem_bytes))
-            table.update_cell(s.service, "spark", Text(sparkline(s.history, 10, top=100.0), "cyan"))
+            table.update_cell(s.service, "spark", Text(sparkline(s.history, 8, top=100.0), "cyan"))
 
     def _tick_uptime(self) -> None:
         table = self.query_one("#services", DataTable)
@@ -306,6 +306,8 @@ class DashboardScreen(Screen):
             return
         head = Text(f" {st.service}", "bold")
         head.append(f"  container {st.container_name or '-'}  image {st.image or '-'}")
+        if st.ports:
+            head.append(f"\n ports {', '.join(st.ports)}")
         if st.exit_code is not None and st.state != "running":
             head.append(f"  exit code {st.exit_code}", "red" if st.exit_code else "")
         if not st.health and not st.health_log:

@@ -83,7 +83,7 @@ async def test_messages_drive_rows_in_place() -> None:
         table = screen.query_one("#services", DataTable)
         assert table.row_count == 3
         assert table.get_cell("api", "health").plain == "unhealthy ×3"
-        assert table.get_cell("worker", "state").plain == "exited (OOM)"
+        assert table.get_cell("worker", "state").plain == "OOM-killed"
         assert table.get_cell("web", "uptime") == "1h02m"
         keys_before = list(table.rows)
         screen.post_message(StateUpdate(fake_states()[1].__class__(
