@@ -186,6 +186,6 @@ def test_installed_command_end_to_end(example_copy: Path, compose_ready: str) ->
 
 def test_fix_engine_does_not_import_textual() -> None:
     code = ("import sys, toolbox_tui.yaml_edit, toolbox_tui.fix_plan, toolbox_tui.fix_apply, "
-            "toolbox_tui.cli_fix; assert 'textual' not in sys.modules, 'textual imported'")
+            "toolbox_tui.fix_options, toolbox_tui.atomic_files, toolbox_tui.cli_fix; assert 'textual' not in sys.modules, 'textual imported'")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr

@@ -15,7 +15,6 @@ restoring would silently throw that change away.
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import os
 import shutil
@@ -26,6 +25,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
+from toolbox_tui.atomic_files import (atomic_write, copy_file_new, first_existing, sha256_file,
+                                      writable)
 from toolbox_tui.fix_plan import FixAction, FixPlan
 from toolbox_tui.yaml_edit import EditError, ScalarEdit, rewrite_scalars
 
@@ -72,117 +73,6 @@ class UndoResult:
     def to_json(self) -> dict[str, Any]:
         return {"run_dir": self.run_dir, "restored": list(self.restored),
                 "removed": list(self.removed), "kept": list(self.kept)}
-
-
-# --- small file primitives ---------------------------------------------------------------------
-
-def sha256_file(path: Path) -> str | None:
-    """Hash of a regular file's bytes; None when it is absent or not a regular file."""
-    try:
-        if not stat.S_ISREG(os.lstat(path).st_mode):
-            return None
-        with open(path, "rb") as fh:
-            return hashlib.file_digest(fh, "sha256").hexdigest() if hasattr(hashlib, "file_digest") \
-                else hashlib.sha256(fh.read()).hexdigest()
-    except FileNotFoundError:
-        return None
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def atomic_write(path: Path, data: bytes, *, mode: int | None = None) -> None:
-    """Replace `path` with `data` via a temp file in the same directory + fsync + rename.
-
-    The existing file's mode and owner are kept (or `mode` for a new file). Readers never see a
-    half-written file; a crash leaves either the old or the new content.
-    """
-    path = Path(path)
-    try:
-        st: os.stat_result | None = os.stat(path)
-    except FileNotFoundError:
-        st = None
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tbx-tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if st is not None:
-            os.chmod(tmp, stat.S_IMODE(st.st_mode))
-            _chown_like(tmp, st)
-        else:
-            os.chmod(tmp, 0o644 if mode is None else mode)
-        os.replace(tmp, path)
-    except BaseException:
-        _silent_unlink(Path(tmp))
-        raise
-    _fsync_dir(path.parent)
-
-
-def _chown_like(path: str | Path, st: os.stat_result) -> None:
-    try:
-        if (os.stat(path).st_uid, os.stat(path).st_gid) != (st.st_uid, st.st_gid):
-            os.chown(path, st.st_uid, st.st_gid)
-    except PermissionError:
-        pass  # not root: the file stays ours, which is what a non-root rewrite can do
-
-
-def _silent_unlink(path: Path) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
-
-
-def _copy_file_new(src: Path, dst: Path, *, mode: int | None = None) -> None:
-    """Copy `src` to the new path `dst` (copy2 semantics) without ever clobbering or exposing a
-    partial file: copy to a temp name, fsync, then hard-link into place (fails if dst exists)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tbx-tmp", dir=dst.parent)
-    os.close(fd)
-    try:
-        shutil.copy2(src, tmp)
-        if mode is not None:
-            os.chmod(tmp, mode)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        try:
-            os.link(tmp, dst)
-        except OSError as exc:
-            if exc.errno == errno.EEXIST:
-                raise
-            if os.path.lexists(dst):
-                raise FileExistsError(errno.EEXIST, "exists", str(dst)) from None
-            os.replace(tmp, dst)  # filesystems without hard links
-    finally:
-        _silent_unlink(Path(tmp))
-    _fsync_dir(dst.parent)
-
-
-def _writable(path: Path) -> bool:
-    """Writable by us *and* not marked read-only (root ignores mode bits; we respect them)."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return False
-    return os.access(path, os.W_OK) and bool(st.st_mode & stat.S_IWUSR)
-
-
-def _first_existing(path: Path) -> Path:
-    p = path
-    while not os.path.lexists(p) and p != p.parent:
-        p = p.parent
-    return p
 
 
 # --- preflight ---------------------------------------------------------------------------------
@@ -233,11 +123,11 @@ def preflight(plan: FixPlan) -> dict[int, bytes]:
                 raise _replan(f"{shown} no longer exists")
             if sha256_file(target) != action.target_sha256:
                 raise _replan(f"{shown} changed since the plan was made")
-            if not _writable(target):
+            if not writable(target):
                 raise FixError(f"{shown} is read-only; nothing was changed",
                                f"Make it writable (chmod u+w {shown}) or choose the copy fix "
                                "(--choose ID=copy), which leaves the compose file alone.")
-            if not _writable(target.parent):
+            if not writable(target.parent):
                 raise FixError(f"{_rel(target.parent, plan.root)} is not writable, so {shown} "
                                "cannot be replaced atomically", "Fix the directory's permissions.")
             data = target.read_bytes()
@@ -257,11 +147,11 @@ def preflight(plan: FixPlan) -> dict[int, bytes]:
                                "Look inside, move what you need, remove it, then run fix again.")
         elif exists:
             raise _replan(f"{shown} exists now (it did not when the plan was made)")
-        parent = _first_existing(target.parent)
+        parent = first_existing(target.parent)
         if not parent.is_dir():
             raise FixError(f"{_rel(parent, plan.root)} is a file, so {shown} cannot be created under it",
                            "Move that file away or choose the rewrite fix.")
-        if not _writable(parent):
+        if not writable(parent):
             raise FixError(f"{_rel(parent, plan.root)} is not writable, so {shown} cannot be created",
                            "Fix the directory's permissions, or choose the rewrite fix.")
     return rewritten
@@ -365,7 +255,7 @@ def _do(action: FixAction, entry: dict[str, Any], new_bytes: bytes | None) -> No
                 raise
             created.extend(_tree_entries(target))
         else:
-            _copy_file_new(src, target, mode=TEMPLATE_MODE if action.kind == "template" else None)
+            copy_file_new(src, target, mode=TEMPLATE_MODE if action.kind == "template" else None)
             created.append({"path": str(target), "type": "file", "sha256": sha256_file(target)})
     else:
         raise FixError(f"unknown fix kind {action.kind!r}")

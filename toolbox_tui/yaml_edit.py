@@ -156,7 +156,7 @@ def _decode(data: bytes, file: str | None) -> tuple[bytes, str]:
     bom = _BOM if data.startswith(_BOM) else b""
     try:
         return bom, data[len(bom):].decode("utf-8")
-    except UnicodeDecodeError as exc:
+    except UnicodeDecodeError:
         raise EditError(f"{file or 'the file'} is not valid UTF-8", file,
                         hint="Save the file as UTF-8 and plan again.") from None
 

@@ -1,0 +1,126 @@
+"""File operations a fix needs to be safe: hashes, atomic replace, no-clobber copy.
+
+Kept apart from the fix journal so other writers of user files (the env file, the secrets
+override) can use the same guarantees: a reader sees the old bytes or the new, never half; mode
+and owner survive a replace; a copy never overwrites what appeared meanwhile.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import shutil
+import stat
+import tempfile
+from pathlib import Path
+
+
+def sha256_file(path: Path) -> str | None:
+    """Hash of a regular file's bytes; None when it is absent or not a regular file."""
+    try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return None
+        with open(path, "rb") as fh:
+            return hashlib.file_digest(fh, "sha256").hexdigest() if hasattr(hashlib, "file_digest") \
+                else hashlib.sha256(fh.read()).hexdigest()
+    except FileNotFoundError:
+        return None
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename or new entry in `path` durable (best effort: some filesystems refuse)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: Path, data: bytes, *, mode: int | None = None) -> None:
+    """Replace `path` with `data` via a temp file in the same directory + fsync + rename.
+
+    The existing file's mode and owner are kept (or `mode` for a new file). Readers never see a
+    half-written file; a crash leaves either the old or the new content.
+    """
+    path = Path(path)
+    try:
+        st: os.stat_result | None = os.stat(path)
+    except FileNotFoundError:
+        st = None
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tbx-tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if st is not None:
+            os.chmod(tmp, stat.S_IMODE(st.st_mode))
+            _chown_like(tmp, st)
+        else:
+            os.chmod(tmp, 0o644 if mode is None else mode)
+        os.replace(tmp, path)
+    except BaseException:
+        silent_unlink(Path(tmp))
+        raise
+    fsync_dir(path.parent)
+
+
+def _chown_like(path: str | Path, st: os.stat_result) -> None:
+    try:
+        if (os.stat(path).st_uid, os.stat(path).st_gid) != (st.st_uid, st.st_gid):
+            os.chown(path, st.st_uid, st.st_gid)
+    except PermissionError:
+        pass  # not root: the file stays ours, which is what a non-root rewrite can do
+
+
+def silent_unlink(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def copy_file_new(src: Path, dst: Path, *, mode: int | None = None) -> None:
+    """Copy `src` to the new path `dst` (copy2 semantics) without ever clobbering or exposing a
+    partial file: copy to a temp name, fsync, then hard-link into place (fails if dst exists)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tbx-tmp", dir=dst.parent)
+    os.close(fd)
+    try:
+        shutil.copy2(src, tmp)
+        if mode is not None:
+            os.chmod(tmp, mode)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, dst)
+        except OSError as exc:
+            if exc.errno == errno.EEXIST:
+                raise
+            if os.path.lexists(dst):
+                raise FileExistsError(errno.EEXIST, "exists", str(dst)) from None
+            os.replace(tmp, dst)  # filesystems without hard links
+    finally:
+        silent_unlink(Path(tmp))
+    fsync_dir(dst.parent)
+
+
+def writable(path: Path) -> bool:
+    """Writable by us *and* not marked read-only (root ignores mode bits; we respect them)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    return os.access(path, os.W_OK) and bool(st.st_mode & stat.S_IWUSR)
+
+
+def first_existing(path: Path) -> Path:
+    p = path
+    while not os.path.lexists(p) and p != p.parent:
+        p = p.parent
+    return p
