@@ -189,3 +189,37 @@ def test_fix_engine_does_not_import_textual() -> None:
             "toolbox_tui.fix_options, toolbox_tui.atomic_files, toolbox_tui.cli_fix; assert 'textual' not in sys.modules, 'textual imported'")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_real_terminal_prompt_in_tmux(example_copy: Path, tmp_path: Path) -> None:
+    """The installed command on a real TTY asks before applying, and 'y' applies."""
+    import time
+
+    tmux = shutil.which("tmux")
+    if not tmux:
+        pytest.fail("tmux is not installed (it is part of this machine image)")
+    cmd = _installed_command()
+    session = f"tbxfix{os.getpid()}"
+    log = tmp_path / "rc"
+    shell = (f"cd '{example_copy / COMPOSE}' && TBX_IMAGE=toolbox-tui/busybox:test '{cmd}' fix --apply; "
+             f"echo $? > '{log}'; sleep 30")
+    subprocess.run([tmux, "new-session", "-d", "-x", "160", "-y", "50", "-s", session, shell], check=True)
+    try:
+        def screen() -> str:
+            return subprocess.run([tmux, "capture-pane", "-p", "-t", session], capture_output=True,
+                                  text=True).stdout
+
+        deadline = time.monotonic() + 60
+        while "Apply 4 changes? [y/N]" not in screen():
+            assert time.monotonic() < deadline, screen()
+            time.sleep(0.2)
+        assert not (example_copy / COMPOSE / ".env").exists()
+        subprocess.run([tmux, "send-keys", "-t", session, "y", "Enter"], check=True)
+        while not log.exists():
+            assert time.monotonic() < deadline, screen()
+            time.sleep(0.2)
+        assert log.read_text().strip() == "0", screen()
+        assert "Applied 4 changes" in screen()
+        assert (example_copy / COMPOSE / ".env").exists()
+    finally:
+        subprocess.run([tmux, "kill-session", "-t", session], capture_output=True)
