@@ -85,3 +85,76 @@ secrets:
     back = sm.materialize_report(stack, store, target="swarm", client=docker_client)
     assert back.swarm_names == ((f"pw_{sfx}", f"pw_{sfx}", "reused"),)
     sm.remove_materialized(stack)
+
+
+def test_swarm_rotation_swaps_secret_and_rolls_back(tmp_path: Path, project_name: str, docker_client,
+                                                    test_image, swarm) -> None:
+    import time
+
+    from toolbox_tui import secret_rotate as sr
+
+    sfx = secrets.token_hex(3)
+    pw = f"pw_{sfx}"
+    compose = f"""\
+services:
+  app:
+    image: {test_image}
+    command: ["sh", "-c", "sleep 3600"]
+    secrets: [{pw}]
+    healthcheck:
+      test: ["CMD-SHELL", "grep -q good /run/secrets/{pw}"]
+      interval: 1s
+      timeout: 2s
+      retries: 2
+    deploy:
+      update_config: {{monitor: 3s, failure_action: pause}}
+secrets:
+  {pw}:
+    external: true
+"""
+    root = make_project(tmp_path / "p", project_name, compose, manifest=f"project_name: {project_name}\n")
+    stack = load_stack(ProjectOptions(cwd=str(root)))
+    store = SessionStore()
+    store.set(pw, "good-" + secrets.token_hex(8))
+    swarm.extend([pw, f"{pw}_v2", f"{pw}_v3"])
+    sm.materialize(stack, store, target="swarm", client=docker_client)
+    deploy = subprocess.run(["docker", "stack", "deploy", "--resolve-image", "never", "-c",
+                             str(root / "compose.yml"), project_name], capture_output=True, text=True,
+                            timeout=120, stdin=subprocess.DEVNULL)
+    try:
+        assert deploy.returncode == 0, deploy.stderr
+        svc_name = f"{project_name}_app"
+
+        def read_secret() -> str:
+            end = time.monotonic() + 60
+            while time.monotonic() < end:
+                cs = docker_client.containers.list(filters={"label": f"com.docker.swarm.service.name={svc_name}",
+                                                            "health": "healthy"})
+                if len(cs) == 1:
+                    return cs[0].exec_run(["cat", f"/run/secrets/{pw}"]).output.decode()
+                time.sleep(0.5)
+            raise AssertionError("no single healthy task")
+
+        first = read_secret()
+        new = "good-" + secrets.token_hex(8)
+        report = sr.rotate_swarm(stack, store, pw, new, client=docker_client, timeout=60)
+        assert report.ok, report.to_json()
+        assert report.services == ["app"]
+        assert read_secret() == new != first
+        refs = docker_client.services.get(svc_name).attrs["Spec"]["TaskTemplate"]["ContainerSpec"]["Secrets"]
+        assert [r["SecretName"] for r in refs] == [f"{pw}_v2"] and refs[0]["File"]["Name"] == pw
+        bad = "bad-" + secrets.token_hex(8)
+        report = sr.rotate_swarm(stack, store, pw, bad, client=docker_client, timeout=40)
+        assert not report.ok and report.rolled_back, report.to_json()
+        assert store.get(pw) == new
+        refs = docker_client.services.get(svc_name).attrs["Spec"]["TaskTemplate"]["ContainerSpec"]["Secrets"]
+        assert [r["SecretName"] for r in refs] == [f"{pw}_v2"]
+        assert bad not in str(report.to_json())
+    finally:
+        subprocess.run(["docker", "stack", "rm", project_name], capture_output=True, timeout=60,
+                       stdin=subprocess.DEVNULL)
+        end = time.monotonic() + 30
+        while time.monotonic() < end and docker_client.containers.list(
+                all=True, filters={"label": f"com.docker.stack.namespace={project_name}"}):
+            time.sleep(0.5)
+        sm.remove_materialized(stack)

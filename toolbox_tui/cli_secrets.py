@@ -57,6 +57,8 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     rot.add_argument("--generate", action="store_true", help="generate the new value")
     rot.add_argument("--from-file", metavar="PATH")
     rot.add_argument("--timeout", type=float, default=120, help="seconds to wait for healthy (default 120)")
+    rot.add_argument("--target", choices=("auto", "compose", "swarm"), default="auto",
+                     help="auto (default): swarm when the secrets were materialized as swarm secrets")
     rot.set_defaults(func=_cmd_rotate)
 
     aud = sub.add_parser("audit", parents=all_parents,
@@ -324,8 +326,25 @@ def _cmd_rotate(args: argparse.Namespace) -> int:
         except sk.SecretValueError as exc:
             _err(str(exc), "nothing was changed")
             return 1
-    report = sr.rotate(stack, store, e.name, value, mode=args.mode or stack.mode or "dev",
-                       timeout=args.timeout, progress=None if args.json else _note)
+    from toolbox_tui.secret_materialize import read_journal
+
+    target = args.target
+    if target == "auto":
+        target = "swarm" if read_journal(stack).get("target") == "swarm" else "compose"
+    mode = args.mode or stack.mode or "dev"
+    if target == "swarm":
+        from toolbox_tui.cli import EvalError
+        from toolbox_tui.engine import EngineUnavailable, connect
+
+        try:
+            client = connect()
+        except EngineUnavailable as exc:
+            raise EvalError(str(exc), exc.hint) from None
+        report = sr.rotate_swarm(stack, store, e.name, value, client=client, mode=mode,
+                                 timeout=args.timeout, progress=None if args.json else _note)
+    else:
+        report = sr.rotate(stack, store, e.name, value, mode=mode, timeout=args.timeout,
+                           progress=None if args.json else _note)
     del value
     if args.json:
         _emit(args, report.to_json())

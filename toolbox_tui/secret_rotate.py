@@ -8,6 +8,12 @@ Order of events (Compose target):
 4. healthy: `<name>@previous` is deleted. Failure: the old value is restored, the files rewritten
    and the same services recreated again (rolled back).
 
+Swarm target (`rotate_swarm`): a new versioned engine secret (`<name>_v2`...) is created through
+the API, then each swarm service of the stack (label `com.docker.stack.namespace=<project>`) that
+mounts the secret gets its secret reference swapped (the equivalent of `service update --secret-rm
+--secret-add`, same target file), in dependency order, waiting for the update to complete; on
+failure the services get their previous references back and the keyring its previous value.
+
 A journal of the steps (names only, never values) goes to `state_dir/runs/<timestamp>/rotate.json`.
 """
 
@@ -178,6 +184,129 @@ def rotate(stack: Any, store: Any, name: str, new_value: str, *, mode: str = "de
         if err:
             return restore(err)
         report.steps.append(f"recreated {svc}: healthy")
+    store.delete(name + PREVIOUS_SUFFIX)
+    report.ok = True
+    report.steps.append("previous value deleted")
+    report.journal = _journal(stack, report)
+    return report
+
+
+# --- swarm ------------------------------------------------------------------------------------
+
+def _stack_services(client: Any, project: str) -> dict[str, Any]:
+    """Compose service name -> swarm service of `docker stack deploy` namespace `project`."""
+    out = {}
+    for svc in client.services.list(filters={"label": f"com.docker.stack.namespace={project}"}):
+        short = svc.name[len(project) + 1:] if svc.name.startswith(project + "_") else svc.name
+        out[short] = svc
+    return out
+
+
+def _wait_update(client: Any, service_id: str, secret_ids: set[str], timeout: float) -> str | None:
+    """Wait until the service's update completed with tasks running the new secrets; error or None."""
+    end = time.monotonic() + timeout
+    last = "no update status"
+    while time.monotonic() < end:
+        info = client.api.inspect_service(service_id)
+        state = (info.get("UpdateStatus") or {}).get("State")
+        if state in ("paused", "rollback_started", "rollback_paused", "rollback_completed"):
+            return f"update {state}: {(info.get('UpdateStatus') or {}).get('Message', '')}".strip()
+        tasks = client.api.tasks(filters={"service": service_id, "desired-state": "running"})
+        current = [t for t in tasks if secret_ids <= {r.get("SecretID") for r in
+                   ((t.get("Spec") or {}).get("ContainerSpec") or {}).get("Secrets") or []}]
+        if current and all((t.get("Status") or {}).get("State") == "running" for t in current) \
+                and state in (None, "completed"):
+            return None
+        last = f"update {state or 'pending'}"
+        time.sleep(0.5)
+    return f"did not converge within {timeout:.0f} s ({last})"
+
+
+def rotate_swarm(stack: Any, store: Any, name: str, new_value: str, *, client: Any, mode: str = "dev",
+                 timeout: float = 120, progress: Callable[[str], None] | None = None) -> RotateReport:
+    """Rotate `name` on a swarm: versioned engine secret(s), then swap references service by service."""
+    from toolbox_tui import secret_materialize as sm
+    from toolbox_tui.secret_inventory import resolve
+
+    say = progress or (lambda _m: None)
+    report = RotateReport(name)
+    entries = build_inventory(stack)
+    entry = find(entries, name)
+    if entry is None:
+        report.error = f"{name!r} is not a secret of this stack"
+        return report
+    name = report.name = entry.name
+    chain = affected(entries, name)
+    report.affected_secrets = [e.name for e in chain]
+    old = store.get(name)
+    if old is not None:
+        store.set(name + PREVIOUS_SUFFIX, old)
+    store.set(name, new_value)
+    values, _status = resolve(stack, entries, store, mode=mode)
+    new_ids: dict[str, tuple[str, str]] = {}  # secret -> (engine id, engine name)
+    for e in chain:
+        if e.name not in values:
+            continue
+        engine_name, _what = sm.ensure_swarm_secret(client, store, stack.name, e.name, values[e.name],
+                                                    e.external_name or e.name)
+        new_ids[e.name] = (client.secrets.get(engine_name).id, engine_name)
+    report.steps.append("created " + ", ".join(n for _, n in new_ids.values()))
+    services = _stack_services(client, stack.name)
+
+    def owner(secret_id: str) -> str | None:
+        try:
+            labels = client.secrets.get(secret_id).attrs["Spec"].get("Labels") or {}
+        except Exception:  # noqa: BLE001
+            return None
+        return labels.get(sm.LABEL_SECRET)
+
+    plan: dict[str, tuple[list[dict], list[dict]]] = {}
+    for short, svc in services.items():
+        spec = svc.attrs["Spec"]["TaskTemplate"]["ContainerSpec"]
+        refs = spec.get("Secrets") or []
+        new_refs, changed = [], False
+        for r in refs:
+            secret = owner(r["SecretID"]) or next(
+                (e.name for e in chain if r.get("SecretName") in ((e.external_name or e.name), e.name)), None)
+            if secret in new_ids and r["SecretID"] != new_ids[secret][0]:
+                new_refs.append({**r, "SecretID": new_ids[secret][0], "SecretName": new_ids[secret][1]})
+                changed = True
+            else:
+                new_refs.append(r)
+        if changed:
+            plan[short] = (refs, new_refs)
+    done: list[str] = []
+
+    def swap(short: str, refs: list[dict]) -> None:
+        svc = services[short]
+        svc.reload()
+        client.api.update_service(svc.id, svc.version, task_template={"ContainerSpec": {"Secrets": refs}},
+                                  fetch_current_spec=True)
+
+    for short in dependency_order(stack, set(plan)) + sorted(set(plan) - set(stack.services)):
+        say(f"updating swarm service {services[short].name}")
+        report.services.append(short)
+        swap(short, plan[short][1])
+        err = _wait_update(client, services[short].id, {i for i, _ in new_ids.values()}, timeout)
+        if err:
+            report.error = f"{short}: {err}"
+            say(f"rotation of {name} failed ({report.error}); restoring the previous secrets")
+            for back in [*done, short]:
+                try:
+                    swap(back, plan[back][0])
+                except Exception:  # noqa: BLE001
+                    report.steps.append(f"rollback of {back} failed")
+            if old is None:
+                store.delete(name)
+            else:
+                store.set(name, old)
+            store.delete(name + PREVIOUS_SUFFIX)
+            report.rolled_back = True
+            report.steps.append("rolled back")
+            report.journal = _journal(stack, report)
+            return report
+        done.append(short)
+        report.steps.append(f"updated {short}")
     store.delete(name + PREVIOUS_SUFFIX)
     report.ok = True
     report.steps.append("previous value deleted")
