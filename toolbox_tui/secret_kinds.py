@@ -11,7 +11,7 @@ import re
 import secrets as _secrets
 import string
 from dataclasses import dataclass, replace
-from typing import Callable, Iterable, Mapping
+from typing import Callable, Mapping
 from urllib.parse import quote, urlsplit
 
 PASSWORD, URL, API_KEY, TOKEN, CERTIFICATE, TEXT = (
@@ -153,7 +153,7 @@ def problems(name: str, value: str, rule: Rule, *, allow_placeholder: bool = Fal
     """Everything wrong with `value` for secret `name`, as rule-naming sentences (no value inside)."""
     out: list[str] = []
     if value == PLACEHOLDER:
-        return [] if allow_placeholder else [f"is the toolbox-tui placeholder, not a real value"]
+        return [] if allow_placeholder else ["is the toolbox-tui placeholder, not a real value"]
     if rule.kind != CERTIFICATE and ("\n" in value or "\r" in value):
         out.append("must be a single line (no newline)")
     if len(value) < rule.min_length:
@@ -262,7 +262,3 @@ def derive(name: str, template: str, lookup: Callable[[str], tuple[str | None, b
     if missing:
         raise MissingParts(name, missing)
     return out
-
-
-def names_in(values: Iterable[str]) -> list[str]:
-    return sorted(set(values))
