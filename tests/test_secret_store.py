@@ -123,3 +123,14 @@ def test_no_secure_keyring_requires_explicit_choice(tmp_path: Path) -> None:
     assert canary not in proc.stdout + proc.stderr
     proc = run_cli(["secrets", "list", "--store", "session", "--json"], proj, env=env)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_named_backend_errors_are_messages_not_tracebacks(tmp_path: Path) -> None:
+    proj = make_project(tmp_path / "proj", f"tbxtest-{secrets.token_hex(4)}")
+    proc = run_cli(["secrets", "set", "db_password", "--keyring-backend", "keyring.backends.fail.Keyring"],
+                   proj, stdin="abcdefghijklmnop\n")
+    assert proc.returncode == 3
+    assert "not a secure keyring" in proc.stderr and "could not store 'db_password'" in proc.stderr
+    assert "abcdefghijklmnop" not in proc.stderr and "Traceback" not in proc.stderr
+    proc = run_cli(["secrets", "list", "--keyring-backend", "no.such.Backend"], proj)
+    assert proc.returncode == 3 and "cannot load keyring backend 'no.such.Backend'" in proc.stderr

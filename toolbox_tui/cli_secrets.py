@@ -28,20 +28,20 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
                               description="Secrets the stack needs: where they are stored, whether they are set, "
                                           "and how Compose gets them. Values are never printed.")
     sub = p.add_subparsers(dest="secrets_command", metavar="ACTION", parser_class=type(p))
-    p.set_defaults(func=lambda a: _cmd_list(a))
+    p.set_defaults(func=lambda a: _guard(_cmd_list)(a))
 
     ls = sub.add_parser("list", parents=all_parents, help="names, kinds, where stored, set or not")
-    ls.set_defaults(func=_cmd_list)
+    ls.set_defaults(func=_guard(_cmd_list))
 
     st = sub.add_parser("set", parents=all_parents, help="store a value (no-echo prompt, or stdin)")
     st.add_argument("name")
     st.add_argument("--from-file", metavar="PATH", help="read the value from this file (certificates)")
-    st.set_defaults(func=_cmd_set)
+    st.set_defaults(func=_guard(_cmd_set))
 
     gen = sub.add_parser("generate", parents=all_parents, help="generate values for secrets that may be generated")
     gen.add_argument("names", nargs="*", metavar="NAME", help="default: every generatable secret without a value")
     gen.add_argument("--force", action="store_true", help="replace values that are already set")
-    gen.set_defaults(func=_cmd_generate)
+    gen.set_defaults(func=_guard(_cmd_generate))
 
     mat = sub.add_parser("materialize", parents=all_parents,
                          help="write 0600 files + compose override (or swarm secrets) for `up`")
@@ -49,7 +49,7 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
                      help="compose: files and an override (default); swarm: engine secrets; "
                           "auto: swarm when the engine is a swarm manager")
     mat.add_argument("--remove", action="store_true", help="delete the files and the override instead")
-    mat.set_defaults(func=_cmd_materialize)
+    mat.set_defaults(func=_guard(_cmd_materialize))
 
     rot = sub.add_parser("rotate", parents=all_parents,
                          help="new value, then recreate only the services that use it (rolls back on failure)")
@@ -59,15 +59,30 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     rot.add_argument("--timeout", type=float, default=120, help="seconds to wait for healthy (default 120)")
     rot.add_argument("--target", choices=("auto", "compose", "swarm"), default="auto",
                      help="auto (default): swarm when the secrets were materialized as swarm secrets")
-    rot.set_defaults(func=_cmd_rotate)
+    rot.set_defaults(func=_guard(_cmd_rotate))
 
     aud = sub.add_parser("audit", parents=all_parents,
                          help="look for values in container env, image history, compose and git-tracked env files")
     aud.add_argument("--no-engine", action="store_true", help="skip container and image checks")
-    aud.set_defaults(func=_cmd_audit)
+    aud.set_defaults(func=_guard(_cmd_audit))
 
 
 # --- helpers ----------------------------------------------------------------------------------
+
+def _guard(fn: Any) -> Any:
+    """Keyring failures (locked, D-Bus gone, bad backend) become exit-3 messages, not tracebacks."""
+
+    def run(args: argparse.Namespace) -> int:
+        from toolbox_tui.cli import EvalError
+        from toolbox_tui.secret_store import StoreError
+
+        try:
+            return fn(args)
+        except StoreError as exc:
+            raise EvalError(str(exc), "unlock the keyring (or start a Secret Service), or choose "
+                                      "`--store session` / `--keyring-backend MODULE.CLASS`") from None
+
+    return run
 
 def _err(msg: str, hint: str = "") -> None:
     sys.stderr.write(f"toolbox-tui: error: {msg}\n")
@@ -103,7 +118,7 @@ def _store(args: argparse.Namespace, stack: Any) -> Any:
 
         insecure, reason = _is_insecure(store._backend)  # noqa: SLF001
         if insecure:
-            _note(f"warning: {store.backend} is a {reason}; you chose it explicitly")
+            _note(f"warning: {store.backend} is not a secure keyring ({reason}); used because you named it")
     return store
 
 
