@@ -250,7 +250,19 @@ def run_fix(args: argparse.Namespace) -> int:
                 _err(f"  hint: {exc.hint}")
         return EXIT_FAIL
 
-    after_stack = _load(args)
+    from toolbox_tui.yaml_source import LoadError
+
+    try:
+        after_stack = _load(args)
+    except LoadError as exc:  # the fix itself worked; say so, and how to go back
+        msg = f"the fix was applied, but the project no longer loads: {exc}"
+        if as_json:
+            _emit_json(plan, {"status": "applied", "applied": True, **applied.to_json(),
+                              "remaining": None, "compose_config": None, "error": msg})
+        else:
+            _err(f"toolbox-tui: error: {msg}")
+            _err("  hint: `toolbox-tui fix --undo` reverts this run.")
+        return EXIT_FAIL
     remaining = [c for c in gather_findings(after_stack) if c.status == FAIL]
     after = _compose_config(after_stack)
     regressed = bool(after and not after["ok"] and (before is None or before["ok"]))
