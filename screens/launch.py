@@ -53,11 +53,10 @@ def run_wizard(args: Any) -> int:
 
     from toolbox_tui.screens.wizard_app import EXIT_INTERRUPTED, WizardApp
     from toolbox_tui.wizard_backend import WizardBackend
-    from toolbox_tui.wizard_state import STEPS, load_state
+    from toolbox_tui.wizard_state import load_state
 
     state = load_state(stack)
-    resume = state.resume_step()
-    start = resume if STEPS.index(resume) <= STEPS.index("review") else "review"
+    start = state.start_step()
     backend = WizardBackend()
     app = WizardApp(stack, opts, backend, state, start_step=start)
     code: int | None = None

@@ -111,8 +111,7 @@ class PathsStep(StepScreen):
             new_stack = backend.load(wizard.opts) if reload else None
             stack = new_stack or stack
             findings = backend.fix_findings(stack)
-            ids = {f.id for f in findings}
-            plan = backend.plan(stack, findings, [c for c in choices if c.finding_id in ids])
+            plan = backend.plan(stack, findings, choices)
             self.post_message(PathsReady(findings, plan, backend.can_undo(stack), done, new_stack))
 
         self.run_job("checking paths", work)
@@ -130,7 +129,8 @@ class PathsStep(StepScreen):
         if message.stack is not None:
             self.wizard.set_stack(message.stack)
         self.findings, self.plan, self.can_undo = message.findings, message.plan, message.can_undo
-        self.choices = {k: v for k, v in self.choices.items() if any(f.id == k for f in self.findings)}
+        open_ids = {f.finding_id for f in self.plan.findings}
+        self.choices = {k: v for k, v in self.choices.items() if k in open_ids}
         self.wizard.skipped = {k for k, v in self.choices.items() if v.option == "skip"}
         root = self.wizard.stack.root_dir()
         table = self.query_one("#paths-table", DataTable)

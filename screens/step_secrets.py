@@ -62,6 +62,8 @@ def entry_header(entry: Any, status: Any) -> Text:
     word, style = ("no value yet", "red")
     if status is not None and status.set:
         word, style = STATUS_WORDS.get(status.store or "", (status.store or "set", "green"))
+    elif status is not None and status.missing_parts:
+        word = "needs " + ", ".join(status.missing_parts)
     elif entry.optional_in_dev or not entry.used_by:
         word, style = ("optional", "dim")
     out.append(f" [{word}]", style=style)
@@ -112,12 +114,13 @@ class SecretsStep(StepScreen):
         Binding("ctrl+r", "reveal", "Reveal", id="secrets.reveal"),
         Binding("ctrl+g", "generate", "Generate", id="secrets.generate"),
         Binding("ctrl+s", "save", "Save", id="secrets.save"),
-        Binding("G", "generate_all", "Generate all", id="secrets.generate_all"),
+        Binding("ctrl+t", "generate_all", "Generate all", id="secrets.generate_all"),
+        Binding("G", "generate_all", "Generate all", id="secrets.generate_all_alt", show=False),
         Binding("s", "session_store", "Session store", id="secrets.session"),
         Binding("ctrl+n", "next_step", "Next", id="wizard.next_alt", show=False),
     ]
-    """Reveal/generate act on the focused input; ctrl+s saves every valid typed value; G generates
-    and saves every missing secret that may be generated; s picks the session-only store."""
+    """Reveal/generate act on the focused input; ctrl+s saves every valid typed value; ctrl+t (or G
+    outside an input) generates and saves every missing secret that may be generated; s picks the session-only store."""
 
     def __init__(self) -> None:
         super().__init__()

@@ -13,10 +13,11 @@ from typing import Any, Iterable
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.message import Message
 from textual.screen import Screen
 
 from toolbox_tui.screens.dialogs import ConfirmDialog
-from toolbox_tui.screens.step_base import load_css
+from toolbox_tui.screens.step_base import StepScreen, load_css
 from toolbox_tui.wizard_backend import WizardBackend
 from toolbox_tui.wizard_state import STEP_TITLES, STEPS, WizardState, save_state
 
@@ -29,6 +30,14 @@ STEP_CLASSES = {
 """Step id -> `module:Class` under toolbox_tui.screens (imported when first shown)."""
 
 EXIT_DONE, EXIT_QUIT, EXIT_INTERRUPTED = 0, 1, 130
+
+
+class ResumeChecked(Message):
+    """The doctor's findings when the wizard resumed past the first steps."""
+
+    def __init__(self, checks: list[Any]) -> None:
+        super().__init__()
+        self.checks = checks
 
 
 class WizardApp(App[int]):
@@ -95,6 +104,40 @@ class WizardApp(App[int]):
 
     def on_mount(self) -> None:
         self.push_screen(self._screen(self.start_step))
+        if STEPS.index(self.start_step) > STEPS.index("prereq"):
+            self._recheck_resumed()
+
+    def _recheck_resumed(self) -> None:
+        """Resumed past Prerequisites: check live that the earlier steps still hold."""
+        stack, backend = self.stack, self.backend
+
+        def work() -> None:
+            self.jobs_add("re-checking earlier steps")
+            try:
+                checks = backend.doctor(stack)
+            except Exception:  # noqa: BLE001 - the steps themselves report engine errors
+                return
+            finally:
+                self.jobs_remove("re-checking earlier steps")
+            self.post_message(ResumeChecked(checks))
+
+        self.run_worker(work, thread=True, group="resume", exit_on_error=False)
+
+    def on_resume_checked(self, message: "ResumeChecked") -> None:
+        from toolbox_tui.findings import FAIL
+
+        self.checks = message.checks
+        broken = []
+        for step, areas in (("prereq", ("prereq", "compose")), ("paths", ("paths",))):
+            if any(c.status == FAIL and c.area in areas and c.id not in self.skipped
+                   for c in message.checks):
+                self.mark(step, False)
+                broken.append(STEP_TITLES[step])
+        if broken:
+            self.notify(f"{' and '.join(broken)} no longer pass (checked just now): "
+                        "Esc goes back to fix them.", title="Resumed", severity="warning", timeout=8)
+        if isinstance(self.screen, StepScreen):
+            self.screen.refresh_chrome()
 
     def _screen(self, step: str) -> Screen:
         if not self.is_screen_installed(step):
@@ -135,7 +178,7 @@ class WizardApp(App[int]):
         if changed:
             self.state = WizardState(project=stack.name, mode=stack.mode)
             self.store = None
-            current = self.screen.name if isinstance(self.screen, Screen) else None
+            current = getattr(self.screen, "STEP", None)
             for step in STEPS:
                 if step != current and self.is_screen_installed(step):
                     self.uninstall_screen(step)
@@ -181,6 +224,6 @@ class WizardApp(App[int]):
             yield SystemCommand(f"{b.description} ({key})", f"Wizard: {b.description}",
                                 lambda a=b.action, n=active.node: self.call_later(n.run_action, a))
         for step in STEPS:
-            if step in self.state.done and screen.name != step:
+            if step in self.state.done and getattr(screen, "STEP", None) != step:
                 yield SystemCommand(f"Go to {STEP_TITLES[step]}", "Open a completed step again",
                                     lambda s=step: self.show(s))

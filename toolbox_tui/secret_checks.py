@@ -1,7 +1,8 @@
 """Secret checks the doctor runs before `up`.
 
 Compose v2 accepts `external: true` secrets in `config` but refuses them at container create
-(`unsupported external secret NAME`) unless the engine is a swarm manager: predict that here.
+(`unsupported external secret NAME`) — swarm or not: only `docker stack deploy` reads swarm
+secrets. Predict that here.
 """
 
 from __future__ import annotations
@@ -32,30 +33,20 @@ def secret_checks(stack: Stack, *, swarm_manager: bool | None,
                              title=f"external secret {name!r} is not used by an enabled service",
                              **where))
             continue
-        if swarm_manager is None:
-            out.append(Check(id=cid, area="secrets", severity="warning", status=WARN,
-                             title=f"external secret {name!r} (used by {users}) cannot be checked",
-                             detail="The engine is not reachable, so swarm state is unknown.",
-                             hint="Start the engine and re-run the doctor.", **where))
-        elif swarm_manager:
-            exists = swarm_secrets is None or (sd.external_name or name) in swarm_secrets
-            out.append(Check(
-                id=cid, area="secrets", severity="error" if not exists else "info",
-                status=PASS if exists else FAIL,
-                title=(f"swarm secret {sd.external_name or name!r} exists" if exists else
-                       f"swarm secret {sd.external_name or name!r} (used by {users}) does not exist"),
-                detail="" if exists else "The engine is a swarm manager but the secret was never created.",
-                hint="" if exists else "Run `toolbox-tui secrets materialize` to create it from the keyring.",
-                **where))
-        else:
-            out.append(Check(
-                id=cid, area="secrets", severity="error", status=FAIL,
-                title=f"external secret {name!r} (used by {users}) needs swarm",
-                detail=(f"The engine is not a swarm manager, so `docker compose up` will fail with "
-                        f"`unsupported external secret {sd.external_name or name}`."),
-                hint=("Run `toolbox-tui secrets materialize` to turn it into a file secret for "
-                      "Compose (values from the OS keyring), or `docker swarm init` and create it."),
-                data=(("used_by", sd.used_by),), **where))
+        ext = sd.external_name or name
+        swarm_note = ""
+        if swarm_manager and swarm_secrets is not None:
+            swarm_note = (f" The swarm has a secret {ext!r}, which only `docker stack deploy` can use."
+                          if ext in swarm_secrets else
+                          f" The swarm has no secret {ext!r} either, so `docker stack deploy` would fail too.")
+        out.append(Check(
+            id=cid, area="secrets", severity="error", status=FAIL,
+            title=f"external secret {name!r} (used by {users}) cannot be used by `docker compose up`",
+            detail=(f"Compose refuses external secrets at container create (`unsupported external "
+                    f"secret {ext}`), whether or not the engine is a swarm manager.{swarm_note}"),
+            hint=("Run `toolbox-tui secrets materialize`: it writes the values from the OS keyring to "
+                  "private files and adds an override that makes them file secrets for Compose."),
+            data=(("used_by", sd.used_by), ("swarm_manager", swarm_manager)), **where))
     for sname, svc in stack.services.items():
         env = svc.data.get("environment") or {}
         for key, value in env.items():

@@ -106,10 +106,11 @@ class WizardBackend:
         return gather_findings(stack)
 
     def plan(self, stack: Any, findings: Sequence[Check], choices: Sequence[Any] = ()) -> Any:
-        from toolbox_tui.fix_plan import make_plan
+        from toolbox_tui.fix_plan import fixable, make_plan
 
+        open_ids = {f.id for f in findings if fixable(f)}
         return make_plan(findings, root=self.root(stack), project_dir=stack.project_dir,
-                         choices=list(choices))
+                         choices=[c for c in choices if c.finding_id in open_ids])
 
     def apply(self, stack: Any, plan: Any) -> Any:
         from toolbox_tui.fix_apply import apply_plan

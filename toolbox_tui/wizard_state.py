@@ -69,6 +69,12 @@ class WizardState:
                 return step
         return STEPS[-1]
 
+    def start_step(self) -> str:
+        """Where a resumed wizard opens: the first step not done, but never past Review (the
+        stack is only ever started by a key press, never by remembered progress)."""
+        step = self.resume_step()
+        return step if STEPS.index(step) <= STEPS.index("review") else "review"
+
     def to_json(self) -> dict[str, Any]:
         return {"version": VERSION, "project": self.project, "mode": self.mode,
                 "done": list(self.done), "updated": self.updated}
