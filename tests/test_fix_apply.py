@@ -404,3 +404,16 @@ def test_doctor_is_clean_for_fixed_findings(example_copy: Path, compose_ready: s
     assert not [c for c in checks if c.area == "paths" and c.status == "fail"]
     compose = [c for c in checks if c.area == "compose"]
     assert compose and not [c for c in compose if c.status == "fail"], [c.title for c in compose]
+
+
+def test_undo_finishes_a_run_that_was_killed_half_way(example_copy: Path) -> None:
+    before = snapshot(example_copy)
+    stack = load(example_copy)
+    result = apply_plan(plan_for(stack, "paths.bind.redis.1=rewrite"), state_dir(stack))
+    # What a kill -9 after the last action (before the journal said `applied`) leaves behind.
+    journal = _journal(result.run_dir)
+    journal["status"] = "applying"
+    journal["actions"][-1]["done"] = False
+    (Path(result.run_dir) / "journal.json").write_text(json.dumps(journal))
+    undo(state_dir(stack))
+    assert snapshot(example_copy) == before

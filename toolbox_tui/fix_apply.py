@@ -226,10 +226,7 @@ def _do(action: FixAction, entry: dict[str, Any], new_bytes: bytes | None) -> No
         entry["sha256_after"] = sha256_file(target)
         return
     if action.kind == "replace_dir":
-        st = os.stat(target)
-        entry["removed_dir"] = {"path": str(target), "mode": stat.S_IMODE(st.st_mode),
-                                "uid": st.st_uid, "gid": st.st_gid}
-        os.rmdir(target)
+        os.rmdir(target)  # its mode and owner are in the journal already
     _makedirs(target.parent, created)
     if action.kind == "mkdir":
         os.mkdir(target)
@@ -298,6 +295,10 @@ def apply_plan(plan: FixPlan, state_dir: Path, *,
             backup = run_dir / "backups" / f"{i + 1:03d}-{Path(action.target).name}"
             shutil.copy2(action.target, backup)
             entry["backup"] = str(backup)
+        elif action.kind == "replace_dir":
+            st = os.stat(action.target)
+            entry["removed_dir"] = {"path": action.target, "mode": stat.S_IMODE(st.st_mode),
+                                    "uid": st.st_uid, "gid": st.st_gid}
         run.entries.append(entry)
     run.journal["actions"] = run.entries
     run.save()
@@ -392,7 +393,8 @@ def list_runs(state_dir: Path) -> list[tuple[Path, dict[str, Any]]]:
 def undo(state_dir: Path) -> UndoResult:
     """Restore the newest applied run byte-for-byte and mark it undone. Raises FixError."""
     for run_dir, journal in list_runs(state_dir):
-        if journal.get("status") == "applied":
+        # `applying` = a run killed half-way (power loss, kill -9): undo finishes its rollback.
+        if journal.get("status") in ("applied", "applying"):
             break
     else:
         raise FixError("there is no applied fix run to undo",
@@ -401,7 +403,8 @@ def undo(state_dir: Path) -> UndoResult:
     changed = []
     for entry in entries:
         if entry.get("backup"):
-            if sha256_file(Path(entry["target"])) != entry.get("sha256_after"):
+            now = sha256_file(Path(entry["target"]))
+            if now != entry.get("sha256_after") and (entry.get("done") or now != entry["sha256_before"]):
                 changed.append(entry["target"])
             if not Path(entry["backup"]).is_file():
                 raise FixError(f"the backup {entry['backup']} is missing; cannot undo safely",
