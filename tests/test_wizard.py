@@ -78,6 +78,27 @@ def make_app(root: Path, name: str, **kw) -> WizardApp:
     return WizardApp(stack, opts, kw.pop("backend", None) or WizardBackend(), **kw)
 
 
+def wait_ports_free(stack, timeout: float = 300) -> None:
+    """The example publishes fixed ports; another test run on this engine may hold them for a
+    while. Wait (bounded) instead of failing on someone else's stack."""
+    import socket
+
+    deadline = time.monotonic() + timeout
+    ports = [p.published for p in stack.published_ports()]
+    while True:
+        busy = []
+        for port in ports:
+            with socket.socket() as s:
+                s.settimeout(0.2)
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    busy.append(port)
+        if not busy:
+            return
+        if time.monotonic() > deadline:
+            pytest.fail(f"ports {busy} stayed in use for {timeout:.0f} s (another stack is up)")
+        time.sleep(2)
+
+
 def fix_paths(root: Path) -> None:
     """Apply the default fixes with the CLI (the same engine the Paths step uses)."""
     proc = subprocess.run([sys.executable, "-m", "toolbox_tui", "fix", "--apply", "--yes"], cwd=root,
@@ -283,6 +304,7 @@ async def test_secrets_step_uses_the_real_keyring(example_copy, project_name, ke
 async def test_full_run_to_healthy_then_resume(example_copy, project_name, test_image, docker_client,
                                                compose_ready, cleanup_project, no_keyring):
     app = make_app(example_copy, project_name)
+    wait_ports_free(app.stack)
     stack_files: list = []
     try:
         async with app.run_test(size=SIZE) as pilot:
@@ -332,6 +354,7 @@ async def test_ctrl_c_during_startup_leaves_no_secret_files(example_copy, projec
 
     fix_paths(example_copy)  # so the wizard can go straight to the startup
     app = make_app(example_copy, project_name, persist=False, start_step="review")
+    wait_ports_free(app.stack)
     store = SessionStore()
     for name in ("db_password", "redis_password", "jwt_secret", "backup_encryption_key"):
         store.set(name, CANARY + name)
