@@ -149,6 +149,8 @@ class DashboardScreen(Screen):
         """While paused the view does not move; lines keep arriving in the store."""
         self.view_lines = view_lines
         """Rows kept in the log widget."""
+        self.lines_received = 0
+        """Log lines received since mount (benchmarks, status)."""
         self._incoming: deque = deque(maxlen=view_lines)
         self._events: deque[StackEvent] = deque(maxlen=500)
 
@@ -346,6 +348,7 @@ class DashboardScreen(Screen):
 
     def on_logs_arrived(self, message: LogsArrived) -> None:
         batch = message.batch
+        self.lines_received += len(batch.lines)
         self.store.add(batch.lines)
         if not self.paused:
             self._incoming.extend(batch.lines)

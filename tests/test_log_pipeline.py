@@ -123,6 +123,7 @@ class Collector:
 
 def _pipeline(client, project: str, **kw) -> tuple[LogPipeline, Collector]:
     col = Collector()
+    kw.setdefault("initial_tail", "all")
     pl = LogPipeline(client, project, col, poll_interval=0.3, **kw)
     col.pipeline = pl
     pl.start()

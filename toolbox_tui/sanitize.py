@@ -36,6 +36,8 @@ _UNSAFE = re.compile(
     """,
     re.VERBOSE,
 )
+_NEEDS_WORK = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+"""Anything `_UNSAFE` could act on; most log lines contain none and skip the big regex."""
 _SGR_ONLY = re.compile(r"(?:\x1b\[|\x9b)[0-9;:]*m")
 _TRAILING_PARTIAL_SGR = re.compile(r"\x1b(?:\[[0-9;:]*)?$")
 
@@ -69,7 +71,8 @@ def sanitize_line(text: bytes | str, *, keep_sgr: bool = True,
         s = s[: 8 * max_len]
     else:
         dropped_raw = 0
-    s = _UNSAFE.sub(_keep_sgr if keep_sgr else "", s)
+    if _NEEDS_WORK.search(s) is not None:
+        s = _UNSAFE.sub(_keep_sgr if keep_sgr else "", s)
     if max_len is None:
         return s
     return truncate(s, max_len, extra_dropped=dropped_raw)
