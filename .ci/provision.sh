@@ -49,7 +49,10 @@ if ! docker image inspect "$image" >/dev/null 2>&1; then
   mkdir -p "$root/bin" "$root/tmp" "$root/etc" "$root/www" "$root/data"
   bb=$(command -v busybox)
   cp "$bb" "$root/bin/busybox"
-  for a in $("$root/bin/busybox" --list); do ln -sf busybox "$root/bin/$a"; done
+  for a in $("$root/bin/busybox" --list); do
+    [ "$a" = busybox ] || ln -sf busybox "$root/bin/$a"   # never replace the binary with a self-link
+  done
+  "$root/bin/busybox" true  # the binary is still there and runs
   echo 'root:x:0:0:root:/root:/bin/sh' > "$root/etc/passwd"
   echo 'nobody:x:65534:65534:nobody:/:/bin/false' >> "$root/etc/passwd"
   printf 'root:x:0:\nnogroup:x:65534:\n' > "$root/etc/group"
