@@ -24,6 +24,7 @@ STACK = """
 services:
   db:
     image: {image}
+    init: true
     command: ["sh", "-c", "mkdir -p /tmp/www && echo ok > /tmp/www/health && exec httpd -f -p 5432 -h /tmp/www"]
     volumes: ["db_data:/data"]
     healthcheck:
@@ -32,6 +33,7 @@ services:
       retries: 5
   api:
     image: {image}
+    init: true
     command: ["sh", "-c", "mkdir -p /tmp/www && echo ok > /tmp/www/health && echo '\\x1b]0;pwned\\x07hello' && exec httpd -f -p 8080 -h /tmp/www"]
     ports: ["127.0.0.1:{port}:8080"]
     depends_on:

@@ -198,8 +198,8 @@ def _materialize(args: argparse.Namespace, stack: Any, client: Any, mode: str) -
         return stack, [], ("the stack uses external secrets, which need swarm mode, and this "
                            "toolbox-tui has no secret materializer; run `docker swarm init` and "
                            "create them")
-    if sm.swarm_active(client):
-        return stack, ["engine is a swarm manager: external secrets are used as they are"], None
+    # Compose refuses `external: true` secrets at container create whether or not the engine is
+    # a swarm manager (verified with Compose 2.40), so they always become file secrets for `up`.
     try:
         from toolbox_tui.secret_store import open_store
 

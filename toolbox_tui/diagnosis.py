@@ -114,12 +114,17 @@ def from_compose_error(stack: Any, message: str, *, failed_service: str | None =
     m = _EXT_SECRET.search(message)
     if m:
         kind, name = m.group(1), m.group(2)
+        for key, sd in (getattr(stack, "secrets", {}) or {}).items():
+            ext = getattr(sd, "external_name", None) or (sd.get("name") if isinstance(sd, dict) else None)
+            if ext == name and key != name:
+                name = str(key)
+                break
         users = [s for s, svc in (getattr(stack, "services", {}) or {}).items()
                  if name in (getattr(svc, "secrets", ()) or ())]
         return Diagnosis(
             service=failed_service or (users[0] if users else None), cause="external_secret",
-            summary=(f"external {kind} {name!r} is not available: without swarm mode Compose "
-                     f"cannot use `external: true` {kind}s"),
+            summary=(f"external {kind} {name!r} is not available: `docker compose up` cannot use "
+                     f"`external: true` {kind}s (they exist only for swarm services)"),
             hint=("run `toolbox-tui secrets materialize` (writes the values to private files and "
                   "an override; `up` does it for you when the values are set), or run "
                   "`docker swarm init` and create the secret"),

@@ -32,6 +32,8 @@ AREA = "verify"
 HTTP_TIMEOUT = 5.0
 EXEC_TIMEOUT = 3
 MARKER = ".toolbox-tui-verify"
+REACH_ATTEMPTS = 3
+"""Tries per dependant -> dependency probe before it counts as unreachable."""
 
 
 @dataclass(frozen=True)
@@ -263,9 +265,14 @@ def check_reachability(stack: Any, containers: dict[str, Any]) -> list[Check]:
                 out.append(_check(cid, SKIP, f"{name} -> {dep}: {name} is not running", service=name))
                 continue
             hu = health_url(dsvc)
-            t0 = time.perf_counter()
-            res = _exec(c, reach_command(dep, port, hu.path if hu and hu.port == port else None))
-            ms = (time.perf_counter() - t0) * 1000
+            cmd = reach_command(dep, port, hu.path if hu and hu.port == port else None)
+            for attempt in range(REACH_ATTEMPTS):  # one lost DNS answer is not a broken network
+                t0 = time.perf_counter()
+                res = _exec(c, cmd)
+                ms = (time.perf_counter() - t0) * 1000
+                if res is None or res[0] in (0, 126, 127):
+                    break
+                time.sleep(0.5 * (attempt + 1))
             if res is None or res[0] in (126, 127):
                 out.append(_check(cid, SKIP, f"{name} -> {dep}:{port}: cannot run a probe inside "
                                              f"{name} (no sh, wget or nc)", service=name))
