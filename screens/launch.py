@@ -58,7 +58,7 @@ def run_wizard(args: Any) -> int:
     state = load_state(stack)
     start = state.start_step()
     backend = WizardBackend()
-    app = WizardApp(stack, opts, backend, state, start_step=start)
+    app = WizardApp(stack, opts, backend, state, start_step=start, recheck=bool(state.done))
     code: int | None = None
     try:
         code = app.run()

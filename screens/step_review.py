@@ -63,7 +63,7 @@ class ReviewStep(StepScreen):
     STEP = "review"
     CSS = load_css("step_review.tcss")
     BINDINGS = [
-        Binding("s", "next_step", "Start", id="review.start"),
+        Binding("s", "start", "Start", id="review.start"),
         Binding("r", "recheck", "Re-check", id="review.recheck"),
     ]
     """s (or n) starts the stack; r runs every check again."""
@@ -145,7 +145,12 @@ class ReviewStep(StepScreen):
             return "secrets are missing: go back to Secrets (Esc)"
         return ""
 
+    def action_start(self) -> None:
+        self.action_next_step()
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "recheck" and self.busy:
             return None
+        if action == "start":
+            action = "next_step"
         return super().check_action(action, parameters)

@@ -23,7 +23,7 @@ STATUS_WORDS = {
     "keyring": ("stored in the keyring", "green"), "session": ("kept for this session", "green"),
     "derived": ("derived", "green"), "file": ("file present", "green"),
     "environment": ("from the environment", "green"),
-    "placeholder": ("placeholder (optional in dev)", "yellow"),
+    "placeholder": ("placeholder, optional in dev", "yellow"),
 }
 """How a `secret_inventory.Status.store` is said on the form."""
 
@@ -117,7 +117,7 @@ class SecretsStep(StepScreen):
         Binding("ctrl+t", "generate_all", "Generate all", id="secrets.generate_all"),
         Binding("G", "generate_all", "Generate all", id="secrets.generate_all_alt", show=False),
         Binding("s", "session_store", "Session store", id="secrets.session"),
-        Binding("ctrl+n", "next_step", "Next", id="wizard.next_alt", show=False),
+        Binding("ctrl+n", "next_step", "Next", id="wizard.next_alt"),
     ]
     """Reveal/generate act on the focused input; ctrl+s saves every valid typed value; ctrl+t (or G
     outside an input) generates and saves every missing secret that may be generated; s picks the session-only store."""

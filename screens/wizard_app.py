@@ -53,7 +53,7 @@ class WizardApp(App[int]):
 
     def __init__(self, stack: Any, opts: Any, backend: WizardBackend | None = None,
                  state: WizardState | None = None, *, start_step: str | None = None,
-                 persist: bool = True, cursor_blink: bool = True) -> None:
+                 persist: bool = True, cursor_blink: bool = True, recheck: bool = False) -> None:
         super().__init__()
         self.stack = stack
         """The loaded project (replaced when the Project step changes options or fixes reload it)."""
@@ -67,6 +67,8 @@ class WizardApp(App[int]):
         self.cursor_blink = cursor_blink
         """False in snapshot tests: inputs do not blink."""
         self.start_step = start_step or "project"
+        self.recheck = recheck
+        """Resumed from wizard.json: re-check the earlier steps live on start."""
         self.checks: list[Any] | None = None
         """The latest doctor findings (None until the first run finishes)."""
         self.skipped: set[str] = set()
@@ -104,7 +106,7 @@ class WizardApp(App[int]):
 
     def on_mount(self) -> None:
         self.push_screen(self._screen(self.start_step))
-        if STEPS.index(self.start_step) > STEPS.index("prereq"):
+        if self.recheck and STEPS.index(self.start_step) > STEPS.index("prereq"):
             self._recheck_resumed()
 
     def _recheck_resumed(self) -> None:

@@ -411,7 +411,7 @@ async def test_resume_rechecks_instead_of_trusting_memory(example_copy, project_
     state = load_state(stack)
     assert state.start_step() == "secrets"
     app = WizardApp(stack, ProjectOptions(project_name=project_name, cwd=str(example_copy)),
-                    WizardBackend(), state, start_step=state.start_step())
+                    WizardBackend(), state, start_step=state.start_step(), recheck=True)
     async with app.run_test(size=SIZE) as pilot:
         await to_step(pilot, "secrets")
         await wait_for(pilot, lambda: app.checks is not None, what="resume re-check")
