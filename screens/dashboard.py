@@ -100,6 +100,11 @@ EVENT_STYLES = {"die": "red", "oom": "bold red", "kill": "red", "health:unhealth
 RENDER_HZ = 15
 """Log view refreshes per second during a flood."""
 
+MIN_DRAW_PER_TICK = 120
+"""Most lines drawn per refresh is three screens' worth, at least this many. In a flood nobody
+reads 10k lines/s: the view draws the newest ones, says how many it skipped, and every line stays
+in the store (pause shows them all). Drawing is what costs; this keeps the UI responsive."""
+
 
 class DashboardScreen(Screen):
     """Services, health, logs and events of one Compose project."""
@@ -152,6 +157,7 @@ class DashboardScreen(Screen):
         self.lines_received = 0
         """Log lines received since mount (benchmarks, status)."""
         self._incoming: deque = deque(maxlen=view_lines)
+        self._not_drawn = 0
         self._events: deque[StackEvent] = deque(maxlen=500)
 
     # --- layout ------------------------------------------------------------------------------
@@ -351,6 +357,9 @@ class DashboardScreen(Screen):
         self.lines_received += len(batch.lines)
         self.store.add(batch.lines)
         if not self.paused:
+            overflow = len(self._incoming) + len(batch.lines) - self.view_lines
+            if overflow > 0:
+                self._not_drawn += overflow
             self._incoming.extend(batch.lines)
         for note in batch.notes:
             self._write_event(time.strftime("%H:%M:%S", time.gmtime(self.clock())), "logs",
@@ -363,13 +372,23 @@ class DashboardScreen(Screen):
             return
         lines = list(self._incoming)
         self._incoming.clear()
-        self.query_one("#log", LogView).add(lines)
+        log = self.query_one("#log", LogView)
+        cap = max(MIN_DRAW_PER_TICK, 3 * log.size.height)
+        if len(lines) > cap:
+            self._not_drawn += len(lines) - cap
+            lines = lines[-cap:]
+        if self._not_drawn:
+            log.add_note(f"⋯ {self._not_drawn:,} lines not drawn during the flood "
+                         f"(p pauses and shows the history)")
+            self._not_drawn = 0
+        log.add(lines)
         self._render_log_status()
 
     def _rebuild_logs(self) -> None:
         log = self.query_one("#log", LogView)
         self._incoming.clear()
-        log.rebuild(self.store.lines(log.filter.services, limit=None))
+        self._not_drawn = 0
+        log.rebuild(self.store.lines(log.filter.services, limit=self.view_lines))
         self._render_log_status()
 
     def _set_filter(self, flt: LogFilter) -> None:

@@ -144,6 +144,11 @@ class LogView(RichLog):
         self.write(Text("\n").join(self.to_text(ln) for ln in keep))
         return len(keep)
 
+    def add_note(self, text: str) -> None:
+        """A dim line of our own (not a log line): kept in step with `shown` as a blank entry."""
+        self.shown.append(LogLine("", "", "", 0, "", "", 0))
+        self.write(Text(text, style="dim italic", no_wrap=True, overflow="ignore"))
+
     def rebuild(self, lines: Iterable[LogLine]) -> None:
         """Replace the content (after a filter or timestamp change)."""
         self.clear()
