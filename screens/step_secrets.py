@@ -230,13 +230,13 @@ class SecretsStep(StepScreen):
         self.entries, self.status = message.entries, message.status
         self.missing = message.missing if self.wizard.store is not None else None
         self.call_after_refresh(self._update_headers, message.saved)
-        if message.saved:
-            self.set_status(f"Saved {len(message.saved)} secret(s): {', '.join(message.saved)}.", "green")
-        elif self.missing:
-            self.set_status(f"{len(self.missing)} required secret(s) have no value: "
+        saved = f"Saved {len(message.saved)} secret(s). " if message.saved else ""
+        if self.missing:
+            self.set_status(f"{saved}{len(self.missing)} required secret(s) have no value: "
                             f"{', '.join(self.missing)}", "yellow")
         elif self.wizard.store is not None:
-            self.set_status("Every required secret has a value. Press n (ctrl+n) to continue.", "green")
+            self.set_status(f"{saved}Every required secret has a value. Press ctrl+n to continue.",
+                            "green")
         if self.next_blocked():
             self.wizard.mark(self.STEP, False)
         self.refresh_bindings()
