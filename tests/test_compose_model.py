@@ -229,3 +229,14 @@ def test_include_agrees_with_real_compose(tmp_path, compose_ready):
     s = load_stack(ProjectOptions(cwd=str(tmp_path)), environ={})
     cfg = _compose_config(s)
     assert cfg["services"]["db"]["volumes"][0]["source"] == str(tmp_path / "sub" / "init.sql")
+
+
+def test_windows_style_source_still_finds_candidates(tmp_path):
+    from toolbox_tui.path_checks import path_checks
+
+    write(tmp_path / "compose.yaml", "services:\n  a:\n    image: busybox\n    volumes:\n"
+          "      - 'C:\\data\\redis.conf:/etc/redis.conf'\n")
+    write(tmp_path / "conf" / "redis.conf", "x\n")
+    s = load_stack(ProjectOptions(cwd=str(tmp_path)), environ={})
+    [c] = [c for c in path_checks(s) if c.status == "fail"]
+    assert c.candidates == (str(tmp_path / "conf" / "redis.conf"),)

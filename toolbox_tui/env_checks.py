@@ -52,8 +52,7 @@ def env_checks(stack: Stack) -> list[Check]:
                              detail=f"The project documents its variables in {trel}, but there is no "
                                     f"{rel} for Compose to read.",
                              hint=f"Run `toolbox-tui fix` to create it from {trel}, then review the values.",
-                             path=str(target), file=str(template),
-                             data=(("template", str(template)),)))
+                             path=str(target), data=(("template", str(template)),)))
         else:
             try:
                 have = set(dotenv_values(stream=io.StringIO(read_text(target, "env file"))).keys())

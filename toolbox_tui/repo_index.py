@@ -47,7 +47,8 @@ class RepoIndex:
         """Existing paths with the expected name, best first (most trailing path parts in common,
         then fewest steps away from the expected location)."""
         pool = self.dirs if want_dir else self.files
-        found = [p for p in pool.get(expected.name, ()) if p != expected]
+        name = expected.name.replace("\\", "/").rsplit("/", 1)[-1]  # a Windows-style path in YAML
+        found = [p for p in pool.get(name, ()) if p != expected]
         if not want_dir:
             found = [p for p in found if p.is_file()]
         return sorted(found, key=lambda p: (-_common_suffix(p, expected), _distance(p, expected), str(p)))
