@@ -162,3 +162,48 @@ services:
     assert main(["-p", project_name, "-f", str(f), "--json", "up", "--force", "--timeout", "20"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["ok"] and doc["forced_past"]
+
+
+def test_prod_checklist_refuses_then_force(tmp_path, monkeypatch, capsys, docker_client, test_image,
+                                           compose_ready, project_name, cleanup_project):
+    f = tmp_path / "compose.yaml"
+    port = _free_port()
+    f.write_text(f"""
+services:
+  api:
+    image: {test_image}
+    init: true
+    user: root
+    command: ["httpd", "-f", "-p", "8080", "-h", "/tmp"]
+    environment:
+      API_TOKEN: canary-not-a-real-token-0042
+      DB_PASSWORD_FILE: /run/secrets/db
+    ports: ["{port}:8080"]
+""")
+    cleanup_project(project_name, files=[f])
+    monkeypatch.chdir(tmp_path)
+    base = ["-p", project_name, "-f", str(f), "--mode", "prod"]
+    assert main([*base, "--json", "up", "--timeout", "20"]) == 1
+    out = capsys.readouterr().out
+    assert "canary-not-a-real-token-0042" not in out  # names only, never values
+    doc = json.loads(out)
+    failing = {c["id"] for c in doc["blocking"]}
+    assert {"prod.env_secrets.api", "prod.user.api", "prod.limits.api", "prod.ports.api.0"} <= failing
+    assert not docker_client.containers.list(
+        all=True, filters={"label": f"com.docker.compose.project={project_name}"})
+    # --force starts anyway (with the port on 127.0.0.1: tests never publish on all interfaces)
+    f.write_text(f.read_text().replace(f'"{port}:8080"', f'"127.0.0.1:{port}:8080"'))
+    assert main([*base, "up", "--force", "--timeout", "20"]) == 0
+    assert "production checklist" in capsys.readouterr().out
+
+
+def test_prod_checklist_passes_for_the_example_prod_files(example_copy, monkeypatch):
+    from toolbox_tui.prod_checklist import prod_checklist
+    from toolbox_tui.project import ProjectOptions, load_stack
+
+    monkeypatch.chdir(example_copy)
+    prod = prod_checklist(load_stack(ProjectOptions(mode="prod")))
+    assert not [c.id for c in prod if c.status == "fail"]
+    dev = {c.id for c in prod_checklist(load_stack(ProjectOptions(mode="dev"))) if c.status == "fail"}
+    assert {"prod.user.backend", "prod.read_only.backend", "prod.limits.backend"} <= dev
+    assert "prod.ports.celery-flower.0" in dev  # dev publishes 5555 on all interfaces
