@@ -219,17 +219,19 @@ class SecretsStep(StepScreen):
         self.busy = False
         self.refresh_bindings()
 
-    def on_secrets_checked(self, message: SecretsChecked) -> None:
+    async def on_secrets_checked(self, message: SecretsChecked) -> None:
         self.busy = False
         form = self.query_one("#secrets-form", VerticalScroll)
         names = [e.name for e in message.entries]
-        if names != [e.name for e in self.entries]:
-            form.remove_children()
-            form.mount_all([SecretRow(e) for e in message.entries])
-            self.call_after_refresh(self._focus_first_missing)
+        fresh = names != [e.name for e in self.entries]
         self.entries, self.status = message.entries, message.status
+        if fresh:
+            await form.remove_children()
+            await form.mount_all([SecretRow(e) for e in message.entries])
         self.missing = message.missing if self.wizard.store is not None else None
-        self.call_after_refresh(self._update_headers, message.saved)
+        if fresh:
+            self._focus_first_missing()
+        self._update_headers(message.saved)
         saved = f"Saved {len(message.saved)} secret(s). " if message.saved else ""
         if self.missing:
             self.set_status(f"{saved}{len(self.missing)} required secret(s) have no value: "

@@ -293,7 +293,8 @@ async def test_secrets_step_uses_the_real_keyring(example_copy, project_name, ke
             await pilot.press("ctrl+g")
             await pilot.pause(0.1)
             generated = inp.value
-            assert len(generated) >= 32 and generated not in screen_text(app)
+            assert len(generated) >= 32, status(app)
+            assert generated not in screen_text(app)
             await pilot.press("enter")
             await wait_for(pilot, lambda: "jwt_secret" not in screen.missing, what="saved")
         assert open_store(project_name).get("jwt_secret") == generated
