@@ -10,6 +10,8 @@ Every method may block: the app calls them from thread workers only.
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +38,29 @@ class StartupOutcome:
     diagnoses: tuple[Any, ...] = ()
     """`diagnosis.Diagnosis` objects (sanitized text) when something did not come up."""
     cancelled: bool = False
+
+
+def own_children(comm: str) -> list[int]:
+    """PIDs of this process's direct children named `comm` (Linux /proc; [] elsewhere)."""
+    me = os.getpid()
+    out = []
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return out
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="utf-8", errors="replace") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        name = stat[stat.find("(") + 1: stat.rfind(")")]
+        fields = stat[stat.rfind(")") + 2:].split()
+        if name == comm and fields and int(fields[1]) == me:
+            out.append(int(entry))
+    return out
 
 
 def blocking_prereqs(checks: Iterable[Check]) -> list[Check]:
@@ -266,10 +291,16 @@ class WizardBackend:
         compose_command(stack, ["down", "--timeout", "5"], timeout=120)
 
     def stop_waiting(self) -> None:
-        """Make blocked waits return now (the user quits)."""
+        """Make blocked waits return now (the user quits): close the event streams and stop the
+        `docker compose` this process started (the launcher then brings the project down)."""
         self.cancel.set()
         for live in list(self._live):
             live.close_streams()
+        for pid in own_children("docker"):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except OSError:
+                pass
 
     # --- done ---------------------------------------------------------------------------------
 
