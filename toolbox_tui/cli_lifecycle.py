@@ -274,7 +274,9 @@ def cmd_up(args: argparse.Namespace) -> int:
         notes.append("doctor not available: starting without pre-flight checks")
     blocking: list[Check] = []
     if doctor is not None:
-        checks = doctor.run_doctor(stack, client=client, docs=False)
+        # Only paths and secrets can block, and neither needs the engine probes, the docs scan or
+        # `docker compose config` (which `up` itself runs): ~0.6 s saved on every `up`.
+        checks = doctor.run_doctor(stack, engine=False, compose=False, docs=False)
         blocking = doctor.blocking(checks)
     if secret_problem:
         blocking.append(Check(id="secrets.materialize", area="secrets", severity="error", status=FAIL,
