@@ -154,3 +154,17 @@ def test_suspicious_mounts_only_flags_empty_dirs_that_should_be_files(tmp_path):
     assert suspicious_mounts(attrs) == [(str(tmp_path / "a.conf"), "/etc/a.conf")]
     assert suspicious_mounts(attrs, "test -f /var/data") == [
         (str(tmp_path / "a.conf"), "/etc/a.conf"), (str(tmp_path / "data"), "/var/data")]
+
+
+def test_restart_loop_and_oom_free_crash(tmp_path, docker_client, test_image, compose_ready,
+                                         project_name, cleanup_project):
+    diags = _run(tmp_path, project_name, f"""
+services:
+  flappy:
+    image: {test_image}
+    command: ["sh", "-c", "echo 'fatal: config missing'; exit 1"]
+    restart: always
+""", docker_client, cleanup_project, timeout=60)
+    d = diags["flappy"]
+    assert d.cause == "restart_loop" and d.restarts >= 3
+    assert "fatal: config missing" in d.logs

@@ -86,3 +86,20 @@ def test_example_fresh_copy_to_healthy_verified_and_down(example_copy, monkeypat
         "label": f"com.docker.compose.project={project_name}"})
     assert not left
     assert not (example_copy / ".toolbox-tui" / "compose.secrets.yml").exists()
+
+
+def test_up_refuses_when_secret_values_are_missing(example_copy, monkeypatch, capsys,
+                                                   docker_client, test_image, compose_ready,
+                                                   keyring_backend, project_name, cleanup_project):
+    monkeypatch.chdir(example_copy)
+    cleanup_project(project_name)
+    opts = ["-p", project_name]
+    assert main([*opts, "fix", "--apply", "--yes"]) == 0
+    capsys.readouterr()
+    assert main([*opts, "--json", "up", "--timeout", "30"]) == 1  # no `secrets generate` yet
+    doc = json.loads(capsys.readouterr().out)
+    assert "refused" in doc
+    (problem,) = [c for c in doc["blocking"] if c["id"] == "secrets.materialize"]
+    assert "db_password" in problem["title"] and "secrets" in problem["title"]
+    assert not docker_client.containers.list(all=True, filters={
+        "label": f"com.docker.compose.project={project_name}"})
