@@ -127,32 +127,6 @@ def _check_line(c: Check) -> str:
     return f"  {mark} {c.title}{where}"
 
 
-def access_urls(stack: Any) -> list[dict[str, str]]:
-    """Published ports as local URLs (with the health path when known) plus the manifest's URLs."""
-    from toolbox_tui.verify import health_url
-
-    out = []
-    seen = set()
-    manifest = getattr(stack, "manifest", None)
-    for label, url in (getattr(manifest, "urls", None) or {}).items():
-        out.append({"label": str(label), "url": str(url), "service": None})
-        seen.add(str(url).rstrip("/"))
-    for name, svc in (getattr(stack, "services", {}) or {}).items():
-        for p in getattr(svc, "ports", ()) or ():
-            if str(getattr(p, "protocol", "tcp")).lower() != "tcp":
-                continue
-            ip = str(getattr(p, "host_ip", "") or "")
-            host = "127.0.0.1" if ip in ("", "0.0.0.0", "127.0.0.1") else (
-                "[::1]" if ip in ("::", "[::]", "::1") else ip)
-            url = f"http://{host}:{p.published}/"
-            if url.rstrip("/") in seen or any(s.startswith(url.rstrip("/") + "/") for s in seen):
-                continue
-            hu = health_url(svc)
-            out.append({"label": name, "url": url, "service": name,
-                        "health": f"http://{host}:{p.published}{hu.path}" if hu and hu.port == p.target else None})
-    return out
-
-
 # --- up ---------------------------------------------------------------------------------------
 
 class _Printer:
@@ -316,7 +290,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     payload["events"] = printer.events
     payload["elapsed"] = round(time.monotonic() - t0, 3)
     if up.ok and not bad:
-        urls = access_urls(stack)
+        from toolbox_tui.verify import access_urls
+
+        urls = [u.to_json() for u in access_urls(stack)]
         payload.update({"ok": True, "urls": urls, "notes": notes})
         if args.json:
             _emit(payload)

@@ -81,6 +81,44 @@ def service_port(svc: Any) -> int | None:
     return None
 
 
+@dataclass(frozen=True)
+class AccessUrl:
+    """Where a user opens the stack: a manifest URL, or a published port on this machine."""
+
+    label: str
+    url: str
+    service: str | None = None
+    health: str | None = None
+    """The health endpoint behind the same port, when the service's health check names one."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"label": self.label, "url": self.url, "service": self.service, "health": self.health}
+
+
+def access_urls(stack: Any) -> list[AccessUrl]:
+    """The manifest's `urls:` first, then every published TCP port not already covered."""
+    out: list[AccessUrl] = []
+    seen: set[str] = set()
+    manifest = getattr(stack, "manifest", None)
+    for label, url in (getattr(manifest, "urls", None) or {}).items():
+        out.append(AccessUrl(label=str(label), url=str(url)))
+        seen.add(str(url).rstrip("/"))
+    for name, svc in (getattr(stack, "services", {}) or {}).items():
+        hu = health_url(svc)
+        for p in getattr(svc, "ports", ()) or ():
+            if str(getattr(p, "protocol", "tcp")).lower() != "tcp":
+                continue
+            ip = str(getattr(p, "host_ip", "") or "")
+            host = _local_host(ip) or ip
+            base = f"http://{host}:{p.published}"
+            if any(u == base or u.startswith(base + "/") for u in seen):
+                continue
+            seen.add(base)
+            out.append(AccessUrl(label=name, url=base + "/", service=name,
+                                 health=base + hu.path if hu and hu.port == p.target else None))
+    return out
+
+
 def _containers(stack: Any, client: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for c in client.containers.list(all=True, filters={"label": f"{PROJECT_LABEL}={stack.name}"}):
