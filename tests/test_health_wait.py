@@ -158,3 +158,14 @@ services:
     assert not result.ok and not result.timed_out and result.stopped_early == "crash"
     assert time.monotonic() - t0 < 15
     assert result.states["crash"].exit_code == 3
+
+
+def test_a_subset_wait_ignores_other_services():
+    t = HealthTracker(["api"], extend=False)
+    t.add_attrs(_attrs("x", "api", status="running"))
+    t.add_attrs(_attrs("y", "broken", status="exited", exit_code=1))
+    assert t.services == ["api"] and t.all_done() and t.first_failure() is None
+    assert not t.apply(_ev("y", "health_status: unhealthy"))
+    t_all = HealthTracker(["api"])
+    t_all.add_attrs(_attrs("y", "broken", status="exited", exit_code=1))
+    assert t_all.services == ["api", "broken"] and t_all.first_failure() == "broken"

@@ -168,7 +168,9 @@ class HealthTracker:
     def __init__(self, services: Iterable[str], *, policies: Mapping[str, str] | None = None,
                  on_change: Callable[[ServiceState], None] | None = None,
                  inspect: Callable[[str], Mapping[str, Any] | None] | None = None,
-                 settle: float = 0.0) -> None:
+                 settle: float = 0.0, extend: bool = True) -> None:
+        self.extend = extend
+        """Also track services that only show up in the engine (orphans, other profiles)."""
         self.settle = settle
         """Seconds a running container without health check must be up to count (0: at once)."""
         self.services = list(services)
@@ -193,6 +195,10 @@ class HealthTracker:
         self.boxes[box.id] = box
         self.started_ns[box.id] = _iso_ns((attrs.get("State") or {}).get("StartedAt"))
         if service not in self.services:
+            if not self.extend:
+                self.ignored.add(box.id)
+                del self.boxes[box.id]
+                return
             self.services.append(service)
 
     def service_state(self, service: str) -> ServiceState:
@@ -320,6 +326,7 @@ class HealthWaiter:
         """Seconds from `run()` until the wait gives up."""
         self.on_change = on_change
         """Called (from the waiting thread) with each service whose state changed."""
+        self._explicit = services
         self.services = list(services) if services is not None else \
             list(getattr(stack, "services", {}) or {})
         self.settle = settle
@@ -366,7 +373,8 @@ class HealthWaiter:
                 return None
 
         tracker = HealthTracker(self.services, policies=policies, on_change=self.on_change,
-                                inspect=inspect, settle=self.settle)
+                                inspect=inspect, settle=self.settle,
+                                extend=self._explicit is None)
         # Subscribe first (replaying the last second), then read the state once: nothing that
         # happens in between is lost, and events older than the snapshot are dropped below.
         self._stream = self.client.events(decode=True, since=int(time.time()) - 1,
