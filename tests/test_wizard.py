@@ -439,3 +439,24 @@ def test_every_wizard_binding_has_an_id():
             for b in klass.__dict__.get("BINDINGS", []):
                 if hasattr(b, "id") and klass.__module__.startswith("toolbox_tui"):
                     assert b.id, f"{klass.__name__}: binding {b.key} has no id"
+
+
+async def test_project_step_changes_mode_and_name_and_reports_load_errors(example_copy, project_name):
+    app = make_app(example_copy, project_name, persist=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await to_step(pilot, "project")
+        await pilot.press("m")
+        await wait_for(pilot, lambda: app.stack.mode == "prod", what="prod mode")
+        assert "docker-compose.prod.yml" in screen_text(app)
+        await pilot.press("p")
+        await pilot.pause(0.1)
+        app.screen.query_one("Input").value = "tbxtest-renamed"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.stack.name == "tbxtest-renamed", what="renamed")
+        await pilot.press("f")
+        await pilot.pause(0.1)
+        app.screen.query_one("Input").value = "no/such/compose.yml"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "failed" in status(app), what="load error")
+        assert "does not exist" in status(app) and app.stack.name == "tbxtest-renamed"
+        assert app.is_running  # an unloadable choice is a message, not a crash

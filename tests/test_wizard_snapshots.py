@@ -218,3 +218,39 @@ def test_quit_confirmation(snap_compare, size):
         await settle(pilot, 3)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+# --- behaviour on the same canned data (not snapshots) ----------------------------------------
+
+async def test_untrusted_container_text_is_never_markup():
+    """Compose progress, log lines and diagnoses are attacker-controlled: `[@click=...]` must show
+    literally and run nothing."""
+    from toolbox_tui.screens.step_startup import Logs, Progress
+
+    app = make_app("startup", store=filled_store(), startup_ok=False)
+    evil = "[@click=app.quit]boom[/] [b]bold?[/b]"
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        screen.post_message(Progress(ServiceProgress("redis", "error", evil, evil)))
+        screen.post_message(Logs(LogBatch(lines=(LogLine("redis", "c", "", 0, evil),))))
+        await settle(pilot, 5)
+        await pilot.click("#startup-table")  # a click on the cell must not trigger an action
+        await settle(pilot, 3)
+        assert app.is_running
+        from textual.widgets import DataTable, RichLog
+
+        cell = screen.query_one("#startup-table", DataTable).get_cell("redis", "compose")
+        assert cell.plain == evil  # a Text, shown as written (truncated by the column only)
+        log = screen.query_one("#startup-log", RichLog)
+        assert any(evil in "".join(seg.text for seg in strip) for strip in log.lines)
+
+
+async def test_command_palette_lists_the_step_keys():
+    app = make_app("paths")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Apply (a)" in titles and "Preview (p)" in titles and "Quit" in titles
+        quit_cmd = next(c for c in app.get_system_commands(app.screen) if c.title == "Quit")
+        assert quit_cmd.callback == app.action_request_quit
