@@ -225,12 +225,12 @@ def _check_compose(compose: tuple[Any, str | None, str | None], cli_path: str | 
 def _check_swarm(info: EngineInfo) -> Check:
     state = info.swarm_state or "inactive"
     data = {"local_node_state": state, "control_available": info.swarm_control_available}
-    external = ("services with `external: true` secrets or configs need a swarm manager "
-                "(`docker swarm init`) or the generated secrets override")
+    external = ("`docker compose up` never uses `external: true` secrets or configs (swarm or "
+                "not); toolbox-tui's generated secrets override turns them into file secrets")
     if state == "active" and info.swarm_control_available:
         return _check("prereq.swarm", PASS, "Swarm: manager",
-                      "this engine is a swarm manager; external secrets can be created with "
-                      "`docker secret create`", data=data)
+                      "this engine is a swarm manager: `docker stack deploy` can use swarm secrets "
+                      f"(`toolbox-tui secrets materialize --target swarm`); {external}", data=data)
     if state == "active":
         return _check("prereq.swarm", PASS, "Swarm: worker",
                       f"this engine is a swarm worker, not a manager; {external}", data=data)
