@@ -148,6 +148,11 @@ class ReviewStep(StepScreen):
     def action_start(self) -> None:
         self.action_next_step()
 
+    def action_next_step(self) -> None:
+        if not self.next_blocked():
+            self.wizard.start_requested = True  # the Startup step (re)starts when it shows
+        super().action_next_step()
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "recheck" and self.busy:
             return None

@@ -120,6 +120,11 @@ class StartupStep(StepScreen):
         self.query_one("#diagnosis").display = False
         self.start()
 
+    def on_screen_resume(self) -> None:
+        super().on_screen_resume()
+        if self.wizard.start_requested and self.wizard.startup_state in ("idle", "failed"):
+            self.start()
+
     # --- running --------------------------------------------------------------------------------
 
     def start(self) -> None:
@@ -127,6 +132,7 @@ class StartupStep(StepScreen):
         if wizard.startup_state == "running":
             return
         wizard.startup_state = "running"
+        wizard.start_requested = False
         wizard.mark(self.STEP, False)
         self.outcome = None
         self.query_one("#diagnosis").display = False

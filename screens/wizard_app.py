@@ -75,6 +75,8 @@ class WizardApp(App[int]):
         """Finding ids the user chose to leave as they are on the Paths step."""
         self.store: Any = None
         """The secret store chosen on the Secrets step (keyring or, explicitly, session)."""
+        self.start_requested = False
+        """Set by Review's Start; the Startup step starts (again) when it is shown."""
         self.startup_state = "idle"
         """idle | running | failed | ok — the launcher brings a half-started stack down."""
         self.materialized = False

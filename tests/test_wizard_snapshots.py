@@ -254,3 +254,28 @@ async def test_command_palette_lists_the_step_keys():
         assert "Apply (a)" in titles and "Preview (p)" in titles and "Quit" in titles
         quit_cmd = next(c for c in app.get_system_commands(app.screen) if c.title == "Quit")
         assert quit_cmd.callback == app.action_request_quit
+
+
+async def test_start_again_from_review_after_a_failure():
+    app = make_app("review", store=filled_store(), startup_ok=False)
+    calls = []
+    original = app.backend.run_startup
+
+    def counted(*a, **kw):
+        calls.append(1)
+        return original(*a, **kw)
+
+    app.backend.run_startup = counted
+    app.backend.doctor = lambda stack: []  # nothing left to fix: Start is allowed
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        assert app.screen.STEP == "startup" and app.startup_state == "failed" and len(calls) == 1
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen.STEP == "review"
+        app.backend.startup_ok = True
+        await pilot.press("s")
+        await settle(pilot)
+        assert len(calls) == 2 and app.startup_state == "ok" and app.screen.STEP == "done"
