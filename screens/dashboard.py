@@ -100,6 +100,10 @@ EVENT_STYLES = {"die": "red", "oom": "bold red", "kill": "red", "health:unhealth
 RENDER_HZ = 15
 """Log view refreshes per second during a flood."""
 
+STATS_FLUSH_DELAY = 2.0
+"""Stats samples and uptimes reach the table once per this many seconds: every DataTable update
+re-renders the whole table, so one update for all services, not one per sample."""
+
 MIN_DRAW_PER_TICK = 120
 """Most lines drawn per refresh is three screens' worth, at least this many. In a flood nobody
 reads 10k lines/s: the view draws the newest ones, says how many it skipped, and every line stays
@@ -158,6 +162,8 @@ class DashboardScreen(Screen):
         """Log lines received since mount (benchmarks, status)."""
         self._incoming: deque = deque(maxlen=view_lines)
         self._not_drawn = 0
+        self._cells: dict[tuple[str, str], Any] = {}
+        self._stats_dirty: set[str] = set()
         self._events: deque[StackEvent] = deque(maxlen=500)
 
     # --- layout ------------------------------------------------------------------------------
@@ -189,7 +195,7 @@ class DashboardScreen(Screen):
         self._render_status()
         self._render_log_status()
         self.set_interval(1 / RENDER_HZ, self._drain_logs, name="logs-render")
-        self.set_interval(1.0, self._tick_uptime, name="uptime")
+        self.set_interval(STATS_FLUSH_DELAY, self._tick_table, name="table-tick")
         table.focus()
         if self.source is not None:
             from toolbox_tui.stack_live import LiveSinks
@@ -239,31 +245,48 @@ class DashboardScreen(Screen):
                 "ports": Text(", ".join(st.ports)),
             }
             for key, value in cells.items():
-                table.update_cell(st.service, key, value)
+                self._set_cell(st.service, key, value)
             if st.state != "running":
                 for key in ("cpu", "mem"):
-                    table.update_cell(st.service, key, "")
+                    self._set_cell(st.service, key, "")
         if st.service == self.selected_service() and (old is None or old.health_log != st.health_log
                                                       or old != st):
             self._render_health()
         self._render_status()
 
     def on_stats_update(self, message: StatsUpdate) -> None:
+        # Samples arrive once a second per container; coalesce them into one table update.
         s = message.stats
         self.stats[s.service] = s
-        table = self._ensure_row(s.service)
-        with self.app.batch_update():
-            table.update_cell(s.service, "cpu", f"{s.cpu_percent:5.1f}")
-            table.update_cell(s.service, "mem", format_bytes(s.mem_bytes))
-            table.update_cell(s.service, "spark", Text(sparkline(s.history, 8, top=100.0), "cyan"))
+        self._stats_dirty.add(s.service)
 
-    def _tick_uptime(self) -> None:
+    def _flush_stats(self) -> None:
+        """Show the samples gathered since the last tick (called inside a batch update)."""
+        for svc in sorted(self._stats_dirty):
+            s = self.stats[svc]
+            self._ensure_row(svc)
+            self._set_cell(svc, "cpu", f"{s.cpu_percent:4.0f}")
+            self._set_cell(svc, "mem", format_bytes(s.mem_bytes))
+            self._set_cell(svc, "spark", Text(sparkline(s.history, 8, top=100.0), "cyan"))
+        self._stats_dirty.clear()
+
+    def _set_cell(self, service: str, column: str, value: Any) -> None:
+        """`update_cell` only when the cell shows something new (each update repaints)."""
+        key = (service, column)
+        if self._cells.get(key) == value:
+            return
+        self._cells[key] = value
+        self.query_one("#services", DataTable).update_cell(service, column, value)
+
+    def _tick_table(self) -> None:
+        """Once a second: new stats and uptimes in one update (each update re-renders the table)."""
         table = self.query_one("#services", DataTable)
         now = self.clock()
         with self.app.batch_update():
+            self._flush_stats()
             for svc, st in self.states.items():
                 if st.state == "running" and svc in table.rows:
-                    table.update_cell(svc, "uptime", format_uptime(st.uptime(now)))
+                    self._set_cell(svc, "uptime", format_uptime(st.uptime(now)))
 
     @on(DataTable.RowHighlighted, "#services")
     def _row_changed(self, event: DataTable.RowHighlighted) -> None:

@@ -70,7 +70,7 @@ def make_app() -> DashboardApp:
 
 async def settle(pilot) -> None:
     feed(pilot.app.dashboard)
-    await pilot.pause(0.3)
+    await pilot.pause(2.3)  # stats reach the table every STATS_FLUSH_DELAY seconds
     await pilot.wait_for_scheduled_animations()
     await pilot.pause(0.1)
 

@@ -101,9 +101,9 @@ def format_uptime(seconds: float) -> str:
     if s <= 0:
         return "-"
     if s < 60:
-        return f"{s}s"
+        return "<1m"  # no per-second ticking: each changed cell re-renders the services table
     if s < 3600:
-        return f"{s // 60}m{s % 60:02d}s"
+        return f"{s // 60}m"  # minute resolution: a cell that changes each second costs a repaint
     if s < 86400:
         return f"{s // 3600}h{(s % 3600) // 60:02d}m"
     return f"{s // 86400}d{(s % 86400) // 3600:02d}h"
@@ -246,7 +246,9 @@ class StackWatcher:
                 backoff = 0.5
                 self._stream = self.client.api.events(
                     since=since, decode=True,
-                    filters={"type": "container", "label": [f"{PROJECT_LABEL}={self.project}"]})
+                    filters={"type": "container", "label": [f"{PROJECT_LABEL}={self.project}"],
+                             # server-side: no exec_* noise from every health probe
+                             "event": sorted(INTERESTING | {"health_status"})})
                 for ev in self._stream:
                     if self._stop.is_set():
                         break

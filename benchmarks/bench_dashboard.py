@@ -1,0 +1,147 @@
+"""Dashboard responsiveness under a log flood, and its CPU cost when the stack is idle.
+
+    python benchmarks/bench_dashboard.py [--services 13] [--rate 20000] [--idle-seconds 60]
+
+Two throw-away Compose projects (`tbxtest-bench-*`, busybox image, removed at the end):
+  idle   N healthy services that print nothing: the real DashboardApp (headless, 120x40, live
+         LiveStack: events, stats streams, log streams) runs for --idle-seconds; prints the
+         process CPU time as % of one core (goal < 2%).
+  flood  N services printing together about --rate lines/s: while the dashboard follows them,
+         a key (down/up in the services table) is posted every 150 ms; latency = key posted →
+         the next frame written to the terminal driver after the cursor moved. Prints p50/p95
+         (goal p95 < 100 ms) and the line rate actually received.
+Run it alone on the machine; figures on a noisy 2-core VM vary by ±30%.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+IMAGE = os.environ.get("TBX_TEST_IMAGE", "toolbox-tui/busybox:test")
+
+
+def compose_text(n: int, per_service_rate: int | None) -> str:
+    out = ["services:"]
+    for i in range(n):
+        if per_service_rate:
+            burst = max(1, per_service_rate // 50)  # 50 bursts a second
+            cmd = ("while true; do j=0; while [ $$j -lt " + str(burst) + " ]; do j=$$((j+1)); "
+                   "echo \\\"INFO s" + str(i) + " request $$j handled path=/api/v1/items\\\"; done; "
+                   "sleep 0.02; done")
+        else:
+            cmd = "touch /tmp/ok; exec sleep 3600"
+        out += [f"  s{i:02d}:", f"    image: {IMAGE}", f"    command: [\"sh\", \"-c\", \"{cmd}\"]",
+                "    healthcheck:", "      test: [\"CMD\", \"true\"]", "      interval: 2s",
+                "      timeout: 1s", "      retries: 3"]
+    return "\n".join(out) + "\n"
+
+
+def up(d: Path, name: str, text: str) -> list[str]:
+    f = d / f"{name}.yaml"
+    f.write_text(text)
+    args = ["-p", name, "-f", str(f)]
+    subprocess.run(["docker", "compose", *args, "up", "-d", "--wait", "--wait-timeout", "120"],
+                   check=True, capture_output=True)
+    return args
+
+
+def down(args: list[str]) -> None:
+    subprocess.run(["docker", "compose", *args, "down", "-v", "-t", "0"], capture_output=True)
+
+
+async def idle_cpu(name: str, services: tuple[str, ...], seconds: float) -> float:
+    from toolbox_tui.screens.dashboard import DashboardApp
+    from toolbox_tui.stack_live import LiveStack
+
+    app = DashboardApp(name, LiveStack(name, services=services), services=services)
+    async with app.run_test(size=(120, 40)):
+        await asyncio.sleep(5)  # attach, first stats samples
+        c0, t0 = time.process_time(), time.perf_counter()
+        await asyncio.sleep(seconds)
+        return (time.process_time() - c0) / (time.perf_counter() - t0) * 100
+
+
+async def key_latency(name: str, services: tuple[str, ...], presses: int) -> tuple[list[float], float]:
+    from textual import events
+    from textual.widgets import DataTable
+
+    from toolbox_tui.screens.dashboard import DashboardApp
+    from toolbox_tui.stack_live import LiveStack
+
+    app = DashboardApp(name, LiveStack(name, services=services, initial_tail=0),
+                       services=services)
+    frames: list[float] = []
+    async with app.run_test(size=(120, 40)):
+        driver = app._driver
+        original = driver.write
+
+        def write(data: str) -> None:
+            frames.append(time.perf_counter())
+            original(data)
+
+        driver.write = write  # type: ignore[method-assign]
+        await asyncio.sleep(3)  # flood reaches steady state
+        screen = app.dashboard
+        table = screen.query_one("#services", DataTable)
+        table.focus()
+        lat: list[float] = []
+        n0, t_start = screen.lines_received, time.perf_counter()
+        for k in range(presses):
+            key = "down" if k % 2 == 0 else "up"
+            before = table.cursor_row
+            t0 = time.perf_counter()
+            app.post_message(events.Key(key, None))
+            while table.cursor_row == before:
+                await asyncio.sleep(0.001)
+            moved = time.perf_counter()
+            while not frames or frames[-1] < moved:
+                await asyncio.sleep(0.001)
+            lat.append((frames[-1] - t0) * 1000)
+            await asyncio.sleep(0.15)
+        rate = (screen.lines_received - n0) / (time.perf_counter() - t_start)
+    return lat, rate
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--services", type=int, default=13)
+    ap.add_argument("--rate", type=int, default=20_000, help="aggregate lines/s of the flood")
+    ap.add_argument("--idle-seconds", type=float, default=60)
+    ap.add_argument("--presses", type=int, default=60)
+    a = ap.parse_args()
+    services = tuple(f"s{i:02d}" for i in range(a.services))
+    tag = secrets.token_hex(3)
+    with tempfile.TemporaryDirectory(prefix="tbx-bench-") as d:
+        idle_name, flood_name = f"tbxtest-bench-idle-{tag}", f"tbxtest-bench-flood-{tag}"
+        args = up(Path(d), idle_name, compose_text(a.services, None))
+        try:
+            cpu = asyncio.run(idle_cpu(idle_name, services, a.idle_seconds))
+            print(f"idle, {a.services} healthy services, {a.idle_seconds:.0f} s: "
+                  f"{cpu:.2f}% of one core   (goal < 2%)")
+        finally:
+            down(args)
+        args = up(Path(d), flood_name, compose_text(a.services, a.rate // a.services))
+        try:
+            lat, rate = asyncio.run(key_latency(flood_name, services, a.presses))
+            lat.sort()
+            p95 = lat[min(len(lat) - 1, int(len(lat) * 0.95))]
+            print(f"flood received at {rate:,.0f} lines/s ({a.services} services, target {a.rate:,})")
+            print(f"keypress -> repaint: p50 {statistics.median(lat):.0f} ms, p95 {p95:.0f} ms, "
+                  f"max {lat[-1]:.0f} ms   (goal p95 < 100 ms)")
+        finally:
+            down(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    raise SystemExit(main())
