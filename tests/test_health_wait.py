@@ -128,6 +128,7 @@ def test_timeout_closes_the_stream_and_crash_stops_early(tmp_path, docker_client
 services:
   never:
     image: {test_image}
+    init: true
     command: ["sleep", "300"]
     healthcheck:
       test: ["CMD", "false"]
