@@ -207,3 +207,13 @@ def test_prod_checklist_passes_for_the_example_prod_files(example_copy, monkeypa
     dev = {c.id for c in prod_checklist(load_stack(ProjectOptions(mode="dev"))) if c.status == "fail"}
     assert {"prod.user.backend", "prod.read_only.backend", "prod.limits.backend"} <= dev
     assert "prod.ports.celery-flower.0" in dev  # dev publishes 5555 on all interfaces
+
+
+def test_up_without_engine_says_so_exit_3(tmp_path, monkeypatch, capsys):
+    f = tmp_path / "compose.yaml"
+    f.write_text("services:\n  a:\n    image: busybox\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-such-docker.sock")
+    assert main(["-p", "tbxtest-noengine", "-f", str(f), "up"]) == 3
+    err = capsys.readouterr().err
+    assert "no-such-docker.sock" in err and "Traceback" not in err

@@ -160,7 +160,7 @@ class _Printer:
         _out(self.args, f"  {st.service:<24} {mark:<7} {st.reason}")
 
 
-def _materialize(args: argparse.Namespace, stack: Any, client: Any, mode: str) -> tuple[Any, list[str], str | None]:
+def _materialize(args: argparse.Namespace, stack: Any, mode: str) -> tuple[Any, list[str], str | None]:
     """(stack to start, notes, blocking problem or None)."""
     external = [s for s in (getattr(stack, "secrets", {}) or {}).values()
                 if getattr(s, "kind", None) == "external" and getattr(s, "used_by", ())]
@@ -199,8 +199,13 @@ def cmd_up(args: argparse.Namespace) -> int:
     from toolbox_tui import diagnosis, health_wait, startup
 
     t0 = time.monotonic()
+    # Connect to the engine while the stack loads and the pre-flight checks run.
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="tbx-connect")
+    client_future = pool.submit(_client)
+    pool.shutdown(wait=False)
     stack = _stack(args)
-    client = _client()
     mode = args.mode or getattr(stack, "mode", None) or "dev"
     payload: dict[str, Any] = {"version": 1, "command": "up", "project": _project_json(stack),
                                "mode": mode, "ok": False}
@@ -224,7 +229,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     if mode == "prod":
         from toolbox_tui.prod_checklist import prod_checklist
 
-        checklist = prod_checklist(stack, client=client)
+        checklist = prod_checklist(stack, client=client_future.result())
         failing = [c for c in checklist if c.status == FAIL]
         payload["prod_checklist"] = [c.to_json() for c in checklist]
         if failing and not args.force:
@@ -235,7 +240,7 @@ def cmd_up(args: argparse.Namespace) -> int:
                    + (" (--force)" if failing else ""))
 
     # 2. secrets
-    stack, secret_notes, secret_problem = _materialize(args, stack, client, mode)
+    stack, secret_notes, secret_problem = _materialize(args, stack, mode)
     notes += secret_notes
     for n in secret_notes:
         _out(args, n)
@@ -265,6 +270,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         _out(args, f"--force: starting despite {len(blocking)} failing check(s)")
 
     # 4. start
+    client = client_future.result()
     printer = _Printer(args)
     _out(args, f"starting {stack.name} ({mode}) ...")
     up = startup.compose_up(stack, on_event=printer.progress, services=args.services or None)
