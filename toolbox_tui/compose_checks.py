@@ -15,7 +15,7 @@ from toolbox_tui import compose_cli
 from toolbox_tui.compose_model import Stack
 from toolbox_tui.findings import FAIL, PASS, SKIP, Check
 from toolbox_tui.path_checks import ref_id
-from toolbox_tui.sanitize_text import plain
+from toolbox_tui.sanitize import plain_text as _plain
 
 
 @dataclass
@@ -35,9 +35,9 @@ def _service_loc(stack: Stack, service: str, key: str | None = None):
     return svcs.key_loc(service) if hasattr(svcs, "key_loc") and service in svcs else None
 
 
-def explain(stack: Stack, message: str) -> Check:
+def ex_plain(stack: Stack, message: str) -> Check:
     """Turn a Compose error into a check with a location and a next step."""
-    msg = plain(message)
+    msg = _plain(message)
     loc, service, title, hint = None, None, f"docker compose rejects the project: {msg.splitlines()[0][:200]}", \
         "Fix the file at the location shown, then re-run the doctor."
     m = re.search(r"can't set container_name and (\S+) as container name must be unique", msg)
@@ -75,7 +75,7 @@ def compose_verdict(stack: Stack) -> ComposeVerdict:
                                      status=SKIP, title="Compose v2 not available: not cross-checked",
                                      detail=str(exc), hint="Install the Docker Compose v2 plugin.")])
     except compose_cli.ComposeError as exc:
-        return ComposeVerdict([explain(stack, str(exc))])
+        return ComposeVerdict([ex_plain(stack, str(exc))])
     verdict = ComposeVerdict([], config=cfg)
     _crosscheck(stack, cfg, verdict)
     verdict.checks.append(Check(

@@ -9,7 +9,7 @@ from typing import Any, Iterable, TextIO
 
 from toolbox_tui.compose_model import Stack
 from toolbox_tui.findings import AREAS, FAIL, PASS, SKIP, WARN, Check, summarize
-from toolbox_tui.sanitize_text import plain
+from toolbox_tui.sanitize import plain_text as _plain
 
 AREA_TITLES = {"prereq": "Prerequisites", "compose": "Compose", "paths": "Paths",
                "secrets": "Secrets", "env": "Environment", "overrides": "Overrides", "docs": "Docs"}
@@ -73,16 +73,16 @@ def render(stack: Stack, checks: Iterable[Check], *, stream: TextIO = sys.stdout
         if not shown:
             stream.write(c("32", "  ✓ all good") + "\n")
         for x in shown:
-            stream.write(f"  {c(_COLOR[x.status], _MARK[x.status])} {plain(x.title)}")
+            stream.write(f"  {c(_COLOR[x.status], _MARK[x.status])} {_plain(x.title)}")
             if x.file:
                 where = rel(x.file) + (f":{x.line}" if x.line else "")
                 stream.write(c("90", f"  ({where})"))
             stream.write("\n")
             if x.detail and x.status != PASS:
-                for line in plain(x.detail).splitlines()[:8]:
+                for line in _plain(x.detail).splitlines()[:8]:
                     stream.write(f"      {line}\n")
             if x.hint and x.status in (FAIL, WARN):
-                stream.write(c("36", f"      → {plain(x.hint)}") + "\n")
+                stream.write(c("36", f"      → {_plain(x.hint)}") + "\n")
     s = summarize(checks)
     verdict = c("31", f"{s[FAIL]} failing") if s[FAIL] else c("32", "nothing failing")
     stream.write(f"\n{verdict}, {s[WARN]} warnings, {s[PASS]} passed, {s[SKIP]} skipped.\n")

@@ -126,3 +126,9 @@ def sanitize_lines(text: bytes | str, *, keep_sgr: bool = False,
     """Multi-line untrusted text as a list of safe lines."""
     return [sanitize_line(p, keep_sgr=keep_sgr, max_len=max_len)
             for p in re.split(r"\r\n|\n", decode(text))]
+
+
+def plain_text(text: bytes | str) -> str:
+    """Multi-line text from another program (a Compose error, a report detail) made safe for a
+    terminal report: every line stripped of escape sequences and controls, none truncated."""
+    return "\n".join(sanitize_lines(text, keep_sgr=False, max_len=None))
