@@ -16,6 +16,7 @@ can run it unaided). Needs the engine, Compose v2 and the local test image:
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
 import statistics
@@ -102,11 +103,18 @@ def run_cli(base: list[str], cwd: str) -> float:
     exe = Path(sys.executable).with_name("toolbox-tui")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "toolbox_tui"]
     t0 = time.perf_counter()
-    proc = subprocess.run([*cmd, *base, "up", "--timeout", "120"], capture_output=True, text=True,
-                          cwd=cwd, timeout=300, stdin=subprocess.DEVNULL)
+    proc = subprocess.run([*cmd, *base, "--json", "up", "--timeout", "120"], capture_output=True,
+                          text=True, cwd=cwd, timeout=300, stdin=subprocess.DEVNULL)
     took = time.perf_counter() - t0
     if proc.returncode != 0:
         raise SystemExit(f"toolbox-tui up failed ({proc.returncode}): {proc.stderr[-600:]}")
+    try:
+        doc = json.loads(proc.stdout)
+        print(f"         cli inside: total {doc['elapsed']:.2f} s = compose up "
+              f"{doc['compose_up']['elapsed']:.2f} s + wait {doc['wait']['elapsed']:.2f} s + checks",
+              flush=True)
+    except (ValueError, KeyError):
+        pass
     return took
 
 
