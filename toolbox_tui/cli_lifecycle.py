@@ -164,7 +164,9 @@ def _materialize(args: argparse.Namespace, stack: Any, mode: str) -> tuple[Any, 
     """(stack to start, notes, blocking problem or None)."""
     external = [s for s in (getattr(stack, "secrets", {}) or {}).values()
                 if getattr(s, "kind", None) == "external" and getattr(s, "used_by", ())]
-    if not external:
+    # Once our override is loaded those secrets read as `file:`; their files may be gone since
+    # (a reboot empties the runtime dir), so a stack with our override is always refreshed.
+    if not external and getattr(stack, "secrets_override", None) is None:
         return stack, [], None
     try:
         from toolbox_tui import secret_materialize as sm

@@ -114,9 +114,15 @@ def path_checks(stack: Stack, *, index: RepoIndex | None = None,
                     "extends_file": " Compose refuses to load the project.",
                 }[ref.kind]
                 detail = f"{_display(stack, path)} does not exist.{consequence}{cand_text}"
-                hint = ("Run `toolbox-tui fix` to copy, link or re-point it." if cands
-                        else f"Create {_display(stack, path)} or correct the path at "
-                             f"{loc.file if loc else 'the compose file'}:{loc.line if loc else '?'}.")
+                if ref.kind == "secret_file" and loc and stack.secrets_override is not None \
+                        and loc.file == str(stack.secrets_override):
+                    detail = (f"{path} was written by `toolbox-tui secrets materialize` and is gone "
+                              "(the runtime directory is emptied on reboot).")
+                    hint = "Run `toolbox-tui secrets materialize` (or `toolbox-tui up`) to write it again."
+                else:
+                    hint = ("Run `toolbox-tui fix` to copy, link or re-point it." if cands
+                            else f"Create {_display(stack, path)} or correct the path at "
+                                 f"{loc.file if loc else 'the compose file'}:{loc.line if loc else '?'}.")
             title = f"{what} of {owner} is missing: {ref.raw}"
         elif problem == "dir_instead_of_file":
             empty = not any(path.iterdir()) if os.access(path, os.R_OK) else False
