@@ -42,15 +42,17 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: Path, data: bytes, *, mode: int | None = None) -> None:
+def atomic_write(path: Path, data: bytes, *, mode: int | None = None, keep_mode: bool = True) -> None:
     """Replace `path` with `data` via a temp file in the same directory + fsync + rename.
 
-    The existing file's mode and owner are kept (or `mode` for a new file). Readers never see a
-    half-written file; a crash leaves either the old or the new content.
+    The existing file's mode and owner are kept (or `mode` for a new file); `keep_mode=False`
+    always applies `mode` (a secret file is 0600 whatever someone did to the old one). The temp
+    file is created 0600 with O_EXCL, so the data is never readable by others, even briefly.
+    Readers never see a half-written file; a crash leaves either the old or the new content.
     """
     path = Path(path)
     try:
-        st: os.stat_result | None = os.stat(path)
+        st: os.stat_result | None = os.stat(path) if keep_mode else None
     except FileNotFoundError:
         st = None
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tbx-tmp", dir=path.parent)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets as _secrets
 import stat
 import tempfile
 import time
@@ -25,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from toolbox_tui.atomic_files import atomic_write
 from toolbox_tui import secret_kinds as sk
 from toolbox_tui.secret_inventory import SecretEntry, build_inventory, resolve
 
@@ -150,22 +150,9 @@ def _file_name(name: str) -> str:
 
 
 def write_secret_file(directory: Path, name: str, value: str) -> Path:
-    """Write `value` to `directory/name` as 0600, atomically (temp file + rename, no symlink follow)."""
+    """Write `value` to `directory/name` as 0600, atomically (temp file + rename)."""
     dest = directory / _file_name(name)
-    tmp = directory / f".{_file_name(name)}.{_secrets.token_hex(6)}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(value)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, dest)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    atomic_write(dest, value.encode("utf-8"), mode=0o600, keep_mode=False)
     return dest
 
 
@@ -193,11 +180,7 @@ def read_journal(stack: Any) -> dict[str, Any]:
 
 def _write_text_atomic(path: Path, text: str, mode: int = 0o644) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{_secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+    atomic_write(path, text.encode("utf-8"), mode=mode)
 
 
 def _use_override_tag() -> bool:

@@ -12,12 +12,12 @@ Only step names go in; secret values, paths typed by the user and findings never
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from toolbox_tui.atomic_files import atomic_write
 
 STEPS = ("project", "prereq", "paths", "secrets", "review", "startup", "done")
 """Wizard steps in order; the names are the ids used in wizard.json and the step modules."""
@@ -115,17 +115,7 @@ def save_state(stack: Any, state: WizardState) -> Path | None:
     data = json.dumps(state.to_json(), indent=2) + "\n"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".wizard.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        atomic_write(path, data.encode("utf-8"))
     except OSError:
         return None
     return path
