@@ -104,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     debug = bool(getattr(args, "debug", False)) or os.environ.get("TOOLBOX_TUI_DEBUG") == "1"
-    from toolbox_tui.yaml_source import LoadError
+    from toolbox_tui.yaml_source import LocatedError
 
     try:
         return int(args.func(args) or 0)
@@ -114,7 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         sys.stderr.write(f"toolbox-tui: error: {exc}\n")
         return EXIT_USAGE
-    except LoadError as exc:
+    except LocatedError as exc:  # LoadError, EditError: name the place, exit 3
         where = f"{exc.where}: " if exc.where and exc.where not in str(exc) else ""
         sys.stderr.write(f"toolbox-tui: error: {where}{exc}\n")
         if exc.hint:

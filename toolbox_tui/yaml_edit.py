@@ -18,6 +18,8 @@ from typing import Any, Iterable, Sequence
 
 import yaml
 
+from toolbox_tui.yaml_source import LocatedError
+
 _BOM = b"\xef\xbb\xbf"
 _STR_TAG = "tag:yaml.org,2002:str"
 _PLAIN_BAD_FIRST = set("-?:,[]{}#&*!|>'\"%@`")
@@ -29,22 +31,8 @@ _DQ_ESCAPES = {"0": "\0", "a": "\x07", "b": "\x08", "t": "\t", "\t": "\t", "n": 
 _DQ_CODES = {"x": 2, "u": 4, "U": 8}
 
 
-class EditError(Exception):
+class EditError(LocatedError):
     """The edit cannot be made safely. The message is user-facing and names the location."""
-
-    def __init__(self, message: str, file: str | None = None, line: int | None = None,
-                 column: int | None = None, hint: str = "") -> None:
-        super().__init__(message)
-        self.file = file
-        self.line = line
-        self.column = column
-        self.hint = hint
-
-    @property
-    def where(self) -> str:
-        if not self.file:
-            return ""
-        return self.file + (f":{self.line}" if self.line else "") + (f":{self.column}" if self.column else "")
 
 
 @dataclass(frozen=True)

@@ -32,8 +32,8 @@ class Loc:
         return f"{self.file}:{self.line}:{self.column}"
 
 
-class LoadError(Exception):
-    """A file could not be read or parsed. The message is user-facing and names the location."""
+class LocatedError(Exception):
+    """A user-facing error about a place in a file: the message, file:line:column and a hint."""
 
     def __init__(self, message: str, file: str | None = None, line: int | None = None,
                  column: int | None = None, hint: str = "") -> None:
@@ -48,6 +48,10 @@ class LoadError(Exception):
         if not self.file:
             return ""
         return self.file + (f":{self.line}" if self.line else "") + (f":{self.column}" if self.column else "")
+
+
+class LoadError(LocatedError):
+    """A file could not be read or parsed."""
 
 
 class LStr(str):
@@ -312,7 +316,11 @@ def load_yaml(path: Path, text: str | None = None) -> Any:
         if line:
             lines = text.splitlines()
             if 0 < line <= len(lines):
-                source_line = lines[line - 1]
+                # the file is untrusted text: no escape sequences or bidi controls on the
+                # terminal, and no multi-megabyte line echoed back
+                from toolbox_tui.sanitize import strip_all
+
+                source_line = strip_all(lines[line - 1], max_len=200)
         msg = f"invalid YAML: {problem}"
         if source_line:
             msg += f"\n    {line} | {source_line}\n    {' ' * len(str(line))} | {' ' * ((col or 1) - 1)}^"
