@@ -123,6 +123,21 @@ def _journal(stack: Any, report: RotateReport) -> str | None:
         return None
 
 
+def _begin(stack: Any, name: str) -> tuple["RotateReport", list, list]:
+    """The report, the inventory and the secrets that change with `name` (it and those derived
+    from it); the report carries an error when `name` is not a secret of the stack."""
+    report = RotateReport(name)
+    entries = build_inventory(stack)
+    entry = find(entries, name)
+    if entry is None:
+        report.error = f"{name!r} is not a secret of this stack"
+        return report, entries, []
+    report.name = entry.name
+    chain = affected(entries, entry.name)
+    report.affected_secrets = [e.name for e in chain]
+    return report, entries, chain
+
+
 def rotate(stack: Any, store: Any, name: str, new_value: str, *, mode: str = "dev", timeout: float = 120,
            progress: Callable[[str], None] | None = None,
            recreate: Callable[[Any, str, float], str | None] = _recreate) -> RotateReport:
@@ -130,15 +145,10 @@ def rotate(stack: Any, store: Any, name: str, new_value: str, *, mode: str = "de
     from toolbox_tui import secret_materialize as sm
 
     say = progress or (lambda _m: None)
-    report = RotateReport(name)
-    entries = build_inventory(stack)
-    entry = find(entries, name)
-    if entry is None:
-        report.error = f"{name!r} is not a secret of this stack"
+    report, entries, chain = _begin(stack, name)
+    if report.error:
         return report
-    name = report.name = entry.name
-    chain = affected(entries, name)
-    report.affected_secrets = [e.name for e in chain]
+    name = report.name
     users = {s for e in chain for s in e.used_by}
     materialized = bool(sm.read_journal(stack).get("files")) or stack.secrets_override is not None
     old = store.get(name)
@@ -229,15 +239,10 @@ def rotate_swarm(stack: Any, store: Any, name: str, new_value: str, *, client: A
     from toolbox_tui.secret_inventory import resolve
 
     say = progress or (lambda _m: None)
-    report = RotateReport(name)
-    entries = build_inventory(stack)
-    entry = find(entries, name)
-    if entry is None:
-        report.error = f"{name!r} is not a secret of this stack"
+    report, entries, chain = _begin(stack, name)
+    if report.error:
         return report
-    name = report.name = entry.name
-    chain = affected(entries, name)
-    report.affected_secrets = [e.name for e in chain]
+    name = report.name
     old = store.get(name)
     if old is not None:
         store.set(name + PREVIOUS_SUFFIX, old)
