@@ -1,350 +1,25 @@
 """The stack model: what a Compose project means, with file:line for every piece.
 
-`build_model` loads each file (anchors, `<<`, `!reset`/`!override`), interpolates it, applies
-`include` and `extends`, and merges the files in order by Compose's rules. Paths are resolved the
-Compose way: relative to the project directory (the first file's directory unless given), except
-values that come from an `extends`/`include` file in another directory, which resolve against
-that file's directory. `Stack` then answers the questions the checks, fixes and secrets ask.
+`Stack` wraps the merged, located model that `compose_loader.build_model` produced and answers
+the questions the checks, fixes and secrets ask: services, published ports, host paths, secrets,
+unset variables, and the arguments that make `docker compose` see the same project.
 """
 
 from __future__ import annotations
 
-import os
 import re
-from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
-from toolbox_tui.compose_merge import (is_bind_source, merge_values, normalize_service,
-                                       split_volume)
-from toolbox_tui.compose_schema import validate_keys, validate_types
-from toolbox_tui.interpolation import VarUse, interpolate_tree
-from toolbox_tui.yaml_source import LDict, LList, LoadError, Loc, LStr, load_yaml, loc_of
+from toolbox_tui.compose_loader import LoadedModel, build_model, resolve_host_path
+from toolbox_tui.compose_merge import is_bind_source, split_volume
+from toolbox_tui.compose_refs import (PathRef, PortRef, SecretDef, Service, looks_like_file,
+                                      parse_port)
+from toolbox_tui.interpolation import VarUse
+from toolbox_tui.yaml_source import LDict, LList, LStr, loc_of
 
-MAX_EXTENDS_DEPTH = 20
-
-
-@dataclass(frozen=True)
-class PortRef:
-    """A published host port."""
-
-    service: str
-    host_ip: str
-    published: int
-    target: int
-    protocol: str
-    loc: Loc | None
-
-
-@dataclass(frozen=True)
-class PathRef:
-    """A host path the stack needs before `up`."""
-
-    kind: str
-    """bind | build_context | dockerfile | env_file | secret_file | config_file | extends_file"""
-    service: str | None
-    name: str | None
-    """Secret/config name, or the volume spec index for binds."""
-    raw: str
-    """The path as written (after interpolation)."""
-    path: Path
-    loc: Loc | None
-    expect: str = "any"
-    """file | dir | any"""
-    required: bool = True
-    create_host_path: bool = False
-    syntax: str = "scalar"
-    """short | long | scalar | implicit (how the reference is written; the fixer needs it)"""
-    index: int | None = None
-    target: str | None = None
-    """Container path of a bind mount."""
-
-
-@dataclass(frozen=True)
-class SecretDef:
-    """A top-level secret and who uses it."""
-
-    name: str
-    kind: str
-    """file | environment | external | content"""
-    file: Path | None
-    environment: str | None
-    external_name: str | None
-    loc: Loc | None
-    used_by: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Service:
-    name: str
-    data: LDict
-    loc: Loc | None
-    image: str | None
-    healthcheck: Mapping[str, Any] | None
-    depends_on: Mapping[str, Mapping[str, Any]]
-    secrets: tuple[str, ...]
-    ports: tuple[PortRef, ...]
-    profiles: tuple[str, ...]
-
-
-@dataclass
-class LoadedModel:
-    model: LDict
-    uses: list[VarUse]
-    base_dirs: dict[str, Path]
-    """File -> directory its relative paths resolve against (extends/include files)."""
-    extends_missing: list[PathRef] = field(default_factory=list)
-    file_docs: dict[str, LDict] = field(default_factory=dict)
-    """Each compose file as loaded and interpolated (before merging), by absolute path."""
-
-
-# -- loading -------------------------------------------------------------------------------------
-
-def _interp_skip(path: tuple[Any, ...]) -> bool:
-    # Compose does not interpolate extension fields? It does; nothing to skip today.
-    return False
-
-
-def _load_file(path: Path, env: Mapping[str, str], uses: list[VarUse]) -> LDict:
-    doc = load_yaml(path)
-    if doc is None:
-        doc = LDict()
-        doc.loc = Loc(str(path), 1, 1)
-    if not isinstance(doc, LDict):
-        kind = "a list" if isinstance(doc, list) else f"a {type(doc).__name__} value"
-        raise LoadError(f"{path} is {kind}, not a Compose mapping (services:, volumes:, ...)",
-                        file=str(path), line=1, column=1,
-                        hint="A Compose file must be a YAML mapping with a top-level `services:` key.")
-    for key in ("services", "secrets", "configs", "volumes", "networks"):
-        sect = doc.get(key)
-        if sect is not None and not isinstance(sect, LDict):
-            loc = doc.key_loc(key)
-            raise LoadError(f"`{key}` must be a mapping of names", file=str(path),
-                            line=loc.line if loc else None, column=loc.column if loc else None,
-                            hint=f"Write `{key}:` followed by indented `name:` entries.")
-    validate_keys(doc, str(path))
-    validate_types(doc, str(path))
-    doc = interpolate_tree(doc, env, uses)
-    services = doc.get("services") or {}
-    for name, svc in list(services.items()):
-        if svc is None:
-            svc = LDict()
-            svc.loc = services.key_loc(name)
-            services[name] = svc
-        if not isinstance(svc, LDict):
-            loc = services.key_loc(name)
-            raise LoadError(f"service {name!r} must be a mapping", file=str(path),
-                            line=loc.line if loc else None, column=loc.column if loc else None,
-                            hint="Indent the service's keys under its name.")
-        normalize_service(svc)
-    return doc
-
-
-def _resolve(base: Path, raw: str) -> Path:
-    p = Path(os.path.expanduser(raw))
-    if not p.is_absolute():
-        p = base / p
-    return Path(os.path.normpath(p))
-
-
-class _Builder:
-    def __init__(self, env: Mapping[str, str]) -> None:
-        self.env = env
-        self.uses: list[VarUse] = []
-        self.cache: dict[Path, LDict] = {}
-        self.base_dirs: dict[str, Path] = {}
-        self.extends_missing: list[PathRef] = []
-
-    def file(self, path: Path) -> LDict:
-        path = path.resolve()
-        if path not in self.cache:
-            self.cache[path] = _load_file(path, self.env, self.uses)
-        return self.cache[path]
-
-    def service(self, doc: LDict, file: Path, name: str, project_dir: Path, depth: int = 0) -> LDict:
-        services = doc.get("services") or LDict()
-        svc = services[name]
-        ext = svc.get("extends")
-        if ext is None:
-            return svc
-        if depth > MAX_EXTENDS_DEPTH:
-            loc = loc_of(svc)
-            raise LoadError(f"service {name!r}: `extends` chain is deeper than {MAX_EXTENDS_DEPTH} "
-                            "(a loop?)", file=loc.file if loc else str(file),
-                            line=loc.line if loc else None, hint="Break the extends cycle.")
-        if isinstance(ext, str):
-            base_name, base_file = str(ext), None
-        elif isinstance(ext, LDict):
-            base_name, base_file = str(ext.get("service", "")), ext.get("file")
-        else:
-            raise LoadError(f"service {name!r}: `extends` must be a service name or a mapping",
-                            file=str(file), hint="Use `extends: {service: NAME, file: FILE}`.")
-        if base_file is not None:
-            here = self.base_dirs.get(str(file), file.parent)
-            target = _resolve(file.parent if str(file) in self.base_dirs else here, str(base_file))
-            if not target.is_file():
-                self.extends_missing.append(PathRef(
-                    kind="extends_file", service=name, name=None, raw=str(base_file), path=target,
-                    loc=loc_of(base_file), expect="file"))
-                out = LDict(svc)
-                out.loc, out.key_locs = svc.loc, dict(svc.key_locs)
-                out.pop("extends", None)
-                return out
-            other = self.file(target)
-            self.base_dirs.setdefault(str(target), target.parent)
-            if base_name not in (other.get("services") or {}):
-                loc = loc_of(ext)
-                raise LoadError(f"service {name!r} extends {base_name!r}, which {target} does not define",
-                                file=loc.file if loc else str(file), line=loc.line if loc else None,
-                                hint="Fix the service name in `extends`.")
-            base = self.service(other, target, base_name, project_dir, depth + 1)
-        else:
-            if base_name not in services:
-                loc = loc_of(ext)
-                raise LoadError(f"service {name!r} extends {base_name!r}, which is not defined",
-                                file=loc.file if loc else str(file), line=loc.line if loc else None,
-                                hint="Fix the service name in `extends`.")
-            base = self.service(doc, file, base_name, project_dir, depth + 1)
-        base = LDict(base)
-        for key in ("depends_on", "links", "volumes_from"):
-            pass  # Compose keeps these from the base since v2; nothing to drop.
-        child = LDict(svc)
-        child.loc, child.key_locs = svc.loc, dict(svc.key_locs)
-        child.pop("extends", None)
-        merged = merge_values(_with_loc(base, svc), child, ("services", "*"))
-        return merged
-
-
-def _with_loc(d: LDict, like: LDict) -> LDict:
-    out = LDict(d)
-    out.loc = like.loc
-    out.key_locs = dict(getattr(d, "key_locs", {}))
-    return out
-
-
-def build_model(files: list[Path], project_dir: Path, env: Mapping[str, str]) -> LoadedModel:
-    b = _Builder(env)
-    merged: LDict | None = None
-    for f in files:
-        doc = b.file(f)
-        f = f.resolve()
-        # include: each included file is its own little project with its own directory.
-        for inc in _includes(doc):
-            inc_path = _resolve(project_dir, str(inc))
-            if not inc_path.is_file():
-                raise LoadError(f"included file {inc_path} does not exist", file=str(f),
-                                line=loc_of(inc).line if loc_of(inc) else None,
-                                hint="Fix the path under `include:`.")
-            inc_doc = b.file(inc_path)
-            b.base_dirs.setdefault(str(inc_path.resolve()), inc_path.parent)
-            resolved_inc = _resolve_services(b, inc_doc, inc_path.resolve(), inc_path.parent)
-            merged = resolved_inc if merged is None else merge_values(merged, resolved_inc, ())
-        resolved = _resolve_services(b, doc, f, project_dir)
-        merged = resolved if merged is None else merge_values(merged, resolved, ())
-    assert merged is not None
-    merged.pop("include", None)
-    return LoadedModel(model=merged, uses=b.uses, base_dirs=b.base_dirs,
-                       extends_missing=b.extends_missing,
-                       file_docs={str(k): v for k, v in b.cache.items()})
-
-
-def _includes(doc: LDict) -> list[Any]:
-    inc = doc.get("include")
-    out: list[Any] = []
-    if isinstance(inc, LList):
-        for item in inc:
-            if isinstance(item, LDict):
-                p = item.get("path")
-                out.extend(p if isinstance(p, LList) else [p] if p else [])
-            elif item is not None:
-                out.append(item)
-    return out
-
-
-def _resolve_services(b: _Builder, doc: LDict, file: Path, project_dir: Path) -> LDict:
-    out = LDict(doc)
-    out.loc, out.key_locs = doc.loc, dict(doc.key_locs)
-    out.pop("include", None)
-    services = doc.get("services")
-    if isinstance(services, LDict):
-        new = LDict()
-        new.loc, new.key_locs = services.loc, dict(services.key_locs)
-        for name in services:
-            new[name] = b.service(doc, file, name, project_dir)
-        out["services"] = new
-    return out
-
-
-# -- the stack -----------------------------------------------------------------------------------
-
-_SIZE_SUFFIX = re.compile(r"\.[A-Za-z0-9_-]{1,12}$")
-
-
-def looks_like_file(*names: str) -> bool:
-    """A mount whose source or target has a file extension (`redis.conf`) expects a file."""
-    for n in names:
-        base = os.path.basename(n.rstrip("/\\"))
-        if base.startswith(".") and base.count(".") == 1:
-            if base in (".env", ".htpasswd", ".npmrc", ".pgpass", ".netrc"):
-                return True
-            continue
-        if _SIZE_SUFFIX.search(base) or base.endswith((".sock",)):
-            return True
-    return False
-
-
-def _int(v: Any) -> int | None:
-    try:
-        return int(str(v))
-    except (TypeError, ValueError):
-        return None
-
-
-def parse_port(spec: Any, service: str, loc: Loc | None) -> list[PortRef]:
-    """Published ports of one `ports:` item (short or long syntax); unpublished ones are skipped."""
-    if isinstance(spec, dict):
-        target = _int(spec.get("target"))
-        pub = spec.get("published")
-        proto = str(spec.get("protocol") or "tcp")
-        ip = str(spec.get("host_ip") or "0.0.0.0")
-        loc = loc_of(spec) or loc
-        if pub in (None, ""):
-            return []
-        return _expand(str(pub), str(target or ""), service, ip, proto, loc)
-    text = str(spec)
-    proto = "tcp"
-    if "/" in text:
-        text, proto = text.rsplit("/", 1)
-    ip = "0.0.0.0"
-    if text.startswith("["):  # [::1]:8080:80
-        end = text.find("]")
-        ip, text = text[1:end], text[end + 2:]
-    parts = text.split(":")
-    if len(parts) == 1:
-        return []
-    if len(parts) == 3:
-        ip, pub, target = parts
-    else:
-        pub, target = parts[-2], parts[-1]
-    if not pub:
-        return []
-    return _expand(pub, target, service, ip or "0.0.0.0", proto, loc)
-
-
-def _expand(pub: str, target: str, service: str, ip: str, proto: str, loc: Loc | None) -> list[PortRef]:
-    def rng(s: str) -> list[int]:
-        a, _, b = s.partition("-")
-        lo, hi = _int(a), _int(b) if b else _int(a)
-        if lo is None or hi is None or hi < lo or hi - lo > 1000:
-            return []
-        return list(range(lo, hi + 1))
-
-    pubs, targets = rng(pub), rng(target) if target else []
-    out = []
-    for i, p in enumerate(pubs):
-        t = targets[i] if i < len(targets) else (targets[0] if targets else p)
-        out.append(PortRef(service, ip, p, t, proto, loc))
-    return out
+__all__ = ["LoadedModel", "PathRef", "PortRef", "SecretDef", "Service", "Stack", "build_model",
+           "looks_like_file", "parse_port"]
 
 
 class Stack:
@@ -433,7 +108,7 @@ class Stack:
         return self.project_dir
 
     def resolve_path(self, value: Any) -> Path:
-        return _resolve(self.base_dir_for(value), str(value))
+        return resolve_host_path(self.base_dir_for(value), str(value))
 
     def path_refs(self) -> list[PathRef]:
         refs: list[PathRef] = list(self._loaded.extends_missing)
@@ -471,12 +146,12 @@ class Stack:
                 ctx_text = str(ctx_val)
                 if not re.match(r"^[a-z]+://|^git@|^github\.com/", ctx_text):
                     ctx_loc = loc_of(ctx_val) or (loc_of(build) if isinstance(build, dict) else None)
-                    ctx_path = self.resolve_path(ctx_val) if loc_of(ctx_val) else _resolve(self.project_dir, ctx_text)
+                    ctx_path = self.resolve_path(ctx_val) if loc_of(ctx_val) else resolve_host_path(self.project_dir, ctx_text)
                     refs.append(PathRef("build_context", name, None, ctx_text, ctx_path, ctx_loc,
                                         "dir", syntax="scalar" if loc_of(ctx_val) else "implicit"))
                     if isinstance(build, dict) and build.get("dockerfile") is not None and not build.get("dockerfile_inline"):
                         df = build["dockerfile"]
-                        refs.append(PathRef("dockerfile", name, None, str(df), _resolve(ctx_path, str(df)),
+                        refs.append(PathRef("dockerfile", name, None, str(df), resolve_host_path(ctx_path, str(df)),
                                             loc_of(df), "file"))
                     elif not (isinstance(build, dict) and build.get("dockerfile_inline")):
                         refs.append(PathRef("dockerfile", name, None, "Dockerfile", ctx_path / "Dockerfile",
@@ -542,9 +217,3 @@ def _mount_sources(items: Any) -> set[str]:
     for s in items or ():
         out.add(str(s.get("source")) if isinstance(s, dict) else str(s))
     return out
-
-
-def iter_locs(value: Any) -> Iterable[Loc]:
-    loc = loc_of(value)
-    if loc:
-        yield loc
