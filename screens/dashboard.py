@@ -98,16 +98,22 @@ EVENT_STYLES = {"die": "red", "oom": "bold red", "kill": "red", "health:unhealth
                 "health:healthy": "green", "start": "green", "restart": "yellow", "stop": "yellow"}
 
 RENDER_HZ = 15
-"""Log view refreshes per second during a flood."""
+"""Log view refreshes per second while lines arrive (the timer is paused when none do)."""
 
 STATS_FLUSH_DELAY = 2.0
-"""Stats samples and uptimes reach the table once per this many seconds: every DataTable update
-re-renders the whole table, so one update for all services, not one per sample."""
+"""A significant stats change (see `STATS_SIGNIFICANT_*`) reaches the table within this many
+seconds: every DataTable update re-renders the whole table, so one update for all services, not
+one per sample."""
 
-MIN_DRAW_PER_TICK = 120
-"""Most lines drawn per refresh is three screens' worth, at least this many. In a flood nobody
-reads 10k lines/s: the view draws the newest ones, says how many it skipped, and every line stays
-in the store (pause shows them all). Drawing is what costs; this keeps the UI responsive."""
+STATS_QUIET_DELAY = 10.0
+"""Changes below the thresholds (an idle container's CPU wobbling between 1 and 2 %, its memory
+by a few KiB as health probes run) wait up to this long, so an idle stack costs next to no CPU."""
+
+STATS_SIGNIFICANT_CPU = 5.0
+"""CPU percentage points that count as a significant change."""
+
+STATS_SIGNIFICANT_MEM = 0.10
+"""Relative memory change that counts as significant."""
 
 
 class DashboardScreen(Screen):
@@ -164,6 +170,10 @@ class DashboardScreen(Screen):
         self._not_drawn = 0
         self._cells: dict[tuple[str, str], Any] = {}
         self._stats_dirty: set[str] = set()
+        self._stats_shown: dict[str, ServiceStats] = {}
+        self._stats_urgent = False
+        self._stats_flushed_at = 0.0
+        self._drain_timer: Any = None
         self._events: deque[StackEvent] = deque(maxlen=500)
 
     # --- layout ------------------------------------------------------------------------------
@@ -194,7 +204,9 @@ class DashboardScreen(Screen):
         self.query_one("#filter-input", Input).display = False
         self._render_status()
         self._render_log_status()
-        self.set_interval(1 / RENDER_HZ, self._drain_logs, name="logs-render")
+        self._drain_timer = self.set_interval(1 / RENDER_HZ, self._drain_logs, name="logs-render",
+                                              pause=True)
+        self._stats_flushed_at = time.monotonic()
         self.set_interval(STATS_FLUSH_DELAY, self._tick_table, name="table-tick")
         table.focus()
         if self.source is not None:
@@ -259,16 +271,22 @@ class DashboardScreen(Screen):
         s = message.stats
         self.stats[s.service] = s
         self._stats_dirty.add(s.service)
+        shown = self._stats_shown.get(s.service)
+        if (shown is None or abs(s.cpu_percent - shown.cpu_percent) >= STATS_SIGNIFICANT_CPU
+                or abs(s.mem_bytes - shown.mem_bytes) > STATS_SIGNIFICANT_MEM * max(shown.mem_bytes, 1)):
+            self._stats_urgent = True
 
     def _flush_stats(self) -> None:
         """Show the samples gathered since the last tick (called inside a batch update)."""
         for svc in sorted(self._stats_dirty):
-            s = self.stats[svc]
+            s = self._stats_shown[svc] = self.stats[svc]
             self._ensure_row(svc)
             self._set_cell(svc, "cpu", f"{s.cpu_percent:4.0f}")
             self._set_cell(svc, "mem", format_bytes(s.mem_bytes))
             self._set_cell(svc, "spark", Text(sparkline(s.history, 8, top=100.0), "cyan"))
         self._stats_dirty.clear()
+        self._stats_urgent = False
+        self._stats_flushed_at = time.monotonic()
 
     def _set_cell(self, service: str, column: str, value: Any) -> None:
         """`update_cell` only when the cell shows something new (each update repaints)."""
@@ -279,11 +297,14 @@ class DashboardScreen(Screen):
         self.query_one("#services", DataTable).update_cell(service, column, value)
 
     def _tick_table(self) -> None:
-        """Once a second: new stats and uptimes in one update (each update re-renders the table)."""
+        """Every STATS_FLUSH_DELAY: significant new stats, else (every STATS_QUIET_DELAY) small
+        ones, and uptimes, in one update (each update re-renders the whole table)."""
         table = self.query_one("#services", DataTable)
         now = self.clock()
         with self.app.batch_update():
-            self._flush_stats()
+            if self._stats_dirty and (self._stats_urgent or time.monotonic() - self._stats_flushed_at
+                                      >= STATS_QUIET_DELAY - 0.1):
+                self._flush_stats()
             for svc, st in self.states.items():
                 if st.state == "running" and svc in table.rows:
                     self._set_cell(svc, "uptime", format_uptime(st.uptime(now)))
@@ -311,7 +332,7 @@ class DashboardScreen(Screen):
             t.append(f"  engine lost: {self.engine.message}", "bold red")
             if self.engine.retry_in:
                 t.append(f" (retry in {self.engine.retry_in:.0f}s)")
-        self.query_one("#status", Static).update(t)
+        self.query_one("#status", Static).update(t, layout=False)  # one row: no reflow
 
     def _render_log_status(self) -> None:
         log = self.query_one("#log", LogView)
@@ -320,7 +341,7 @@ class DashboardScreen(Screen):
                  "bold yellow" if self.paused else "green")
         t.append(f"  filter: {log.filter.describe()}")
         t.append(f"  lines: {len(self.store)}", "dim")
-        self.query_one("#log-status", Static).update(t)
+        self.query_one("#log-status", Static).update(t, layout=False)  # one row: no reflow
 
     def on_engine_update(self, message: EngineUpdate) -> None:
         self.engine = message.status
@@ -384,6 +405,7 @@ class DashboardScreen(Screen):
             if overflow > 0:
                 self._not_drawn += overflow
             self._incoming.extend(batch.lines)
+            self._drain_timer.resume()
         for note in batch.notes:
             self._write_event(time.strftime("%H:%M:%S", time.gmtime(self.clock())), "logs",
                               "reattach", note)
@@ -391,16 +413,15 @@ class DashboardScreen(Screen):
             self.source.consumed(len(batch.lines))
 
     def _drain_logs(self) -> None:
+        """Move what arrived since the last tick into the view: a deque extend and one refresh
+        (the view renders only the rows on screen). Idle: the timer pauses itself."""
         if not self._incoming or self.paused:
+            self._drain_timer.pause()
             return
         lines = list(self._incoming)
         self._incoming.clear()
         log = self.query_one("#log", LogView)
-        cap = max(MIN_DRAW_PER_TICK, 3 * log.size.height)
-        if len(lines) > cap:
-            self._not_drawn += len(lines) - cap
-            lines = lines[-cap:]
-        if self._not_drawn:
+        if self._not_drawn:  # more than view_lines arrived within one tick
             log.add_note(f"⋯ {self._not_drawn:,} lines not drawn during the flood "
                          f"(p pauses and shows the history)")
             self._not_drawn = 0

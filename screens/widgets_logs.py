@@ -1,10 +1,11 @@
-"""The multiplexed log view: filters, colours per service, batched writes into a `RichLog`.
+"""The multiplexed log view: filters, colours per service, only the visible rows rendered.
 
-Lines arrive already sanitized (`toolbox_tui.log_pipeline`). They are turned into
-`rich.text.Text` (SGR colours via `Text.from_ansi`, never markup) and written a batch at a time
-from a timer, so a flood costs one `RichLog.write` per tick, not one per line. Only the newest
-`max_lines` are ever rendered; the full bounded history stays in the `LogStore` and is re-rendered
-when a filter changes.
+Lines arrive already sanitized (`toolbox_tui.log_pipeline`). `LogView` keeps the newest
+`max_lines` of them as data (a deque of `LogLine`) and turns a line into `rich.text.Text` (SGR
+colours via `Text.from_ansi`, never markup) only when it is on screen (`render_line`, the Line
+API, like toolong's log view). Adding 20k lines a second is then a deque extend plus one
+refresh, not 20k renders; the full bounded history stays in the `LogStore` and is re-shown when
+a filter changes.
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ from dataclasses import dataclass, replace
 from typing import Iterable
 
 from rich.text import Text
-from textual.widgets import RichLog
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from toolbox_tui.log_pipeline import LEVELS, LogLine
 
@@ -76,14 +80,26 @@ def parse_filter(text: str, base: LogFilter) -> LogFilter:
                    min_level=level or base.min_level, pattern=" ".join(rest))
 
 
-class LogView(RichLog):
-    """A `RichLog` of `LogLine`s that remembers which line is which (for jump-to-error)."""
+class LogView(ScrollView, can_focus=True):
+    """The newest `max_lines` `LogLine`s; renders only the rows on screen (jump-to-error too)."""
+
+    DEFAULT_CSS = """
+    LogView {
+        background: $surface;
+        color: $foreground;
+        overflow-y: scroll;
+        overflow-x: auto;
+    }
+    """
 
     def __init__(self, *, max_lines: int = 5000, id: str | None = None) -> None:
-        super().__init__(max_lines=max_lines, wrap=False, markup=False, highlight=False,
-                         auto_scroll=True, id=id)
+        super().__init__(id=id)
+        self.max_lines = max_lines
+        """Most rows held (older ones fall off the top)."""
         self.shown: deque[LogLine] = deque(maxlen=max_lines)
-        """The lines in the widget, in order (one rendered row each: no wrapping)."""
+        """The rows, in order (one each: no wrapping). A note of ours has `service == ""`."""
+        self.auto_scroll = True
+        """Follow the end as lines arrive."""
         self.colours: dict[str, str] = {}
         """Service → colour, assigned on first sight."""
         self.show_timestamps = False
@@ -94,6 +110,15 @@ class LogView(RichLog):
         """The filter in force."""
         self._pattern: re.Pattern[str] | None = None
         self._level_rank = {lv: i for i, lv in enumerate(LEVELS)}
+        self._serials: deque[int] = deque(maxlen=max_lines)
+        self._next_serial = 0
+        self._widest = 0
+        self._generation = 0
+        self._cache: LRUCache[tuple, Strip] = LRUCache(1024)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._cache.clear()
 
     def colour_for(self, service: str) -> str:
         colour = self.colours.get(service)
@@ -105,6 +130,7 @@ class LogView(RichLog):
     def set_filter(self, flt: LogFilter) -> None:
         self.filter = flt
         self._pattern = flt.compiled()
+        self._generation += 1
 
     def matches(self, line: LogLine) -> bool:
         flt = self.filter
@@ -134,30 +160,99 @@ class LogView(RichLog):
         return out
 
     def add(self, lines: Iterable[LogLine]) -> int:
-        """Write the lines that pass the filter, as one batch. Returns how many were written."""
-        keep = [ln for ln in lines if self.matches(ln)]
+        """Append the lines that pass the filter. Nothing is rendered here: only the rows that
+        end up on screen are, at the next refresh. Returns how many were added."""
+        flt = self.filter
+        if flt.services is None and not flt.min_level and self._pattern is None:
+            keep = lines if isinstance(lines, (list, tuple)) else list(lines)
+        else:
+            keep = [ln for ln in lines if self.matches(ln)]
         if not keep:
             return 0
-        if len(keep) > self.shown.maxlen:  # only the newest can stay visible anyway
-            keep = keep[-self.shown.maxlen:]
-        self.shown.extend(keep)
-        self.write(Text("\n").join(self.to_text(ln) for ln in keep))
+        if len(keep) > self.max_lines:  # only the newest can stay anyway
+            keep = keep[-self.max_lines:]
+        for ln in keep[:64]:  # colours and the name column are fixed by first sight
+            if ln.service not in self.colours:
+                self.colour_for(ln.service)
+        self._widest = max(self._widest, max(len(ln.text) for ln in keep))
+        self._append(keep)
         return len(keep)
 
     def add_note(self, text: str) -> None:
-        """A dim line of our own (not a log line): kept in step with `shown` as a blank entry."""
-        self.shown.append(LogLine("", "", "", 0, "", "", 0))
-        self.write(Text(text, style="dim italic", no_wrap=True, overflow="ignore"))
+        """A dim line of our own (not a log line), e.g. a gap in the stream."""
+        self._append([LogLine("", "", "", 0, text, "", 0)])
+
+    def _append(self, rows: list[LogLine]) -> None:
+        dropped = max(0, len(self.shown) + len(rows) - self.max_lines)
+        first = self._next_serial
+        self._next_serial += len(rows)
+        self.shown.extend(rows)
+        self._serials.extend(range(first, self._next_serial))
+        self._resize()
+        if self.auto_scroll:
+            self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
+        elif dropped:  # keep the rows the reader looks at in place
+            self.scroll_to(y=max(0, self.scroll_offset.y - dropped), animate=False,
+                           immediate=True)
+        self.refresh()
+
+    def _resize(self) -> None:
+        prefix = self.name_width + 3 + (13 if self.show_timestamps else 0)
+        size = Size(prefix + self._widest, len(self.shown))
+        if size != self.virtual_size:
+            self.virtual_size = size
+        if self.auto_scroll:
+            # max_scroll_y follows the new virtual size now, not at the next layout
+            self.scroll_target_y = self.max_scroll_y
+
+    def clear(self) -> None:
+        self.shown.clear()
+        self._serials.clear()
+        self._widest = 0
+        self._generation += 1
+        self._cache.clear()
+        self.virtual_size = Size(0, 0)
+        self.refresh()
 
     def rebuild(self, lines: Iterable[LogLine]) -> None:
         """Replace the content (after a filter or timestamp change)."""
         self.clear()
-        self.shown.clear()
         self.add(lines)
 
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.scrollable_content_region.width
+        idx = scroll_y + y
+        style = self.rich_style
+        if idx >= len(self.shown):
+            return Strip.blank(width, style)
+        key = (self._serials[idx], scroll_x, width, self._generation, self.show_timestamps)
+        strip = self._cache.get(key)
+        if strip is None:
+            strip = self._row_strip(self.shown[idx]).crop_extend(scroll_x, scroll_x + width, style)
+            self._cache[key] = strip
+        return strip.apply_style(style)
+
+    def _row_strip(self, line: LogLine) -> Strip:
+        text = self._row_text(line)
+        if "\t" in text.plain:
+            text.expand_tabs()
+        return Strip(list(text.render(self.app.console, end="")))
+
+    def _row_text(self, line: LogLine) -> Text:
+        if not line.service:
+            return Text(line.text, style="dim italic", no_wrap=True, overflow="ignore")
+        return self.to_text(line)
+
     def plain_lines(self) -> list[str]:
-        """What the widget holds, as plain text (tests and copy)."""
-        return [strip.text for strip in self.lines]
+        """What the widget holds, as plain text, one entry per row (tests and copy)."""
+        out = []
+        for line in self.shown:
+            text = self._row_text(line)
+            if "\t" in text.plain:
+                text.expand_tabs()
+            out.append(text.plain)
+        return out
 
     def next_error(self, after: int) -> int | None:
         """Index of the first error line below row `after`, wrapping around; None if none."""
