@@ -11,11 +11,13 @@ import io
 import logging
 import os
 import re
+from collections import ChainMap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from dotenv import dotenv_values
+from dotenv.main import DotEnv
+from dotenv.variables import parse_variables
 
 from toolbox_tui.compose_model import Stack, build_model
 from toolbox_tui.yaml_source import LDict, LoadError, load_yaml, read_text
@@ -161,7 +163,14 @@ def _default_files(start: Path) -> list[Path]:
 def read_env_file(path: Path, base: Mapping[str, str] | None = None) -> dict[str, str]:
     """Values of one env file (python-dotenv, with interpolation of earlier values)."""
     text = read_text(path, "env file")
-    values = dotenv_values(stream=io.StringIO(text), interpolate=True)
+    # Same rules as dotenv_values(interpolate=True), but python-dotenv copies os.environ plus every
+    # earlier value for each line (quadratic: a 100k-line file took minutes); a ChainMap is linear.
+    values: dict[str, str | None] = {}
+    env = ChainMap(values, os.environ)
+    for name, value in DotEnv(None, stream=io.StringIO(text), interpolate=False).parse():
+        if value is not None and "$" in value:
+            value = "".join(atom.resolve(env) for atom in parse_variables(value))
+        values[name] = value
     return {k: (v if v is not None else "") for k, v in values.items()}
 
 
