@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from toolbox_tui.findings import FAIL, Check
+from toolbox_tui.sanitize import plain_text
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_EVAL = 0, 1, 2, 3
 
@@ -75,11 +76,12 @@ def _compose_config(stack: Any) -> dict[str, Any] | None:
 # --- output ------------------------------------------------------------------------------------
 
 def _out(text: str = "") -> None:
-    sys.stdout.write(text + "\n")
+    # plans quote service names and paths from the (untrusted) compose file: no raw controls
+    sys.stdout.write(plain_text(text) + "\n")
 
 
 def _err(text: str) -> None:
-    sys.stderr.write(text + "\n")
+    sys.stderr.write(plain_text(text) + "\n")
 
 
 def _rel(path: str | None, root: str) -> str:
