@@ -6,7 +6,9 @@ Two throw-away Compose projects (`tbxtest-bench-*`, busybox image, removed at th
   idle   N healthy services that print nothing: the real DashboardApp (headless, 120x40, live
          LiveStack: events, stats streams, log streams) runs for --idle-seconds; prints the
          process CPU time as % of one core (goal < 2%).
-  flood  N services printing together about --rate lines/s: while the dashboard follows them,
+  flood  N services printing together about --rate lines/s (`yes | head` bursts, 10 a second;
+         the rate they really offer is measured first with `docker compose logs -f`): while the
+         dashboard follows them,
          a key (down/up in the services table) is posted every 150 ms; latency = key posted →
          the next frame the compositor hands to the display after the cursor moved (5 s cap). Prints p50/p95
          (goal p95 < 100 ms) and the line rate actually received.
@@ -55,6 +57,24 @@ def up(d: Path, name: str, text: str) -> list[str]:
     subprocess.run(["docker", "compose", *args, "up", "-d", "--wait", "--wait-timeout", "120"],
                    check=True, capture_output=True)
     return args
+
+
+def offered_rate(args: list[str], seconds: float = 5.0) -> float:
+    """Lines/s the flood containers write, as `docker compose logs -f` sees them (to /dev/null):
+    what the load generator really offers, independent of the dashboard."""
+    proc = subprocess.Popen(["docker", "compose", *args, "logs", "-f", "--no-color", "--since", "1s"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert proc.stdout is not None
+    t_end = time.perf_counter() + 1.5  # skip the `--since` backlog
+    while time.perf_counter() < t_end:
+        proc.stdout.read1(1 << 20)
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        n += proc.stdout.read1(1 << 20).count(b"\n")
+    dt = time.perf_counter() - t0
+    proc.kill()
+    proc.wait()
+    return n / dt
 
 
 def down(args: list[str]) -> None:
@@ -135,6 +155,9 @@ def main() -> int:
             down(args)
         args = up(Path(d), flood_name, compose_text(a.services, a.rate // a.services))
         try:
+            offered = offered_rate(args)
+            print(f"load generator offers {offered:,.0f} lines/s "
+                  f"(`docker compose logs -f` to /dev/null, 5 s)")
             lat, rate = asyncio.run(key_latency(flood_name, services, a.presses))
             lat.sort()
             p95 = lat[min(len(lat) - 1, int(len(lat) * 0.95))]

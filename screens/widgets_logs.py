@@ -21,13 +21,17 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from toolbox_tui.log_pipeline import LEVELS, LogLine
+from toolbox_tui.log_pipeline import LEVELS, LineRing, LogLine
 
 SERVICE_COLOURS = ("cyan", "magenta", "green", "yellow", "bright_blue", "bright_red",
                    "bright_cyan", "bright_magenta", "bright_green", "bright_yellow", "blue", "red")
 """Colour per service, by order of first appearance."""
 
 LEVEL_STYLES = {"error": "bold red", "warn": "yellow"}
+
+ROW_CACHE = 160
+"""Rendered rows kept (a few screens' worth): each is a `Strip` of segments plus Textual's
+per-strip caches, a dozen objects the garbage collector walks; the visible ones are enough."""
 
 
 @dataclass(frozen=True)
@@ -96,8 +100,9 @@ class LogView(ScrollView, can_focus=True):
         super().__init__(id=id)
         self.max_lines = max_lines
         """Most rows held (older ones fall off the top)."""
-        self.shown: deque[LogLine] = deque(maxlen=max_lines)
-        """The rows, in order (one each: no wrapping). A note of ours has `service == ""`."""
+        self.shown: LineRing = LineRing(maxlen=max_lines)
+        """The rows, in order (one each: no wrapping). A note of ours has `service == ""`.
+        Held as plain tuples: invisible to the garbage collector (see `LineRing`)."""
         self.auto_scroll = True
         """Follow the end as lines arrive."""
         self.colours: dict[str, str] = {}
@@ -114,7 +119,7 @@ class LogView(ScrollView, can_focus=True):
         self._next_serial = 0
         self._widest = 0
         self._generation = 0
-        self._cache: LRUCache[tuple, Strip] = LRUCache(1024)
+        self._cache: LRUCache[tuple, Strip] = LRUCache(ROW_CACHE)
 
     def notify_style_update(self) -> None:
         super().notify_style_update()

@@ -12,7 +12,7 @@ line is lost or shown twice. When the service's container is replaced (`up --for
 new id, same service) the reader moves to the new one and reads it from its start.
 
 Readers hand lines to one flusher thread that emits `LogBatch`es to the consumer's callback every
-`flush_interval`. Backpressure instead of unbounded queues: a reader blocks while `max_pending`
+`flush_interval` while lines arrive, and sleeps without waking while none do. Backpressure instead of unbounded queues: a reader blocks while `max_pending`
 lines wait for the flusher, and the flusher blocks while more than `max_in_flight` delivered lines
 have not been acknowledged with `consumed(n)` — so a slow screen slows the readers down (the
 engine keeps the logs) rather than growing memory.
@@ -30,7 +30,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 from toolbox_tui.sanitize import DEFAULT_MAX_LINE, sanitize_line
 
@@ -104,9 +104,11 @@ def detect_level(text: str) -> str:
     return m.lastgroup or ""
 
 
-@dataclass(frozen=True, slots=True)
-class LogLine:
-    """One sanitized log line of one service."""
+class LogLine(NamedTuple):
+    """One sanitized log line of one service.
+
+    Immutable like the frozen dataclasses elsewhere, but a `NamedTuple` so that `LogStore` can
+    keep it as a plain tuple (see `LineRing`) and hand it back unchanged."""
 
     service: str
     """Compose service name (sanitized)."""
@@ -259,21 +261,43 @@ class _Resume:
     """How many lines ending exactly at `last_ns` were delivered (identical timestamps happen)."""
 
 
+class LineRing(deque):
+    """One service's recent lines, kept as plain tuples and read back as `LogLine`s.
+
+    A plain tuple of strings and ints is untracked by the cyclic garbage collector; a `LogLine`
+    (like any class instance) is not. 65k held lines as objects made every full collection walk
+    them: 100-350 ms pauses every ~2.5 s on the 2-core VM during a flood — a frozen screen."""
+
+    __slots__ = ()
+
+    def __iter__(self) -> Iterator[LogLine]:
+        return map(LogLine._make, deque.__iter__(self))
+
+    def __getitem__(self, i):  # type: ignore[override]
+        return LogLine._make(deque.__getitem__(self, i))
+
+    def append(self, line: LogLine) -> None:  # type: ignore[override]
+        deque.append(self, tuple(line))
+
+    def extend(self, lines: Iterable[LogLine]) -> None:  # type: ignore[override]
+        deque.extend(self, map(tuple, lines))
+
+
 class LogStore:
     """Bounded history: a ring of lines per service, merged back in arrival order on demand."""
 
     def __init__(self, ring_size: int = 5000) -> None:
         self.ring_size = ring_size
         """Lines kept per service; older ones fall off."""
-        self.rings: dict[str, deque[LogLine]] = {}
-        """Service name → its recent lines."""
+        self.rings: dict[str, LineRing] = {}
+        """Service name → its recent lines (iterating yields `LogLine`s)."""
 
     def add(self, lines: Iterable[LogLine]) -> None:
         rings = self.rings
         for line in lines:
             ring = rings.get(line.service)
             if ring is None:
-                ring = rings[line.service] = deque(maxlen=self.ring_size)
+                ring = rings[line.service] = LineRing(maxlen=self.ring_size)
             ring.append(line)
 
     def lines(self, services: Iterable[str] | None = None, limit: int | None = None) -> list[LogLine]:
@@ -442,6 +466,7 @@ class LogPipeline:
     def _note(self, text: str) -> None:
         with self._cond:
             self._notes.append(text)
+            self._cond.notify_all()
 
     def _follow(self, service: str) -> None:
         nudge = self._nudge[service]
@@ -534,11 +559,17 @@ class LogPipeline:
         with self._cond:
             while len(self._pending) >= self.max_pending and not self._stop.is_set():
                 self._cond.wait(0.5)
+            if not self._pending:
+                self._cond.notify_all()  # wake the flusher (it sleeps while nothing is pending)
             self._pending.extend(out)
 
     def _flush_loop(self) -> None:
         while not self._stop.is_set():
-            time.sleep(self.flush_interval)
+            with self._cond:
+                # Idle stack: no wake-ups at all until a reader has something.
+                while not self._pending and not self._notes and not self._stop.is_set():
+                    self._cond.wait()
+            time.sleep(self.flush_interval)  # let a batch gather
             with self._cond:
                 if self.max_in_flight is not None:
                     while self._in_flight >= self.max_in_flight and not self._stop.is_set():
