@@ -101,8 +101,12 @@ def _run_wizard(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    try:  # building the parser imports every command module: Ctrl-C there is no traceback either
+        parser = build_parser()
+        args = parser.parse_args(argv)
+    except KeyboardInterrupt:
+        sys.stderr.write("toolbox-tui: interrupted\n")
+        return EXIT_INTERRUPTED
     debug = bool(getattr(args, "debug", False)) or os.environ.get("TOOLBOX_TUI_DEBUG") == "1"
     from toolbox_tui.yaml_source import LocatedError
 
