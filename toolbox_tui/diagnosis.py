@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
@@ -259,6 +260,22 @@ def _path_check_evidence(stack: Any, service: str) -> list[str]:
     return out
 
 
+def _late_oom_flag(container: Any, wait: float = 1.5) -> bool:
+    """Re-inspect a container killed by SIGKILL under a memory limit: the engine can record the
+    exit before the OOM event that caused it (seen on 20.10, cgroup v1), so OOMKilled turns true
+    a moment later."""
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        try:
+            container.reload()
+        except Exception:  # noqa: BLE001 - gone or engine unreachable: keep what we know
+            return False
+        if (container.attrs.get("State") or {}).get("OOMKilled"):
+            return True
+    return False
+
+
 def diagnose_container(stack: Any, service: str, container: Any, *, state: Any = None) -> Diagnosis:
     """Diagnose one service from its container (inspect data, health log, logs)."""
     attrs = container.attrs
@@ -267,6 +284,8 @@ def diagnose_container(stack: Any, service: str, container: Any, *, state: Any =
     health = (st.get("Health") or {}).get("Status")
     exit_code = st.get("ExitCode") if status in ("exited", "dead") else None
     oom = bool(st.get("OOMKilled")) or bool(getattr(state, "oom_killed", False))
+    if exit_code == 137 and not oom and (attrs.get("HostConfig") or {}).get("Memory"):
+        oom = _late_oom_flag(container)
     restarts = max(int(attrs.get("RestartCount") or 0), int(getattr(state, "restarts", 0) or 0))
     probes = health_probes(attrs)
     logs = log_tail(container)
