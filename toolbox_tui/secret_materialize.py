@@ -264,9 +264,16 @@ def materialize_report(stack: Any, store: Any, *, mode: str | None = None, targe
     else:
         directory = secrets_dir(stack.name)
         written = []
-        for e in need:
-            path = write_secret_file(directory, e.name, values[e.name])
-            written.append((e.name, str(path)))
+        existed = set(directory.iterdir())
+        try:
+            for e in need:
+                path = write_secret_file(directory, e.name, values[e.name])
+                written.append((e.name, str(path)))
+        except BaseException:  # Ctrl-C, disk full...: leave no new secret file behind
+            for _n, p in written:
+                if Path(p) not in existed:
+                    _unlink(Path(p))
+            raise
         old = {n: p for n, p in (journal.get("files") or {}).items()}
         for n, p in old.items():  # secrets no longer needed: remove their files
             if n not in values and Path(p).parent == directory:
@@ -276,11 +283,18 @@ def materialize_report(stack: Any, store: Any, *, mode: str | None = None, targe
         journal.update({"target": "compose", "dir": str(directory), "files": dict(written)})
         names = []
     journal.update({"placeholders": list(placeholders), "updated": int(time.time())})
-    if defs:
-        _write_text_atomic(override, override_text(defs))
-    elif override.exists():
-        override.unlink()
-    _write_text_atomic(_state_dir(stack) / JOURNAL_NAME, json.dumps(journal, indent=2) + "\n")
+    try:
+        if defs:
+            _write_text_atomic(override, override_text(defs))
+        elif override.exists():
+            override.unlink()
+        _write_text_atomic(_state_dir(stack) / JOURNAL_NAME, json.dumps(journal, indent=2) + "\n")
+    except BaseException:  # interrupted before the journal knows the files: remove the new ones
+        if target != "swarm":
+            for _n, p in written:
+                if Path(p) not in existed:
+                    _unlink(Path(p))
+        raise
     new_stack = stack.with_extra_file(override) if defs else stack
     notes = _user_notes(stack, need) if target == "compose" else ()
     return MaterializeResult(new_stack, target, directory, files, placeholders, derived,
