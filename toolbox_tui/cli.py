@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
 import traceback
 from typing import Sequence
@@ -100,6 +101,23 @@ def _run_wizard(args: argparse.Namespace) -> int:
     return run_wizard(args)
 
 
+def _interrupt_on_term_and_hup() -> dict:
+    """Headless commands: SIGTERM and SIGHUP (an SSH drop) unwind like Ctrl-C, so the rollback
+    and clean-up paths run (fix, materialize, up) instead of the process dying mid-write.
+    Returns the previous handlers (restored when `main` returns, for in-process callers)."""
+
+    def handler(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    saved = {}
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        try:
+            saved[sig] = signal.signal(sig, handler)
+        except (ValueError, OSError):  # not the main thread (in-process callers)
+            pass
+    return saved
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:  # building the parser imports every command module: Ctrl-C there is no traceback either
         parser = build_parser()
@@ -109,6 +127,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     debug = bool(getattr(args, "debug", False)) or os.environ.get("TOOLBOX_TUI_DEBUG") == "1"
     from toolbox_tui.yaml_source import LocatedError
+
+    saved = _interrupt_on_term_and_hup() if args.command not in (None, "wizard", "dashboard") else {}
 
     try:
         return int(args.func(args) or 0)
@@ -150,6 +170,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             traceback.print_exc()
         return EXIT_EVAL
+    finally:
+        for sig, previous in saved.items():
+            signal.signal(sig, previous)
 
 
 if __name__ == "__main__":
