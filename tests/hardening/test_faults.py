@@ -199,3 +199,52 @@ def test_compose_edited_between_plan_and_apply(example_copy, record, test_image)
     out, err, code2 = run_exe(["fix", "--apply", "--yes"], example_copy)
     assert code2 == 0 and not problems(out, err, code2), err
     record.note(f"refused (exit {code}, hash changed); re-plan + apply exit {code2}")
+
+
+# --- signals during `secrets materialize` ------------------------------------------------------
+
+@pytest.mark.slow
+@pytest.mark.keyring
+@pytest.mark.parametrize("sig", list(SIGNALS))
+def test_signal_during_secrets_materialize(sig, tmp_path, keyring_backend, record):
+    """An interrupted materialize leaves no secret file behind (and never a partial one)."""
+    name = f"tbxtest-{pysecrets.token_hex(4)}"
+    root = make_project(tmp_path / "proj", name)
+    runtime = tmp_path / "runtime"
+    runtime.mkdir(mode=0o700)
+    env = dict(os.environ, XDG_RUNTIME_DIR=str(runtime), NO_COLOR="1")
+    try:
+        out, err, code = run_exe(["secrets", "generate"], root)
+        assert code == 0, err
+        for delay in (0.2, 0.4, 0.6, 0.8):
+            record.case(f"{sig} during `secrets materialize`", f"after {delay:.1f} s")
+            proc = subprocess.Popen([EXE, "secrets", "materialize", "--target", "compose"], cwd=root,
+                                    env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE)
+            time.sleep(delay)
+            proc.send_signal(SIGNALS[sig])
+            o, e = proc.communicate(timeout=60)
+            o_s, e_s = o.decode("utf-8", "replace"), e.decode("utf-8", "replace")
+            bad = problems(o_s, e_s, proc.returncode,
+                           exits={0, 130, 128 + SIGNALS[sig], -SIGNALS[sig]})
+            if "init_import_site" in e_s:
+                bad = [b for b in bad if not b.startswith("traceback")]
+            files = [p for p in runtime.rglob("*") if p.is_file()]
+            override = root / ".toolbox-tui" / "compose.secrets.yml"
+            if proc.returncode == 0:
+                what = f"completed before the signal ({len(files)} files)"
+            else:
+                journal = root / ".toolbox-tui" / "secrets.json"
+                if files and not override.exists():
+                    bad.append(f"interrupted (exit {proc.returncode}): {len(files)} orphan secret "
+                               f"file(s) without the override that refers to them")
+                what = (f"exit {proc.returncode}, nothing left behind" if not files else
+                        f"exit {proc.returncode} after the files and override were complete "
+                        f"(consistent; `down`/`--remove` cleans up)")
+            for p in files:
+                assert p.stat().st_mode & 0o077 == 0, p
+            assert not bad, (delay, bad, e_s[-300:])
+            record.note(what)
+            run_exe(["secrets", "materialize", "--remove"], root, env=env)
+    finally:
+        purge_keyring(name)
