@@ -176,9 +176,10 @@ class LogView(ScrollView, can_focus=True):
             return 0
         if len(keep) > self.max_lines:  # only the newest can stay anyway
             keep = keep[-self.max_lines:]
-        for ln in keep[:64]:  # colours and the name column are fixed by first sight
-            if ln.service not in self.colours:
-                self.colour_for(ln.service)
+        colours = self.colours
+        for svc in dict.fromkeys(ln.service for ln in keep):  # colours by order of first sight
+            if svc not in colours:
+                self.colour_for(svc)
         self._widest = max(self._widest, max(len(ln.text) for ln in keep))
         self._append(keep)
         return len(keep)
@@ -231,7 +232,8 @@ class LogView(ScrollView, can_focus=True):
         style = self.rich_style
         if idx >= len(self.shown):
             return Strip.blank(width, style)
-        key = (self._serials[idx], scroll_x, width, self._generation, self.show_timestamps)
+        key = (self._serials[idx], scroll_x, width, self._generation, self.show_timestamps,
+               self.name_width)
         strip = self._cache.get(key)
         if strip is None:
             strip = self._row_strip(self.shown[idx]).crop_extend(scroll_x, scroll_x + width, style)
