@@ -50,8 +50,9 @@ def to_json(stack: Stack | None, checks: list[Check], extra: dict[str, Any] | No
     return json.dumps(doc, indent=2, default=str)
 
 
-def render(stack: Stack, checks: Iterable[Check], *, stream: TextIO = sys.stdout,
+def render(stack: Stack, checks: Iterable[Check], *, stream: TextIO | None = None,
            verbose: bool = False) -> None:
+    stream = stream if stream is not None else sys.stdout  # now, not at import (redirections)
     checks = list(checks)
     color = use_color(stream)
 
