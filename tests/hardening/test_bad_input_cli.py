@@ -34,6 +34,8 @@ def doctor_inproc(capsys, root: Path, *extra: str) -> tuple[str, str, int]:
 
 def check(record, root: Path, out: str, err: str, code: int, before: dict, **kw) -> None:
     bad = problems(out, err, code, **kw)
+    if "internal error" in err:
+        bad.append("internal error: " + err.strip().splitlines()[0][:160])
     if tree_digest(root) != before:
         bad.append("project files changed")
     assert not bad, bad
@@ -149,7 +151,7 @@ ENV_CASES: dict[str, bytes] = {
 def test_env_file(case, tmp_path, capsys, record, test_image):
     record.case("env file (.env)", case)
     (tmp_path / "compose.yaml").write_text("services:\n  a:\n    image: ${IMG:-busybox}\n"
-                                           "    environment: [X=${A:-d}]\n")
+                                           "    environment: ['X=${A:-d}']\n")
     (tmp_path / ".env").write_bytes(ENV_CASES[case])
     before = tree_digest(tmp_path)
     out, err, code = doctor_inproc(capsys, tmp_path)
