@@ -122,11 +122,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:  # building the parser imports every command module: Ctrl-C there is no traceback either
         parser = build_parser()
         args = parser.parse_args(argv)
+        from toolbox_tui.yaml_source import LocatedError
     except KeyboardInterrupt:
         sys.stderr.write("toolbox-tui: interrupted\n")
         return EXIT_INTERRUPTED
     debug = bool(getattr(args, "debug", False)) or os.environ.get("TOOLBOX_TUI_DEBUG") == "1"
-    from toolbox_tui.yaml_source import LocatedError
 
     saved = _interrupt_on_term_and_hup() if args.command not in (None, "wizard", "dashboard") else {}
 
