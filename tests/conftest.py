@@ -11,8 +11,10 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import socket
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
@@ -215,3 +217,22 @@ def keyring_backend():
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
     return backend
+
+
+def wait_ports_free(stack, timeout: float = 300) -> None:
+    """The example publishes fixed ports; another test run on this engine may hold them for a
+    while. Wait (bounded) instead of failing on someone else's stack."""
+    deadline = time.monotonic() + timeout
+    ports = [p.published for p in stack.published_ports()]
+    while True:
+        busy = []
+        for port in ports:
+            with socket.socket() as s:
+                s.settimeout(0.2)
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    busy.append(port)
+        if not busy:
+            return
+        if time.monotonic() > deadline:
+            pytest.fail(f"ports {busy} stayed in use for {timeout:.0f} s (another stack is up)")
+        time.sleep(2)

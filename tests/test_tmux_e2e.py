@@ -8,7 +8,6 @@ session-only choice. The stack is torn down (and its secret files removed) in a 
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import wait_ports_free
 from toolbox_tui.project import ProjectOptions, load_stack, secrets_override_path
 
 
@@ -56,25 +56,6 @@ class Tmux:
 
     def kill(self) -> None:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=30)
-
-
-def wait_ports_free(stack, timeout: float = 300) -> None:
-    import socket
-
-    deadline = time.monotonic() + timeout
-    ports = [p.published for p in stack.published_ports()]
-    while True:
-        busy = []
-        for port in ports:
-            with socket.socket() as s:
-                s.settimeout(0.2)
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    busy.append(port)
-        if not busy:
-            return
-        if time.monotonic() > deadline:
-            pytest.fail(f"ports {busy} stayed in use for {timeout:.0f} s (another stack is up)")
-        time.sleep(2)
 
 
 @pytest.mark.engine

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import wait_ports_free
 from toolbox_tui.project import ProjectOptions, load_stack, state_dir
 
 pytest.importorskip("textual")
@@ -76,27 +77,6 @@ def make_app(root: Path, name: str, **kw) -> WizardApp:
     opts = ProjectOptions(project_name=name, cwd=str(root))
     stack = load_stack(opts)
     return WizardApp(stack, opts, kw.pop("backend", None) or WizardBackend(), **kw)
-
-
-def wait_ports_free(stack, timeout: float = 300) -> None:
-    """The example publishes fixed ports; another test run on this engine may hold them for a
-    while. Wait (bounded) instead of failing on someone else's stack."""
-    import socket
-
-    deadline = time.monotonic() + timeout
-    ports = [p.published for p in stack.published_ports()]
-    while True:
-        busy = []
-        for port in ports:
-            with socket.socket() as s:
-                s.settimeout(0.2)
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    busy.append(port)
-        if not busy:
-            return
-        if time.monotonic() > deadline:
-            pytest.fail(f"ports {busy} stayed in use for {timeout:.0f} s (another stack is up)")
-        time.sleep(2)
 
 
 def fix_paths(root: Path) -> None:
