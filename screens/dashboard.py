@@ -24,6 +24,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, RichLog, Static, TabbedContent, TabPane
 
+from toolbox_tui.http_probe import HttpHealth
 from toolbox_tui.log_pipeline import LEVELS, LogBatch, LogStore
 from toolbox_tui.stack_events import EngineStatus, ServiceState, StackEvent, format_uptime
 from toolbox_tui.stack_stats import ServiceStats, format_bytes, sparkline
@@ -76,6 +77,14 @@ class LogsArrived(Message):
     def __init__(self, batch: LogBatch) -> None:
         super().__init__()
         self.batch = batch
+
+
+class HttpUpdate(Message):
+    """A new HTTP health probe of the selected service."""
+
+    def __init__(self, health: HttpHealth) -> None:
+        super().__init__()
+        self.health = health
 
 
 class ActionDone(Message):
@@ -181,6 +190,8 @@ class DashboardScreen(Screen):
         self._stats_flushed_at = 0.0
         self._drain_timer: Any = None
         self._events: deque[StackEvent] = deque(maxlen=500)
+        self.http: dict[str, HttpHealth] = {}
+        """Latest HTTP endpoint probes per service (only the selected one is probed)."""
 
     # --- layout ------------------------------------------------------------------------------
 
@@ -224,7 +235,9 @@ class DashboardScreen(Screen):
                 on_event=lambda e: self.post_message(EventArrived(e)),
                 on_engine=lambda e: self.post_message(EngineUpdate(e)),
                 on_logs=lambda b: self.post_message(LogsArrived(b)),
+                on_http=lambda h: self.post_message(HttpUpdate(h)),
             ))
+            self._select_http()
 
     def on_unmount(self) -> None:
         # Close the streams so blocked reader threads end now, not at interpreter exit.
@@ -327,6 +340,12 @@ class DashboardScreen(Screen):
     @on(DataTable.RowHighlighted, "#services")
     def _row_changed(self, event: DataTable.RowHighlighted) -> None:
         self._render_health()
+        self._select_http()
+
+    def _select_http(self) -> None:
+        select = getattr(self.source, "select", None)
+        if select is not None:
+            select(self.selected_service())
 
     # --- status lines ------------------------------------------------------------------------
 
@@ -377,6 +396,7 @@ class DashboardScreen(Screen):
             head.append(f"\n ports {', '.join(st.ports)}")
         if st.exit_code is not None and st.state != "running":
             head.append(f"  exit code {st.exit_code}", "red" if st.exit_code else "")
+        http = self._http_lines(st.service)
         if not st.health and not st.health_log:
             head.append("\n no health check defined for this service", "dim")
             view.update(head)
@@ -392,7 +412,28 @@ class DashboardScreen(Screen):
         from rich.console import Group
 
         view.update(Group(head, Text(f" health {st.health}  failing streak {st.failing_streak}",
-                                     HEALTH_STYLES.get(st.health, "")), table))
+                                     HEALTH_STYLES.get(st.health, "")), *http, table))
+
+    def _http_lines(self, service: str) -> list[Text]:
+        h = self.http.get(service)
+        if h is None or not h.probes:
+            return []
+        last = h.probes[-1]
+        t = Text(f" http {h.url}  ")
+        if last.status is not None:
+            t.append(f"status {last.status}", "green" if last.ok else "bold red")
+        else:
+            t.append(f"error {last.error}", "bold red")
+        t.append(f"  latency {last.latency_ms:.0f} ms")
+        ok = sum(1 for p in h.probes if p.ok)
+        spark = Text(f" latency {sparkline([p.latency_ms for p in h.probes], width=30)}", "cyan")
+        spark.append(f"  {ok}/{len(h.probes)} ok", "dim")
+        return [t, spark]
+
+    def on_http_update(self, message: HttpUpdate) -> None:
+        self.http[message.health.service] = message.health
+        if message.health.service == self.selected_service():
+            self._render_health()
 
     # --- events panel ------------------------------------------------------------------------
 

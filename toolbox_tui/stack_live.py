@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from toolbox_tui import compose_cli
+from toolbox_tui.http_probe import HttpHealth, HttpProber
 from toolbox_tui.log_pipeline import LogBatch, LogPipeline
 from toolbox_tui.stack_events import EngineStatus, ServiceState, StackEvent, StackWatcher
 from toolbox_tui.stack_stats import ServiceStats, StatsCollector
@@ -32,6 +33,8 @@ class LiveSinks:
     on_event: Callable[[StackEvent], None]
     on_engine: Callable[[EngineStatus], None]
     on_logs: Callable[[LogBatch], None]
+    on_http: Callable[[HttpHealth], None] | None = None
+    """HTTP health probes of the selected service (`select`); None: no probing."""
 
 
 class LiveStack:
@@ -55,6 +58,8 @@ class LiveStack:
         self.watcher: StackWatcher | None = None
         self.stats: StatsCollector | None = None
         self.logs: LogPipeline | None = None
+        self.http: HttpProber | None = None
+        self._selected: str | None = None
 
     def start(self, sinks: LiveSinks) -> None:
         if self.client is None:
@@ -68,6 +73,8 @@ class LiveStack:
 
         def on_state(state: ServiceState) -> None:
             sinks.on_state(state)
+            if state.service == self._selected:
+                self._reselect()
             if self.stats is not None:
                 if state.state == "running" and state.container_id:
                     self.stats.track(state.service, state.container_id)
@@ -81,10 +88,24 @@ class LiveStack:
                                     services=self.services)
         self.logs.start()
         self.watcher.start()
+        if sinks.on_http is not None:
+            self.http = HttpProber(self.client, sinks.on_http)
+            self.http.start()
+
+    def select(self, service: str | None) -> None:
+        """Probe `service`'s HTTP health endpoint (if it has one) instead of the previous one."""
+        self._selected = service
+        self._reselect()
+
+    def _reselect(self) -> None:
+        if self.http is None:
+            return
+        st = self.watcher.states.get(self._selected or "") if self.watcher else None
+        self.http.select(self._selected, st.container_id if st and st.state == "running" else "")
 
     def stop(self) -> None:
         """Close every stream; the threads end promptly."""
-        for part in (self.watcher, self.stats, self.logs):
+        for part in (self.http, self.watcher, self.stats, self.logs):
             if part is not None:
                 part.stop()
 
