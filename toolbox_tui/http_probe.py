@@ -144,6 +144,9 @@ class HttpProber:
         if url is None:
             return None
         result = probe(url, self.timeout)
+        if result.status is None:
+            # A restarted container may have a new random host port: look it up again.
+            self._urls.pop(cid, None)
         hist = self.history.setdefault(service, deque(maxlen=self._maxlen))
         hist.append(result)
         return HttpHealth(service, url, tuple(hist))
