@@ -50,7 +50,8 @@ def known_values(stack: Any, store: Any) -> dict[str, str]:
 
 
 def _hits(text: str, values: dict[str, str]) -> list[str]:
-    return sorted(n for n, v in values.items() if v in text)
+    """Names of the secrets whose (non-empty) value occurs in `text`."""
+    return sorted(n for n, v in values.items() if v and v in text)
 
 
 def _line_of(text: str, value: str) -> int:
@@ -67,7 +68,7 @@ def container_checks(stack: Any, values: dict[str, str], client: Any) -> list[Ch
         env = (c.attrs.get("Config") or {}).get("Env") or []
         for item in env:
             var, _, val = item.partition("=")
-            leaked = sorted(n for n, v in values.items() if v and v in val)
+            leaked = _hits(val, values)
             if leaked:
                 out.append(_check(f"secrets.audit.container_env.{svc}.{var}", FAIL,
                                   f"container {c.name} has the value of {', '.join(leaked)} in its "
