@@ -17,7 +17,7 @@ from types import SimpleNamespace
 from typing import Any, Callable, Mapping
 
 from toolbox_tui.sanitize import sanitize_oneline
-from toolbox_tui.verify import _local_host, health_url
+from toolbox_tui.verify import loopback_for, health_url
 
 PROBE_TIMEOUT = 2.0
 """Seconds before a probe counts as failed (the dashboard must stay responsive)."""
@@ -64,7 +64,7 @@ def endpoint_from_attrs(attrs: Mapping[str, Any]) -> str | None:
         return None
     bindings = ((attrs.get("NetworkSettings") or {}).get("Ports") or {}).get(f"{hu.port}/tcp") or ()
     for b in bindings:
-        if _local_host(str(b.get("HostIp") or "")) == "127.0.0.1" and b.get("HostPort"):
+        if loopback_for(str(b.get("HostIp") or "")) == "127.0.0.1" and b.get("HostPort"):
             return f"http://127.0.0.1:{int(b['HostPort'])}{hu.path}"
     return None
 

@@ -109,7 +109,7 @@ def access_urls(stack: Any) -> list[AccessUrl]:
             if str(getattr(p, "protocol", "tcp")).lower() != "tcp":
                 continue
             ip = str(getattr(p, "host_ip", "") or "")
-            host = _local_host(ip) or ip
+            host = loopback_for(ip) or ip
             base = f"http://{host}:{p.published}"
             if any(u == base or u.startswith(base + "/") for u in seen):
                 continue
@@ -207,7 +207,7 @@ def _http_get(url: str) -> tuple[int | None, float, str]:
         return None, (time.perf_counter() - t0) * 1000, f"{type(exc).__name__}: {exc}"
 
 
-def _local_host(host: str) -> str | None:
+def loopback_for(host: str) -> str | None:
     """Only loopback is ever contacted: wildcard binds are reached through 127.0.0.1."""
     if host in ("", "0.0.0.0", "127.0.0.1", "localhost"):
         return "127.0.0.1"
@@ -225,7 +225,7 @@ def check_http(stack: Any, containers: dict[str, Any]) -> list[Check]:
         for p in getattr(svc, "ports", ()) or ():
             if str(getattr(p, "protocol", "tcp")).lower() != "tcp":
                 continue
-            host = _local_host(str(getattr(p, "host_ip", "") or ""))
+            host = loopback_for(str(getattr(p, "host_ip", "") or ""))
             if host is None:
                 continue
             path = hu.path if hu and hu.port == p.target else "/"
@@ -247,7 +247,7 @@ def check_http(stack: Any, containers: dict[str, Any]) -> list[Check]:
     manifest = getattr(stack, "manifest", None)
     for label, url in (getattr(manifest, "urls", None) or {}).items():
         parts = urlsplit(str(url))
-        if parts.scheme not in ("http", "https") or _local_host(parts.hostname or "x") is None \
+        if parts.scheme not in ("http", "https") or loopback_for(parts.hostname or "x") is None \
                 or url in seen_urls:
             continue
         status, ms, err = _http_get(str(url))
