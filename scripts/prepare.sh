@@ -20,7 +20,9 @@ tbx_in_ci() { [ "${CI:-}" = "true" ]; }
 tbx_provision() {
   local rc=0
   if command -v flock >/dev/null 2>&1; then
-    flock "$TBX_STATE_DIR/provision.lock" bash "$TBX_ROOT/.ci/provision.sh" || rc=$?
+    # -o: provision.sh may start dockerd; it must not inherit the lock (it would hold it for its
+    # whole life and every later test.sh would wait on it forever)
+    flock -o "$TBX_STATE_DIR/provision.lock" bash "$TBX_ROOT/.ci/provision.sh" || rc=$?
   else
     bash "$TBX_ROOT/.ci/provision.sh" || rc=$?
   fi
