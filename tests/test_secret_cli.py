@@ -116,3 +116,41 @@ def test_set_from_a_real_terminal_does_not_echo(proj) -> None:
     import keyring
 
     assert keyring.get_password(f"toolbox-tui:{name}", "db_password") == value
+
+
+CERT_COMPOSE = """\
+services:
+  app:
+    image: ${TBX_IMAGE:-toolbox-tui/busybox:test}
+    command: ["sh", "-c", "sleep 3600"]
+    secrets: [tls_key]
+secrets:
+  tls_key:
+    external: true
+"""
+
+
+def test_set_certificate_from_file_keeps_pem_and_refuses_controls(tmp_path: Path, keyring_backend) -> None:
+    """A PEM file ends with a newline (LF or CRLF): stored as is. NUL/ESC or bad UTF-8: refused by
+    class and position, nothing stored, the value never echoed."""
+    name = f"tbxtest-{secrets.token_hex(4)}"
+    root = make_project(tmp_path / "proj", name, compose=CERT_COMPOSE, manifest="project_name: {name}\n")
+    try:
+        body = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC" + secrets.token_hex(16)
+        pem = f"-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----\n"
+        for label, raw, code, fragment in (
+                ("LF", pem.encode(), 0, "tls_key: stored"),
+                ("CRLF", pem.replace("\n", "\r\n").encode(), 0, "tls_key: stored"),
+                ("NUL", pem.encode() + b"\x00", 1, "a NUL byte at character"),
+                ("ESC", pem.replace("\n", "\n\x1b[2J", 1).encode(), 1, "an ESC (escape sequence) at character 29"),
+                ("bad UTF-8", pem.encode() + b"\xff", 2, "not valid UTF-8 (bad byte at offset")):
+            f = tmp_path / f"key-{label}.pem"
+            f.write_bytes(raw)
+            proc = run_cli(["secrets", "set", "tls_key", "--from-file", str(f)], root)
+            assert proc.returncode == code, (label, proc.stderr)
+            assert fragment in proc.stdout + proc.stderr, (label, proc.stdout, proc.stderr)
+            assert body not in proc.stdout + proc.stderr and "Traceback" not in proc.stderr
+        rows = {r["name"]: r for r in cli_json(["secrets", "list"], root)["secrets"]}
+        assert rows["tls_key"]["kind"] == "certificate" and rows["tls_key"]["set"] is True
+    finally:
+        purge_keyring(name)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from toolbox_tui import secret_kinds as sk
 
@@ -133,3 +135,63 @@ def test_secret_modules_are_headless() -> None:
             "assert 'textual' not in sys.modules, sorted(m for m in sys.modules if 'textual' in m)\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
+
+
+# --- control characters: never part of a value -------------------------------------------------
+
+@pytest.mark.parametrize("value,fragment", [
+    ("abcdefgh\x00ijklmnop", "a NUL byte at character 9"),
+    ("\x1b[31mabcdefghijklmnop", "an ESC (escape sequence) at character 1"),
+    ("abcdefghijkl\x07mnop", "control character U+0007 at character 13"),
+    ("abcdefghijkl\u009bmnop", "C1 control character U+009B at character 13"),
+    ("abcdefghijkl\x7fmnop", "a DEL character at character 13"),
+    ("abcdef\tghijklmnop", "control character U+0009 at character 7"),
+    ("ab\x00cd\x00efghijklmnop", "(2 control characters in all)"),
+])
+def test_control_characters_are_refused_by_class_and_position(value: str, fragment: str) -> None:
+    for name in ("db_password", "jwt_secret", "motd", "database_url", "openai_api_key"):
+        probs = sk.problems(name, value, sk.rule_for(name))
+        text = " | ".join(probs)
+        assert fragment in text, (name, probs)
+        assert "must not contain control characters" in text
+        assert value not in text and "abcdefgh" not in text
+
+
+PEM = ("-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ3Jv\nZGVudGlhbHMgYXJlIGZha2U=\n"
+       "-----END CERTIFICATE-----\n")
+
+
+def test_certificates_keep_line_ends_but_not_other_controls() -> None:
+    rule = sk.rule_for("tls_cert")
+    assert rule.kind == sk.CERTIFICATE
+    sk.validate("tls_cert", PEM, rule)
+    sk.validate("tls_cert", PEM.replace("\n", "\r\n"), rule)  # CRLF files from Windows
+    sk.validate("tls_cert", PEM + "\tcomment after a tab\n", rule)
+    for bad, fragment in (("\x00", "NUL"), ("\x1b[2J", "ESC"), ("\u0085", "U+0085")):
+        probs = sk.problems("tls_cert", PEM + bad, rule)
+        assert any(fragment in p for p in probs), probs
+
+
+@settings(max_examples=200, deadline=None)
+@given(kind=st.sampled_from([sk.PASSWORD, sk.TOKEN, sk.API_KEY, sk.TEXT]),
+       prefix=st.one_of(st.none(), st.text(alphabet="abcxyz_-", min_size=1, max_size=6)),
+       min_length=st.one_of(st.none(), st.integers(min_value=1, max_value=200)),
+       name=st.sampled_from(["db_password", "jwt_secret", "session_key", "thing", "redis_password"]))
+def test_generated_values_always_pass_validation(kind, prefix, min_length, name) -> None:
+    hints = {"kind": kind, "generate": True, "prefix": prefix, "min_length": min_length}
+    rule = sk.rule_for(name, hints=hints)
+    value = sk.generate(rule)
+    assert sk.problems(name, value, rule) == [], (rule, len(value))
+    assert sk.control_problem(value) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(head=st.text(max_size=20), bad=st.sampled_from(
+    [chr(c) for c in [*range(0x00, 0x09), *range(0x0b, 0x0d), *range(0x0e, 0x20), *range(0x7f, 0xa0)]]),
+       tail=st.text(max_size=20))
+def test_any_control_character_is_refused_without_echo(head, bad, tail) -> None:
+    value = "S3cretCanary" + head + bad + tail
+    for name in ("db_password", "tls_cert"):
+        probs = sk.problems(name, value, sk.rule_for(name))
+        assert any("control characters" in p for p in probs), (name, repr(value), probs)
+        assert all("S3cretCanary" not in p for p in probs)

@@ -134,3 +134,54 @@ def test_named_backend_errors_are_messages_not_tracebacks(tmp_path: Path) -> Non
     assert "abcdefghijklmnop" not in proc.stderr and "Traceback" not in proc.stderr
     proc = run_cli(["secrets", "list", "--keyring-backend", "no.such.Backend"], proj)
     assert proc.returncode == 3 and "cannot load keyring backend 'no.such.Backend'" in proc.stderr
+
+
+# --- keyring faults become StoreError with a reason and a hint ---------------------------------
+
+def test_keyring_exceptions_are_classified() -> None:
+    import keyring.errors
+    from secretstorage import exceptions as sx
+
+    assert ss._classify(keyring.errors.KeyringLocked("Failed to unlock the collection!")) == "locked"
+    assert ss._classify(sx.LockedException("locked")) == "locked"
+    assert ss._classify(sx.PromptDismissedException("dismissed")) == "locked"
+    assert ss._classify(sx.SecretServiceNotAvailableException("gone")) == "unavailable"
+    assert ss._classify(keyring.errors.InitError("Failed to create the collection")) == "unavailable"
+    assert ss._classify(ConnectionResetError()) == "unavailable"
+    assert ss._classify(ValueError("x")) == "failed"
+
+
+def test_bounded_call_returns_raises_and_gives_up() -> None:
+    import threading
+    import time
+
+    assert ss._run_bounded(lambda a, b: a + b, (2, 3), 5) == 5
+    with pytest.raises(KeyError):
+        ss._run_bounded(lambda: {}["x"], (), 5)
+    never = threading.Event()
+    t0 = time.monotonic()
+    with pytest.raises(TimeoutError):
+        ss._run_bounded(never.wait, (), 0.3)
+    assert time.monotonic() - t0 < 3
+    never.set()
+
+
+def test_keyring_timeout_from_environment(monkeypatch) -> None:
+    monkeypatch.delenv(ss.TIMEOUT_ENV, raising=False)
+    assert ss.keyring_timeout() == ss.DEFAULT_TIMEOUT
+    for raw, want in (("2.5", 2.5), ("nonsense", ss.DEFAULT_TIMEOUT), ("-1", ss.DEFAULT_TIMEOUT)):
+        monkeypatch.setenv(ss.TIMEOUT_ENV, raw)
+        assert ss.keyring_timeout() == want
+
+
+def test_store_errors_carry_reason_and_hint_without_values(tmp_path: Path) -> None:
+    """The fail backend raises on every call: a plain `failed` StoreError naming the operation."""
+    import keyring.backends.fail
+
+    store = ss.KeyringStore("toolbox-tui:tbxtest-x", keyring.backends.fail.Keyring())
+    with pytest.raises(ss.StoreError) as info:
+        store.set("db_password", "CANARYvalue123456")
+    assert info.value.reason == "failed" and "could not store 'db_password'" in str(info.value)
+    assert "CANARYvalue123456" not in str(info.value) + info.value.hint
+    with pytest.raises(ss.StoreError):
+        store.delete("db_password")

@@ -79,8 +79,9 @@ def _guard(fn: Any) -> Any:
         try:
             return fn(args)
         except StoreError as exc:
-            raise EvalError(str(exc), "unlock the keyring (or start a Secret Service), or choose "
-                                      "`--store session` / `--keyring-backend MODULE.CLASS`") from None
+            raise EvalError(str(exc), exc.hint or (
+                "unlock the keyring (or start a Secret Service), or choose "
+                "`--store session` / `--keyring-backend MODULE.CLASS`")) from None
 
     return run
 
@@ -132,8 +133,8 @@ def _read_value(name: str, kind: str, from_file: str | None) -> str:
 
     if from_file:
         try:
-            with open(from_file, encoding="utf-8") as fh:
-                value = fh.read()
+            with open(from_file, "rb") as fh:
+                value = _decode(name, fh.read(), from_file)
         except OSError as exc:
             raise UsageError(f"cannot read {from_file}: {exc.strerror}") from None
         return value.rstrip("\n") if kind != sk.CERTIFICATE else value
@@ -144,10 +145,21 @@ def _read_value(name: str, kind: str, from_file: str | None) -> str:
             if again != value:
                 raise UsageError(f"{name}: the two entries differ; nothing stored")
         return value
-    value = sys.stdin.read()
+    value = _decode(name, sys.stdin.buffer.read(), "stdin")
     if kind != sk.CERTIFICATE:
         value = value[:-2] if value.endswith("\r\n") else value[:-1] if value.endswith("\n") else value
     return value
+
+
+def _decode(name: str, raw: bytes, where: str) -> str:
+    """`raw` as UTF-8; a decoding error names the secret and the byte offset, never the bytes."""
+    from toolbox_tui.cli import UsageError
+
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{name}: the value from {where} is not valid UTF-8 (bad byte at offset "
+                         f"{exc.start}); nothing was stored") from None
 
 
 def _entry(entries: list, name: str) -> Any:

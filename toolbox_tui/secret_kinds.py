@@ -149,18 +149,61 @@ class SecretValueError(ValueError):
         self.problems = problems
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+"""C0 controls, DEL and C1 controls: never part of a secret value (see `control_problem`)."""
+_MULTILINE_OK = "\n\r\t"
+"""Controls a multi-line value (a PEM certificate or key file) may contain: line ends and tab."""
+
+
+def _control_class(ch: str) -> str:
+    code = ord(ch)
+    if code == 0:
+        return "a NUL byte"
+    if code == 0x1b:
+        return "an ESC (escape sequence)"
+    if code == 0x7f:
+        return "a DEL character"
+    if code >= 0x80:
+        return f"a C1 control character U+{code:04X}"
+    return f"a control character U+{code:04X}"
+
+
+def control_problem(value: str, *, multiline: bool = False) -> str | None:
+    """A sentence naming the first control character in `value` and where it is, or None.
+
+    Policy: a secret value never contains NUL (a D-Bus string cannot carry it, and files with NUL
+    cut values short in C consumers), ESC or any other C0/C1 control or DEL (they would reach
+    terminals, env files and logs). Newlines are reported by the single-line rule instead; a
+    multi-line value (certificate) may also hold CR, LF and tab. The sentence gives the character
+    class, its position (1-based) and the count; it never quotes the value.
+    """
+    allowed = _MULTILINE_OK if multiline else "\n\r"
+    bad = [m for m in _CONTROL.finditer(value) if m.group() not in allowed]
+    if not bad:
+        return None
+    first = bad[0]
+    more = f" ({len(bad)} control characters in all)" if len(bad) > 1 else ""
+    return (f"must not contain control characters: {_control_class(first.group())} at character "
+            f"{first.start() + 1}{more}")
+
+
 def problems(name: str, value: str, rule: Rule, *, allow_placeholder: bool = False) -> list[str]:
     """Everything wrong with `value` for secret `name`, as rule-naming sentences (no value inside)."""
     out: list[str] = []
     if value == PLACEHOLDER:
         return [] if allow_placeholder else ["is the toolbox-tui placeholder, not a real value"]
+    control = control_problem(value, multiline=rule.kind == CERTIFICATE)
+    if control:
+        out.append(control)
     if rule.kind != CERTIFICATE and ("\n" in value or "\r" in value):
         out.append("must be a single line (no newline)")
     if len(value) < rule.min_length:
         out.append(f"must be at least {rule.min_length} characters long (got {len(value)})")
     if len(value) > rule.max_length:
         out.append(f"must be at most {rule.max_length} characters long (got {len(value)})")
-    if value != value.strip():
+    # a PEM file ends with a line end (CRLF on Windows): that is not stray whitespace
+    core = value.rstrip("\r\n") if rule.kind == CERTIFICATE else value
+    if core != core.strip():
         out.append("must not start or end with whitespace")
     if rule.charset and value and not re.fullmatch(f"[{rule.charset}]+", value):
         out.append(f"may only contain characters [{rule.charset}]")

@@ -42,7 +42,86 @@ class NoSecureKeyring(Exception):
 
 
 class StoreError(Exception):
-    """The keyring refused an operation (locked, D-Bus gone...). User-facing, never contains a value."""
+    """The keyring refused an operation (locked, D-Bus gone...). User-facing, never contains a value.
+
+    `reason` is `locked`, `unavailable` (the Secret Service left the bus), `timeout` (no answer
+    within `keyring_timeout()`) or `failed`; `hint` is the next step for that reason.
+    """
+
+    def __init__(self, message: str, hint: str = "", reason: str = "failed") -> None:
+        super().__init__(message)
+        self.hint = hint
+        self.reason = reason
+
+
+UNLOCK_HINT = ("unlock it: log in to your desktop session (or answer its unlock prompt); on a headless "
+               "box restart the daemon unlocked with `gnome-keyring-daemon --replace --unlock "
+               "--components=secrets` and type the keyring password on its stdin; then run the command "
+               "again. Or choose `--store session` (values in memory for this run only).")
+"""What to do about a locked keyring (CLI and wizard)."""
+UNAVAILABLE_HINT = ("start the keyring daemon again (log in again, or `gnome-keyring-daemon --start "
+                    "--components=secrets` in this D-Bus session), or choose `--store session`.")
+TIMEOUT_ENV = "TOOLBOX_TUI_KEYRING_TIMEOUT"
+"""Seconds one keyring call may take before it is given up (default `DEFAULT_TIMEOUT`)."""
+DEFAULT_TIMEOUT = 120.0
+"""Long enough to answer a desktop unlock prompt; bounds a daemon that never answers."""
+
+
+def keyring_timeout() -> float:
+    """Seconds a keyring call may take: `$TOOLBOX_TUI_KEYRING_TIMEOUT`, else `DEFAULT_TIMEOUT`."""
+    import os
+
+    try:
+        value = float(os.environ.get(TIMEOUT_ENV, "") or DEFAULT_TIMEOUT)
+    except ValueError:
+        return DEFAULT_TIMEOUT
+    return value if value > 0 else DEFAULT_TIMEOUT
+
+
+def _classify(exc: BaseException) -> str:
+    """`locked`, `unavailable` or `failed`, from the exception keyring/secretstorage/jeepney raised."""
+    names = {c.__name__ for c in type(exc).__mro__}
+    if names & {"KeyringLocked", "LockedException", "PromptDismissedException"}:
+        return "locked"
+    if names & {"SecretServiceNotAvailableException", "InitError"}:
+        return "unavailable"  # keyring raises InitError when the service went away mid-call
+    if "DBusErrorResponse" in names and _says_gone(exc):
+        return "unavailable"
+    if isinstance(exc, (ConnectionError, EOFError)):
+        return "unavailable"
+    return "failed"
+
+
+def _says_gone(exc: BaseException) -> bool:
+    text = f"{type(exc).__name__} {exc}".lower()
+    return any(w in text for w in ("notavailable", "not available", "serviceunknown", "noreply",
+                                   "disconnected", "connection", "no such", "unknown"))
+
+
+def _run_bounded(fn, args: tuple, timeout: float):  # noqa: ANN001, ANN202
+    """`fn(*args)` in a daemon thread, waiting at most `timeout` seconds.
+
+    A Secret Service call can block forever (a hung daemon, an unlock prompt nobody answers);
+    the abandoned thread is a daemon thread, so it never keeps the process alive.
+    """
+    import threading
+
+    box: dict[str, object] = {}
+
+    def body() -> None:
+        try:
+            box["result"] = fn(*args)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            box["error"] = exc
+
+    worker = threading.Thread(target=body, name="keyring-call", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        raise TimeoutError
+    if "error" in box:
+        raise box["error"]  # type: ignore[misc]
+    return box.get("result")
 
 
 @dataclass(frozen=True)
@@ -130,9 +209,27 @@ class KeyringStore:
         self.backend = backend_name(backend)
 
     def _call(self, what: str, fn, *args):  # noqa: ANN001
+        timeout = keyring_timeout()
         try:
-            return fn(*args)
+            return _run_bounded(fn, args, timeout)
+        except TimeoutError:
+            raise StoreError(f"the keyring ({self.backend}) did not answer within {timeout:g} s when "
+                             f"asked to {what} for service {self.service!r}: it is locked with an "
+                             "unlock prompt nobody answered, or its daemon hangs",
+                             f"answer or cancel the unlock prompt, or restart the keyring daemon; "
+                             f"{TIMEOUT_ENV}=SECONDS changes the wait; or choose `--store session`.",
+                             "timeout") from None
         except Exception as exc:  # keyring errors, D-Bus errors: never echo arguments (values)
+            reason = _classify(exc)
+            if reason == "locked":
+                raise StoreError(f"the keyring is locked: {self.backend} could not {what} for "
+                                 f"service {self.service!r} (unlocking it needs a prompt or the "
+                                 "keyring password)", UNLOCK_HINT, "locked") from None
+            if reason == "unavailable":
+                raise StoreError(f"the keyring daemon is gone: {self.backend} could not {what} for "
+                                 f"service {self.service!r} (no Secret Service answers on the D-Bus "
+                                 f"session bus: {type(exc).__name__})", UNAVAILABLE_HINT,
+                                 "unavailable") from None
             raise StoreError(f"the keyring ({self.backend}) could not {what} for service "
                              f"{self.service!r}: {type(exc).__name__}") from None
 
@@ -147,13 +244,13 @@ class KeyringStore:
     def delete(self, name: str) -> None:
         import keyring.errors
 
-        try:
-            self._backend.delete_password(self.service, name)
-        except keyring.errors.PasswordDeleteError:
-            pass
-        except Exception as exc:
-            raise StoreError(f"the keyring ({self.backend}) could not delete {name!r}: "
-                             f"{type(exc).__name__}") from None
+        def gentle(service: str, username: str) -> None:
+            try:
+                self._backend.delete_password(service, username)
+            except keyring.errors.PasswordDeleteError:
+                pass  # not there: nothing to delete
+
+        self._call(f"delete {name!r}", gentle, self.service, name)
         if not name.startswith("@"):
             self._index_remove(name)
 

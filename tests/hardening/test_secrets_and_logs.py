@@ -47,10 +47,33 @@ def _values(canary: str) -> dict[str, bytes]:
         "invalid UTF-8": c + b"\xff\xfe\xfd-rest",
         "escape sequences": c + b"\x1b]0;pwn\x07\x1b[2J",
         "CRLF": c + b"-crlf-value\r\n",
+        "bell (C0 control)": c + b"\x07ding-dong",
+        "C1 control (8-bit CSI)": c + "\u009b2J-after".encode(),
+        "DEL": c + b"\x7f-after-del",
+        "tab inside": c + b"\tafter-tab",
+        "ESC first": b"\x1b[31m" + c,
     }
 
 
 CASES = list(_values("x"))
+
+_AT = len("CANARY") + 16 + 1
+"""1-based position of the first character after the canary (`CANARY` + 16 hex digits)."""
+EXPECT = {
+    "NUL bytes": (1, f"a NUL byte at character {_AT} (2 control characters in all)"),
+    "escape sequences": (1, f"an ESC (escape sequence) at character {_AT}"),
+    "bell (C0 control)": (1, f"control character U+0007 at character {_AT}"),
+    "C1 control (8-bit CSI)": (1, f"C1 control character U+009B at character {_AT}"),
+    "DEL": (1, f"a DEL character at character {_AT}"),
+    "tab inside": (1, f"control character U+0009 at character {_AT}"),
+    "ESC first": (1, "an ESC (escape sequence) at character 1"),
+    "invalid UTF-8": (2, f"not valid UTF-8 (bad byte at offset {_AT - 1})"),
+    "1 MB": (1, "at most 4096 characters"),
+    "embedded newlines": (1, "must be a single line"),
+    "empty": (1, "at least 12 characters"),
+    "CRLF": (0, "db_password: stored"),
+}
+"""Exit code and message fragment of `secrets set db_password` (no --json) for each case."""
 
 
 @pytest.mark.keyring
@@ -65,6 +88,11 @@ def test_secret_value_on_stdin(case, proj, record):
         out, err, code = run_exe(["secrets", "set", "db_password", *extra], root, stdin=value)
         bad = problems(out, err, code, secret=canary)
         assert not bad, bad
+        if not extra and case in EXPECT:
+            want_code, fragment = EXPECT[case]
+            assert code == want_code and fragment in out + err, (code, err, out)
+            if code:
+                assert "db_password" in err, err
         if not extra:
             set_note = f"exit {code}: " + ((err.strip() or out.strip()).splitlines() or [""])[0][:120]
     # nothing but the state dir may appear in the project; the value never lands in a file there
