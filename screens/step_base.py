@@ -68,13 +68,38 @@ def user_error(exc: BaseException) -> str:
     return f"{msg} — {hint}" if hint else msg
 
 
+def short_paths(text: str, stack: Any) -> str:
+    """`text` with the project root left out of paths (`infrastructure/.../x.yml:12` fits on a
+    line and reads the same on every machine)."""
+    try:
+        root = str(stack.root_dir()).rstrip("/") + "/"
+    except Exception:  # noqa: BLE001 - canned stacks
+        return text
+    return text.replace(root, "") if len(root) > 1 else text
+
+
 class JobFailed(Message):
     """A thread worker of a step raised; `text` is user-facing."""
 
-    def __init__(self, label: str, text: str) -> None:
+    def __init__(self, label: str, text: str, kind: str = "") -> None:
         super().__init__()
         self.label = label
         self.text = text
+        self.kind = kind
+        """The exception's class name (`LoadError`, `ProjectChanged`, ...) so a step can react."""
+
+
+STALE_KINDS = ("LoadError", "ProjectChanged")
+"""Job failures that mean "the project on disk is not what this step shows": re-check (r)."""
+
+
+class StackReread(Message):
+    """A step's worker found the project changed on disk and read it again."""
+
+    def __init__(self, stack: Any, changed: list[str]) -> None:
+        super().__init__()
+        self.stack = stack
+        self.changed = changed
 
 
 class StepScreen(Screen):
@@ -82,6 +107,8 @@ class StepScreen(Screen):
 
     STEP = ""
     """Id of the step (one of wizard_state.STEPS)."""
+    RECHECK_KEY = "r"
+    """The key that re-checks the step (named in messages about a changed or broken project)."""
 
     BINDINGS = [
         Binding("n", "next_step", "Next", id="wizard.next"),
@@ -94,6 +121,9 @@ class StepScreen(Screen):
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
+        watch = getattr(self.wizard.backend, "watch", None)
+        if watch is not None:  # what the project holds now: later edits on disk are noticed
+            watch(self.wizard.stack)
         yield Static(self._title(), id="wizard-title")
         yield Static(step_bar(self.STEP, self.wizard.state.done), id="step-bar")
         with Vertical(id="step-body"):
@@ -153,8 +183,36 @@ class StepScreen(Screen):
         self.wizard.go_back(self.STEP)
 
     def on_job_failed(self, message: JobFailed) -> None:
-        self.set_status(f"{message.label} failed: {message.text}", "bold red")
+        message.text = short_paths(message.text, self.wizard.stack)
+        if message.kind in STALE_KINDS:
+            self.set_status(f"{message.text} ({self.RECHECK_KEY} re-checks)" if message.kind == "LoadError"
+                            else message.text, "bold red")
+        else:
+            self.set_status(f"{message.label} failed: {message.text}", "bold red")
         self.job_failed(message)
+
+    def reread(self) -> tuple[Any, list[str]]:
+        """(worker thread) (the project as on disk now, files that changed): read again when a
+        file changed (posting `StackReread`); raises LoadError when the edit broke it."""
+        wizard = self.wizard
+        reread = getattr(wizard.backend, "reread", None)
+        if reread is None:
+            return wizard.stack, []
+        stack, changed = reread(wizard.stack, wizard.opts)
+        if changed:
+            self.post_message(StackReread(stack, changed))
+        return stack, changed
+
+    def on_stack_reread(self, message: StackReread) -> None:
+        if message.stack is not self.wizard.stack:
+            self.wizard.set_stack(message.stack)
+            self.refresh_chrome()
+        self.stack_reread(message)
+
+    def stack_reread(self, message: StackReread) -> None:
+        """Hook: the step's own reaction (its status line) to a project read again."""
+        self.notify(f"{', '.join(message.changed)} changed on disk: the project was read again.",
+                    title="Re-read", timeout=6)
 
     def job_failed(self, message: JobFailed) -> None:
         """Hook for steps that must reset something when a job fails."""
@@ -171,7 +229,7 @@ class StepScreen(Screen):
             try:
                 fn()
             except Exception as exc:  # noqa: BLE001 - shown on the step, never a traceback
-                self.post_message(JobFailed(label, user_error(exc)))
+                self.post_message(JobFailed(label, user_error(exc), type(exc).__name__))
             finally:
                 app.jobs_remove(label)
 

@@ -76,6 +76,9 @@ class PathsStep(StepScreen):
         """finding id -> `fix_plan.Choice` the user picked (defaults are not stored)."""
         self.can_undo = False
         self.busy = False
+        self.stale = ""
+        """Why the shown plan cannot be used (the project changed on disk or does not load);
+        cleared by the next successful check (r)."""
 
     def compose_body(self) -> ComposeResult:
         yield Static(Text("Paths and files", style="bold"), classes="section-title")
@@ -106,9 +109,14 @@ class PathsStep(StepScreen):
         def work() -> None:
             stack = wizard.stack
             done = note
-            if before is not None:
+            if before is not None:  # apply/undo: on the stack the plan was made from
                 done = before(stack) or note
             new_stack = backend.load(wizard.opts) if reload else None
+            if new_stack is None:  # a re-check reads the project again when a file changed
+                stack, changed = self.reread()
+                if changed and not done:
+                    done = (f"{', '.join(changed)} changed on disk: read again; the plan below "
+                            "matches it now.")
             stack = new_stack or stack
             findings = backend.fix_findings(stack)
             plan = backend.plan(stack, findings, choices)
@@ -117,8 +125,21 @@ class PathsStep(StepScreen):
         self.run_job("checking paths", work)
 
     def job_failed(self, message: Any) -> None:
+        from toolbox_tui.screens.step_base import STALE_KINDS
+
         self.busy = False
+        if getattr(message, "kind", "") in STALE_KINDS:
+            self.stale = message.text
+            what = ("The project no longer loads, so no fix can be planned:" if message.kind == "LoadError"
+                    else "Not applied: the plan was made from files that have changed since:")
+            self.query_one("#paths-detail", Static).update(Text.assemble(
+                (what + "\n", "bold red"), (message.text + "\n", "red"),
+                ("Fix the file if needed, then press ", ""), ("r", "bold"), (" to re-check.", "")))
+            self.wizard.mark(self.STEP, False)
         self.refresh_bindings()
+
+    def stack_reread(self, message: Any) -> None:
+        """The status line says it (see `_refresh`); no extra notification."""
 
     def action_recheck(self) -> None:
         self.set_status("Looking for missing paths…")
@@ -126,6 +147,7 @@ class PathsStep(StepScreen):
 
     def on_paths_ready(self, message: PathsReady) -> None:
         self.busy = False
+        self.stale = ""
         if message.stack is not None:
             self.wizard.set_stack(message.stack)
         self.findings, self.plan, self.can_undo = message.findings, message.plan, message.can_undo
@@ -239,6 +261,9 @@ class PathsStep(StepScreen):
             self.app.push_screen(TextViewDialog("Fix plan (nothing written yet)", self.plan_text()))
 
     def action_apply(self) -> None:
+        if self.stale:
+            self.set_status("Press r to re-check first: the project changed on disk.", "red")
+            return
         if self.busy or not self.plan or not self.plan.actions:
             self.set_status("Nothing to apply.")
             return
@@ -282,7 +307,7 @@ class PathsStep(StepScreen):
                                            no="Cancel"), go)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("apply", "cycle_option", "preview") and (self.busy or not self.plan):
+        if action in ("apply", "cycle_option", "preview") and (self.busy or not self.plan or self.stale):
             return None
         if action == "apply" and not self.plan.actions:
             return None
@@ -291,6 +316,8 @@ class PathsStep(StepScreen):
         return super().check_action(action, parameters)
 
     def next_blocked(self) -> str:
+        if self.stale:
+            return "the project changed on disk or does not load: press r to re-check"
         if self.plan is None:
             return "the path checks are still running"
         pending = [f for f in self.plan.findings if f.status == FAIL and f.chosen is not None]

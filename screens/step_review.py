@@ -72,6 +72,8 @@ class ReviewStep(StepScreen):
         super().__init__()
         self.ready: ReviewReady | None = None
         self.busy = False
+        self.broken = ""
+        """The project does not load (the error with file:line) since the last re-check."""
 
     def compose_body(self) -> ComposeResult:
         yield Static(Text("Review", style="bold"), classes="section-title")
@@ -96,7 +98,7 @@ class ReviewStep(StepScreen):
         backend = wizard.backend
 
         def work() -> None:
-            stack = wizard.stack
+            stack, _changed = self.reread()  # never review a model older than the files
             checks = backend.doctor(stack)
             missing = backend.missing_secrets(stack, wizard.store) if wizard.store is not None else ["?"]
             from toolbox_tui.secret_materialize import needed
@@ -107,10 +109,22 @@ class ReviewStep(StepScreen):
         self.run_job("re-checking", work)
 
     def job_failed(self, message: Any) -> None:
+        from toolbox_tui.screens.step_base import STALE_KINDS
+
         self.busy = False
+        if getattr(message, "kind", "") in STALE_KINDS:  # nothing checked may be started
+            self.ready = None
+            self.broken = message.text
+            self.query_one("#review-plan", Static).update(Text.assemble(
+                ("The project no longer loads:\n", "bold red"), (message.text + "\n", "red"),
+                ("Fix the file, then press ", ""), ("r", "bold"), (" to re-check.", "")))
+            self.query_one("#review-findings", Static).update("")
+            self.wizard.mark(self.STEP, False)
+        self.refresh_bindings()
 
     def on_review_ready(self, message: ReviewReady) -> None:
         self.busy = False
+        self.broken = ""
         self.ready = message
         self.wizard.checks = message.checks
         self.query_one("#review-plan", Static).update(
@@ -134,6 +148,8 @@ class ReviewStep(StepScreen):
         self.refresh_bindings()
 
     def next_blocked(self) -> str:
+        if self.broken:
+            return "the project does not load: fix the file, then r re-checks"
         if self.ready is None:
             return "still checking"
         bad = [c for c in self.ready.checks if c.status == FAIL and c.area in BLOCKING_AREAS

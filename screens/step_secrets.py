@@ -109,6 +109,7 @@ class SecretsStep(StepScreen):
     """The secrets form."""
 
     STEP = "secrets"
+    RECHECK_KEY = "f5"
     CSS = load_css("step_secrets.tcss")
     BINDINGS = [
         Binding("ctrl+r", "reveal", "Reveal", id="secrets.reveal"),
@@ -118,6 +119,7 @@ class SecretsStep(StepScreen):
         Binding("G", "generate_all", "Generate all", id="secrets.generate_all_alt", show=False),
         Binding("s", "session_store", "Session store", id="secrets.session"),
         Binding("ctrl+n", "next_step", "Next", id="wizard.next_alt"),
+        Binding("f5", "recheck", "Re-check", id="secrets.recheck", show=False),
     ]
     """Reveal/generate act on the focused input; ctrl+s saves every valid typed value; ctrl+t (or G
     outside an input) generates and saves every missing secret that may be generated; s picks the session-only store."""
@@ -130,6 +132,10 @@ class SecretsStep(StepScreen):
         """Required secrets without a value (None until checked)."""
         self.keyring_info: Any = None
         self.busy = False
+        self.reread_note = ""
+        """Set when the last check found the compose files changed on disk (for the status line)."""
+        self.broken = ""
+        """The project does not load any more (the error, with file:line); f5 re-checks."""
 
     def compose_body(self) -> ComposeResult:
         yield Static(Text("Secrets", style="bold"), classes="section-title")
@@ -204,7 +210,7 @@ class SecretsStep(StepScreen):
         self.busy = True
 
         def work() -> None:
-            stack = wizard.stack
+            stack, _changed = self.reread()  # edited compose file: the inventory follows it
             store = wizard.store
             for name, value in (values or {}).items():
                 backend.store_value(store, name, value)
@@ -216,11 +222,27 @@ class SecretsStep(StepScreen):
         self.run_job("checking secrets", work)
 
     def job_failed(self, message: Any) -> None:
+        from toolbox_tui.screens.step_base import STALE_KINDS
+
         self.busy = False
+        if getattr(message, "kind", "") in STALE_KINDS:
+            self.broken = message.text
+            self.wizard.mark(self.STEP, False)
         self.refresh_bindings()
+
+    def stack_reread(self, message: Any) -> None:
+        self.reread_note = f"{', '.join(message.changed)} changed on disk: read again. "
+
+    def action_recheck(self) -> None:
+        if self.busy:
+            return
+        self.set_status("Re-checking the secrets…")
+        self._check()
 
     async def on_secrets_checked(self, message: SecretsChecked) -> None:
         self.busy = False
+        self.broken = ""
+        note, self.reread_note = self.reread_note, ""
         form = self.query_one("#secrets-form", VerticalScroll)
         names = [e.name for e in message.entries]
         fresh = names != [e.name for e in self.entries]
@@ -232,7 +254,7 @@ class SecretsStep(StepScreen):
         if fresh:
             self._focus_first_missing()
         self._update_headers(message.saved)
-        saved = f"Saved {len(message.saved)} secret(s). " if message.saved else ""
+        saved = note + (f"Saved {len(message.saved)} secret(s). " if message.saved else "")
         if self.missing:
             self.set_status(f"{saved}{len(self.missing)} required secret(s) have no value: "
                             f"{', '.join(self.missing)}", "yellow")
@@ -351,6 +373,8 @@ class SecretsStep(StepScreen):
         return super().check_action(action, parameters)
 
     def next_blocked(self) -> str:
+        if self.broken:
+            return "the project does not load: fix the file, then f5 re-checks"
         if self.wizard.store is None:
             return "choose where secret values are kept (s: this session only)"
         if self.missing is None:

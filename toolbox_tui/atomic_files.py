@@ -55,7 +55,10 @@ def atomic_write(path: Path, data: bytes, *, mode: int | None = None, keep_mode:
         st: os.stat_result | None = os.stat(path) if keep_mode else None
     except FileNotFoundError:
         st = None
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tbx-tmp", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tbx-tmp", dir=path.parent)
+    except OSError as exc:
+        raise named(exc, path) from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -67,8 +70,10 @@ def atomic_write(path: Path, data: bytes, *, mode: int | None = None, keep_mode:
         else:
             os.chmod(tmp, 0o644 if mode is None else mode)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         silent_unlink(Path(tmp))
+        if isinstance(exc, OSError):
+            raise named(exc, path) from None
         raise
     fsync_dir(path.parent)
 
@@ -81,6 +86,29 @@ def _chown_like(path: str | Path, st: os.stat_result) -> None:
         pass  # not root: the file stays ours, which is what a non-root rewrite can do
 
 
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+"""errnos meaning there is no room left: the user must free space, nothing else helps."""
+
+
+def named(exc: OSError, path: Path | str) -> OSError:
+    """`exc` naming `path` (the file the user knows), not a temp name or nothing at all."""
+    if exc.filename is not None and str(exc.filename) == str(path):
+        return exc
+    return OSError(exc.errno, exc.strerror or str(exc), str(path))
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno in DISK_FULL
+
+
+def disk_full_hint(path: Path | str) -> str:
+    """What to do when a write under `path` ran out of space."""
+    where = Path(path)
+    where = where if where.is_dir() else where.parent
+    return (f"the filesystem holding {where} is full: free some space there (`df -h {where}` "
+            "shows what is left), then run the command again")
+
+
 def silent_unlink(path: Path) -> None:
     try:
         os.unlink(path)
@@ -91,10 +119,18 @@ def silent_unlink(path: Path) -> None:
 def copy_file_new(src: Path, dst: Path, *, mode: int | None = None) -> None:
     """Copy `src` to the new path `dst` (copy2 semantics) without ever clobbering or exposing a
     partial file: copy to a temp name, fsync, then hard-link into place (fails if dst exists)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tbx-tmp", dir=dst.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tbx-tmp", dir=dst.parent)
+    except OSError as exc:
+        raise named(exc, dst) from None
     os.close(fd)
     try:
-        shutil.copy2(src, tmp)
+        try:
+            shutil.copy2(src, tmp)
+        except OSError as exc:  # reading src is reported as src; writing the copy as dst
+            if exc.errno in DISK_FULL or exc.filename in (None, tmp):
+                raise named(exc, dst) from None
+            raise
         if mode is not None:
             os.chmod(tmp, mode)
         with open(tmp, "rb+") as fh:

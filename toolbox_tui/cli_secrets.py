@@ -300,7 +300,8 @@ def _cmd_materialize(args: argparse.Namespace) -> int:
     mode = args.mode or stack.mode or "dev"
     try:
         result = sm.materialize_report(stack, store, mode=mode, target=target, client=client)
-    except (sm.SecretsIncomplete, sm.SecretsRefused, sm.SwarmUnavailable, sm.UnsafeSecretsDir) as exc:
+    except (sm.SecretsIncomplete, sm.SecretsRefused, sm.SwarmUnavailable, sm.UnsafeSecretsDir,
+            sm.SecretsWriteError) as exc:
         _err(str(exc), exc.hint)
         return 1
     payload = {"target": result.target, "mode": mode,

@@ -25,8 +25,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from toolbox_tui.atomic_files import (atomic_write, copy_file_new, first_existing, sha256_file,
-                                      writable)
+from toolbox_tui.atomic_files import (atomic_write, copy_file_new, disk_full_hint, first_existing,
+                                      is_disk_full, sha256_file, writable)
 from toolbox_tui.fix_plan import FixAction, FixPlan
 from toolbox_tui.yaml_edit import EditError, ScalarEdit, rewrite_scalars
 
@@ -175,7 +175,7 @@ def _new_run_dir(state_dir: Path) -> Path:
     runs.mkdir(parents=True, exist_ok=True)
     ignore = Path(state_dir) / ".gitignore"
     if not ignore.exists():  # backups and journals never belong in the user's repository
-        ignore.write_text("# toolbox-tui state (fix backups, journals): not for version control\n*\n")
+        atomic_write(ignore, b"# toolbox-tui state (fix backups, journals): not for version control\n*\n")
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
     run_dir = runs / stamp
     n = 1
@@ -272,8 +272,10 @@ def apply_plan(plan: FixPlan, state_dir: Path, *,
     try:
         run_dir = _new_run_dir(state_dir)
     except OSError as exc:
+        hint = (disk_full_hint(state_dir) if is_disk_full(exc)
+                else "Make the project root writable")
         raise FixError(f"cannot create the backup directory under {state_dir}: {exc.strerror}",
-                       "Make the project root writable; nothing was changed.") from None
+                       f"{hint[0].upper()}{hint[1:]}; nothing was changed.") from None
     run = _Run(run_dir, {
         "version": JOURNAL_VERSION,
         "status": "applying",
@@ -282,26 +284,17 @@ def apply_plan(plan: FixPlan, state_dir: Path, *,
         "root": plan.root,
         "actions": [],
     })
-    # Back up every existing file the run touches before the first change.
-    (run_dir / "backups").mkdir()
-    for i, action in enumerate(plan.actions):
-        entry: dict[str, Any] = {
-            "kind": action.kind, "target": action.target, "source": action.source,
-            "finding_ids": list(action.finding_ids), "backup": None,
-            "sha256_before": sha256_file(Path(action.target)), "sha256_after": None,
-            "created": [], "removed_dir": None, "done": False,
-        }
-        if action.kind == "rewrite":
-            backup = run_dir / "backups" / f"{i + 1:03d}-{Path(action.target).name}"
-            shutil.copy2(action.target, backup)
-            entry["backup"] = str(backup)
-        elif action.kind == "replace_dir":
-            st = os.stat(action.target)
-            entry["removed_dir"] = {"path": action.target, "mode": stat.S_IMODE(st.st_mode),
-                                    "uid": st.st_uid, "gid": st.st_gid}
-        run.entries.append(entry)
-    run.journal["actions"] = run.entries
-    run.save()
+    try:
+        _back_up(plan, run)
+    except BaseException as exc:  # nothing changed yet: leave no half-written backup behind
+        shutil.rmtree(run_dir, ignore_errors=True)
+        if not isinstance(exc, OSError):
+            raise
+        where = exc.filename or run_dir
+        hint = disk_full_hint(where) if is_disk_full(exc) else "Fix the cause and run again"
+        raise FixError(f"cannot write {where} (backups before any change): {exc.strerror or exc}",
+                       f"{hint[0].upper()}{hint[1:]}; nothing was changed.",
+                       run_dir=None) from None
 
     for i, action in enumerate(plan.actions):
         entry = run.entries[i]
@@ -314,14 +307,14 @@ def apply_plan(plan: FixPlan, state_dir: Path, *,
         except BaseException as exc:  # noqa: BLE001 - any failure (even Ctrl-C): put everything back
             reason = (exc.strerror if isinstance(exc, OSError) and exc.strerror
                       else "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc))
-            leftovers = _revert(run.entries[: i + 1], strict=False).kept
-            run.journal["status"] = "rolled_back"
-            run.journal["error"] = f"{action.kind} {action.target}: {reason}"
-            run.save()
+            leftovers = _rollback(run, i + 1, f"{action.kind} {action.target}: {reason}")
             shown = _rel(action.target, plan.root)
             if leftovers:
                 hint = ("Could not remove: " + ", ".join(leftovers)
                         + f". Backups are in {run_dir}.")
+            elif is_disk_full(exc):
+                hint = (f"Everything this run changed was put back; "
+                        f"{disk_full_hint(Path(action.target).parent)}.")
             else:
                 hint = "Everything this run changed was put back; fix the cause and run again."
             if not isinstance(exc, Exception):
@@ -329,8 +322,60 @@ def apply_plan(plan: FixPlan, state_dir: Path, *,
             raise FixError(f"{action.kind} {shown} failed: {reason}", hint, rolled_back=True,
                            run_dir=run_dir, leftovers=tuple(leftovers)) from None
     run.journal["status"] = "applied"
-    run.save()
+    try:
+        run.save()
+    except OSError as exc:  # the journal must say what was done, or the run is not kept
+        journal = run_dir / JOURNAL
+        leftovers = _rollback(run, len(run.entries), f"journal {journal}: {exc.strerror}")
+        hint = disk_full_hint(run_dir) if is_disk_full(exc) else "fix the cause and run again"
+        raise FixError(f"cannot write the fix journal {journal}: {exc.strerror or exc}",
+                       ("Could not remove: " + ", ".join(leftovers) + ". ") if leftovers else
+                       f"Everything this run changed was put back; {hint}.", rolled_back=True,
+                       run_dir=run_dir, leftovers=tuple(leftovers)) from None
     return ApplyResult(str(run_dir), tuple(run.entries))
+
+
+def _back_up(plan: FixPlan, run: _Run) -> None:
+    """Back up every existing file the run touches and write the first journal, before any change."""
+    (run.run_dir / "backups").mkdir()
+    for i, action in enumerate(plan.actions):
+        entry: dict[str, Any] = {
+            "kind": action.kind, "target": action.target, "source": action.source,
+            "finding_ids": list(action.finding_ids), "backup": None,
+            "sha256_before": sha256_file(Path(action.target)), "sha256_after": None,
+            "created": [], "removed_dir": None, "done": False,
+        }
+        if action.kind == "rewrite":
+            backup = run.run_dir / "backups" / f"{i + 1:03d}-{Path(action.target).name}"
+            try:
+                shutil.copy2(action.target, backup)
+            except OSError as exc:
+                raise OSError(exc.errno, exc.strerror or str(exc), str(backup)) from None
+            entry["backup"] = str(backup)
+        elif action.kind == "replace_dir":
+            st = os.stat(action.target)
+            entry["removed_dir"] = {"path": action.target, "mode": stat.S_IMODE(st.st_mode),
+                                    "uid": st.st_uid, "gid": st.st_gid}
+        run.entries.append(entry)
+    run.journal["actions"] = run.entries
+    run.save()
+
+
+def _rollback(run: _Run, count: int, error: str) -> list[str]:
+    """Undo the first `count` entries of a failed run; returns what could not be removed. The
+    journal records the rollback when there is room for it. A full disk may refuse even that:
+    then a run that was put back completely is removed (nothing is left to undo, and a journal
+    still saying `applying` would send `undo` after it); one with leftovers keeps its journal,
+    so `undo` can finish the job."""
+    leftovers = _revert(run.entries[:count], strict=False).kept
+    run.journal["status"] = "rolled_back"
+    run.journal["error"] = error
+    try:
+        run.save()
+    except OSError:
+        if not leftovers:
+            shutil.rmtree(run.run_dir, ignore_errors=True)
+    return list(leftovers)
 
 
 # --- undo / rollback ---------------------------------------------------------------------------

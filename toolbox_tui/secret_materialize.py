@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from toolbox_tui.atomic_files import atomic_write
+from toolbox_tui.atomic_files import atomic_write, disk_full_hint, is_disk_full
 from toolbox_tui import secret_kinds as sk
 from toolbox_tui.secret_inventory import SecretEntry, build_inventory, resolve
 
@@ -76,6 +76,19 @@ class UnsafeSecretsDir(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.hint = "remove or fix that directory (it must be owned by you, mode 0700), then retry"
+
+
+class SecretsWriteError(Exception):
+    """A secret file, the override or the journal could not be written (disk full, read-only...).
+    User-facing: names the path (never a value); the new secret files are already removed."""
+
+    def __init__(self, path: Path | str, exc: OSError) -> None:
+        self.path = str(path)
+        reason = (exc.strerror or str(exc)).lower()
+        super().__init__(f"cannot write {path}: {reason}")
+        what = (disk_full_hint(path) if is_disk_full(exc)
+                else "make that directory writable by you")
+        self.hint = f"{what}; no new secret file was left behind"
 
 
 class SwarmUnavailable(Exception):
@@ -136,11 +149,15 @@ def secrets_base_dir() -> Path:
     return Path(tempfile.gettempdir()) / f"toolbox-tui-{os.getuid()}"
 
 
+def _dir_name(project: str) -> str:
+    return re.sub(r"[^a-z0-9_.-]", "_", project.lower())
+
+
 def secrets_dir(project: str) -> Path:
     """The private directory for `project`'s secret files, created 0700 and checked."""
     base = secrets_base_dir()
     _ensure_private_dir(base)
-    d = base / re.sub(r"[^a-z0-9_.-]", "_", project.lower())
+    d = base / _dir_name(project)
     _ensure_private_dir(d)
     return d
 
@@ -262,17 +279,25 @@ def materialize_report(stack: Any, store: Any, *, mode: str | None = None, targe
         journal.update({"target": "swarm", "swarm": {s: n for s, n, _ in names}})
         directory, files = None, ()
     else:
-        directory = secrets_dir(stack.name)
+        fresh_dir = not secrets_base_dir().joinpath(_dir_name(stack.name)).exists()
+        try:
+            directory = secrets_dir(stack.name)
+        except OSError as exc:
+            raise SecretsWriteError(exc.filename or secrets_base_dir(), exc) from None
         written = []
         existed = set(directory.iterdir())
         try:
             for e in need:
                 path = write_secret_file(directory, e.name, values[e.name])
                 written.append((e.name, str(path)))
-        except BaseException:  # Ctrl-C, disk full...: leave no new secret file behind
+        except BaseException as exc:  # Ctrl-C, disk full...: leave no new secret file behind
             for _n, p in written:
                 if Path(p) not in existed:
                     _unlink(Path(p))
+            if fresh_dir:
+                _rmdir_quiet(directory)
+            if isinstance(exc, OSError):
+                raise SecretsWriteError(exc.filename or directory, exc) from None
             raise
         old = {n: p for n, p in (journal.get("files") or {}).items()}
         for n, p in old.items():  # secrets no longer needed: remove their files
@@ -284,16 +309,25 @@ def materialize_report(stack: Any, store: Any, *, mode: str | None = None, targe
         names = []
     journal.update({"placeholders": list(placeholders), "updated": int(time.time())})
     try:
+        old_override: bytes | None = override.read_bytes()
+    except OSError:
+        old_override = None
+    try:
         if defs:
             _write_text_atomic(override, override_text(defs))
         elif override.exists():
             override.unlink()
         _write_text_atomic(_state_dir(stack) / JOURNAL_NAME, json.dumps(journal, indent=2) + "\n")
-    except BaseException:  # interrupted before the journal knows the files: remove the new ones
+    except BaseException as exc:  # interrupted before the journal knows the files: remove the new ones
         if target != "swarm":
             for _n, p in written:
                 if Path(p) not in existed:
                     _unlink(Path(p))
+            if fresh_dir:
+                _rmdir_quiet(directory)
+        _put_back(override, old_override)  # never an override naming files that are gone
+        if isinstance(exc, OSError):
+            raise SecretsWriteError(exc.filename or _state_dir(stack), exc) from None
         raise
     new_stack = stack.with_extra_file(override) if defs else stack
     notes = _user_notes(stack, need) if target == "compose" else ()
@@ -320,6 +354,24 @@ def materialize(stack: Any, store: Any, *, mode: str | None = None, target: str 
                 client: Any = None) -> Any:
     """Contract entry point: materialize and return the stack with the override applied."""
     return materialize_report(stack, store, mode=mode, target=target, client=client).stack
+
+
+def _put_back(path: Path, old: bytes | None) -> None:
+    """Best effort: `path` as it was (absent, or its old bytes)."""
+    try:
+        if old is None:
+            _unlink(path)
+        elif path.read_bytes() != old:
+            atomic_write(path, old)
+    except OSError:
+        pass
+
+
+def _rmdir_quiet(path: Path) -> None:
+    try:
+        path.rmdir()
+    except OSError:
+        pass
 
 
 def _unlink(path: Path) -> None:

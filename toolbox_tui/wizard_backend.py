@@ -63,6 +63,48 @@ def own_children(comm: str) -> list[int]:
     return out
 
 
+class ProjectChanged(Exception):
+    """A project file changed on disk after the wizard read it: work planned on the old content is
+    refused (nothing written). User-facing; `files` are the paths that changed."""
+
+    def __init__(self, files: Sequence[str], doing: str, hint: str = "") -> None:
+        self.files = tuple(files)
+        super().__init__(f"{', '.join(self.files)} changed on disk since {doing}; nothing was written")
+        self.hint = hint or "press r to re-check (the project is read again)"
+
+
+def source_files(stack: Any) -> list[Path]:
+    """Every file the loaded model came from: compose files (includes, extends, the secrets
+    override), the env files that fed interpolation, the manifest."""
+    out: list[Path] = []
+    for f in list(getattr(stack, "files", None) or ()) + list(getattr(stack, "env_files", None) or ()):
+        out.append(Path(f))
+    for f in (getattr(stack, "file_docs", None) or {}):
+        out.append(Path(f))
+    manifest = getattr(stack, "manifest", None)
+    if getattr(manifest, "path", None):
+        out.append(Path(manifest.path))
+    env_file = getattr(manifest, "env_file", None)  # watched before it exists: it may appear
+    if env_file is None and getattr(stack, "project_dir", None):
+        env_file = Path(stack.project_dir) / ".env"
+    if env_file is not None:
+        out.append(Path(env_file))
+    return list(dict.fromkeys(out))
+
+
+def fingerprint(stack: Any) -> dict[str, str | None]:
+    """sha256 of each source file now (None: gone or unreadable)."""
+    from toolbox_tui.atomic_files import sha256_file
+
+    out: dict[str, str | None] = {}
+    for f in source_files(stack):
+        try:
+            out[str(f)] = sha256_file(f)
+        except OSError:
+            out[str(f)] = None
+    return out
+
+
 def blocking_prereqs(checks: Iterable[Check]) -> list[Check]:
     """Failing prerequisite checks: nothing can start while one of them fails."""
     return [c for c in checks if c.area == "prereq" and c.status == FAIL]
@@ -94,6 +136,15 @@ class _ClosableClient:
         return getattr(self._client, name)
 
 
+def _rel(path: str, root: Path | None) -> str:
+    if root is not None:
+        try:
+            return os.path.relpath(path, root) if Path(path).is_relative_to(root) else path
+        except ValueError:
+            return path
+    return path
+
+
 class WizardBackend:
     """Real engine access for the wizard. Subclass and override for canned data."""
 
@@ -105,13 +156,58 @@ class WizardBackend:
         self._live: list[_ClosableClient] = []
         self.cancel = threading.Event()
         """Set when the user quits: long waits return as soon as they can."""
+        self._prints: dict[int, tuple[Any, dict[str, str | None]]] = {}
+        """id(stack) -> (stack, its source files' hashes when it was read): what "stale" means."""
+        self._prints_lock = threading.Lock()
 
     # --- project ------------------------------------------------------------------------------
 
     def load(self, opts: Any) -> Any:
         from toolbox_tui.project import load_stack
 
-        return load_stack(opts)
+        stack = load_stack(opts)
+        self.watch(stack)
+        return stack
+
+    def watch(self, stack: Any) -> None:
+        """Remember what `stack`'s source files hold now (once per stack; the app calls it as soon
+        as a step shows, so edits made while the wizard is open are noticed)."""
+        with self._prints_lock:
+            if id(stack) not in self._prints:
+                self._prints[id(stack)] = (stack, fingerprint(stack))
+
+    def changed_files(self, stack: Any) -> list[str]:
+        """Source files of `stack` whose content differs from when it was read (relative to the
+        root where possible). [] for a stack never watched (it is watched from now on)."""
+        with self._prints_lock:
+            seen = self._prints.get(id(stack))
+        if seen is None:
+            self.watch(stack)
+            return []
+        now = fingerprint(stack)
+        root = self._root_or_none(stack)
+        return [_rel(f, root) for f, h in seen[1].items() if now.get(f) != h]
+
+    def reread(self, stack: Any, opts: Any) -> tuple[Any, list[str]]:
+        """(the project as it is on disk now, files that changed). Reloads only when a source file
+        changed; raises LoadError (file:line) when the edited project no longer loads."""
+        changed = self.changed_files(stack)
+        if not changed:
+            return stack, []
+        return self.load(opts), changed
+
+    def check_fresh(self, stack: Any, doing: str, hint: str = "") -> None:
+        """Raise ProjectChanged when a source file of `stack` changed since it was read."""
+        changed = self.changed_files(stack)
+        if changed:
+            raise ProjectChanged(changed, doing, hint)
+
+    @staticmethod
+    def _root_or_none(stack: Any) -> Path | None:
+        try:
+            return Path(stack.root_dir())
+        except Exception:  # noqa: BLE001 - canned stacks in tests
+            return None
 
     def root(self, stack: Any) -> Path:
         return Path(stack.root_dir())
@@ -138,9 +234,12 @@ class WizardBackend:
                          choices=[c for c in choices if c.finding_id in open_ids])
 
     def apply(self, stack: Any, plan: Any) -> Any:
+        """Apply `plan` (made from `stack`); refused when a project file changed since, because
+        the plan may no longer match it (fix_apply itself only checks the files it touches)."""
         from toolbox_tui.fix_apply import apply_plan
         from toolbox_tui.project import state_dir
 
+        self.check_fresh(stack, "the plan was made", "press r to re-check and get a fresh plan")
         return apply_plan(plan, state_dir(stack))
 
     def undo(self, stack: Any) -> Any:
@@ -252,7 +351,13 @@ class WizardBackend:
         """Materialize secrets, `compose up -d`, wait until healthy, diagnose what is not."""
         from toolbox_tui.compose_cli import ComposeError
 
+        changed = self.changed_files(stack)
+        if changed:  # secrets and services would come from the old content: refuse, re-check
+            return StartupOutcome(False, f"{', '.join(changed)} changed on disk since the review; "
+                                         "nothing was started. Esc goes back to Review, which "
+                                         "reads the project again.")
         stack = self.materialize(stack, store)
+        self.watch(stack)
         on_stack(stack)
         if self.cancel.is_set():
             return StartupOutcome(False, "Cancelled before the containers were started.", cancelled=True)
