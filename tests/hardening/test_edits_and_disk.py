@@ -237,7 +237,7 @@ def test_disk_fills_during_secrets_materialize(tmpfs, tmp_path, keyring_backend,
                 bad.append("project files changed")
             if (root / ".toolbox-tui" / "compose.secrets.yml").exists():
                 bad.append("override written although the secret files were not")
-            bad += message_problems(err, out, ("toolbox-tui",))
+            bad += message_problems(err, out, (f"{runtime}/",))  # a path in it, not just the prefix
             m = re.search(r"cannot write \S*/(\w+):", err)
             case = f"`secrets materialize`: secret file {m.group(1)}" if m else \
                 "`secrets materialize`: the private directory"
