@@ -58,7 +58,8 @@ def run_wizard(args: Any) -> int:
     state = load_state(stack)
     start = state.start_step()
     backend = WizardBackend()
-    app = WizardApp(stack, opts, backend, state, start_step=start, recheck=bool(state.done))
+    app = WizardApp(stack, opts, backend, state, start_step=start, recheck=bool(state.done),
+                    handle_signals=True)
     code: int | None = None
     try:
         code = app.run()
@@ -81,13 +82,15 @@ def cleanup(app: Any) -> list[str]:
     notes: list[str] = []
     stack = app.stack
     backend = app.backend
-    if app.startup_state == "running":
+    if app.startup_state in ("running", "cancelled"):
         notes.append("toolbox-tui: startup was interrupted; stopping the containers started so far…")
         try:
             backend.down(stack)
         except Exception as exc:  # noqa: BLE001
             notes.append(f"  could not stop them: {exc} — run `docker compose -p {stack.name} down`")
-    if app.materialized and app.startup_state != "ok":
+    # `materialized` is set when the step sees the files written; a signal can end the app
+    # between the write and that message, so a startup still running counts as written too.
+    if (app.materialized or app.startup_state in ("running", "cancelled")) and app.startup_state != "ok":
         try:
             removed = backend.remove_secret_files(stack)
         except Exception as exc:  # noqa: BLE001

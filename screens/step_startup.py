@@ -122,7 +122,7 @@ class StartupStep(StepScreen):
 
     def on_screen_resume(self) -> None:
         super().on_screen_resume()
-        if self.wizard.start_requested and self.wizard.startup_state in ("idle", "failed"):
+        if self.wizard.start_requested and self.wizard.startup_state in ("idle", "failed", "cancelled"):
             self.start()
 
     # --- running --------------------------------------------------------------------------------
@@ -152,7 +152,9 @@ class StartupStep(StepScreen):
         self.refresh_bindings()
 
     def job_failed(self, message: Any) -> None:
-        self.wizard.startup_state = "failed"
+        cancel = getattr(self.wizard.backend, "cancel", None)
+        quitting = cancel is not None and cancel.is_set()  # an error caused by stop_waiting()
+        self.wizard.startup_state = "cancelled" if quitting else "failed"
         self.refresh_bindings()
 
     def on_stack_materialized(self, message: StackMaterialized) -> None:
@@ -200,7 +202,8 @@ class StartupStep(StepScreen):
         out = message.outcome
         self.outcome = out
         wizard = self.wizard
-        wizard.startup_state = "ok" if out.ok else "failed"
+        # cancelled (the wizard is quitting): containers may be up, the launcher brings them down
+        wizard.startup_state = "ok" if out.ok else "cancelled" if out.cancelled else "failed"
         if out.ok:
             self.set_status(out.summary + " Press n.", "green")
         else:

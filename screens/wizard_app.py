@@ -7,7 +7,9 @@ which are done (`toolbox_tui.wizard_state`, no values) and keeps track of work i
 
 from __future__ import annotations
 
+import asyncio
 import importlib
+import signal
 import threading
 from typing import Any, Iterable
 
@@ -53,7 +55,8 @@ class WizardApp(App[int]):
 
     def __init__(self, stack: Any, opts: Any, backend: WizardBackend | None = None,
                  state: WizardState | None = None, *, start_step: str | None = None,
-                 persist: bool = True, cursor_blink: bool = True, recheck: bool = False) -> None:
+                 persist: bool = True, cursor_blink: bool = True, recheck: bool = False,
+                 handle_signals: bool = False) -> None:
         super().__init__()
         self.stack = stack
         """The loaded project (replaced when the Project step changes options or fixes reload it)."""
@@ -78,10 +81,15 @@ class WizardApp(App[int]):
         self.start_requested = False
         """Set by Review's Start; the Startup step starts (again) when it is shown."""
         self.startup_state = "idle"
-        """idle | running | failed | ok — the launcher brings a half-started stack down."""
+        """idle | running | failed | cancelled | ok — the launcher brings a half-started stack
+        down (running, or cancelled because the wizard is quitting)."""
         self.materialized = False
         """Secret files were written; removed by the launcher unless startup completed."""
         self.interrupted = False
+        self.handle_signals = handle_signals
+        """The launcher sets it: SIGINT, SIGTERM and SIGHUP end the app like Ctrl-C (terminal
+        restored, exit 130, the launcher's clean-up runs) instead of killing the process in the
+        alternate screen with containers and secret files left behind."""
         self._jobs: dict[str, int] = {}
         self._jobs_lock = threading.Lock()
 
@@ -107,6 +115,8 @@ class WizardApp(App[int]):
     # --- navigation ---------------------------------------------------------------------------
 
     def on_mount(self) -> None:
+        if self.handle_signals:
+            self._install_signal_handlers()
         self.push_screen(self._screen(self.start_step))
         if self.recheck and STEPS.index(self.start_step) > STEPS.index("prereq"):
             self._recheck_resumed()
@@ -205,6 +215,19 @@ class WizardApp(App[int]):
 
         self.push_screen(ConfirmDialog("Quit?", f"Still working: {what}.{extra}", yes="Quit",
                                        no="Stay"), answer)
+
+    def _install_signal_handlers(self) -> None:
+        """Route the signals through the event loop (removed again when the loop closes).
+
+        Without this, SIGTERM/SIGHUP kill the process at once (exit 143/129, terminal left raw in
+        the alternate screen, a half-started stack and its secret files left behind) and a real
+        SIGINT ends `asyncio.run` quietly with exit 1."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            try:
+                loop.add_signal_handler(sig, self.action_interrupt)
+            except (ValueError, RuntimeError, NotImplementedError):  # not the main thread
+                pass
 
     def action_interrupt(self) -> None:
         self.interrupted = True

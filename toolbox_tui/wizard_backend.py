@@ -365,11 +365,11 @@ class WizardBackend:
             up = self.compose_up(stack, on_progress)
         except ComposeError as exc:
             return StartupOutcome(False, f"docker compose could not run: {exc}")
+        if self.cancel.is_set():  # stop_waiting() ended `compose up` itself: not a failure to diagnose
+            return StartupOutcome(False, "Cancelled while the containers were starting.", cancelled=True)
         if not up.ok:
             diags = self.diagnose(stack, [], up_error=up.error, failed_service=up.failed_service)
             return StartupOutcome(False, "docker compose up failed.", tuple(diags))
-        if self.cancel.is_set():
-            return StartupOutcome(False, "Cancelled while the containers were starting.", cancelled=True)
         result = self.wait_healthy(stack, on_state)
         if self.cancel.is_set():
             return StartupOutcome(False, "Cancelled while waiting for health checks.", cancelled=True)
