@@ -101,6 +101,14 @@ def _run_wizard(args: argparse.Namespace) -> int:
     return run_wizard(args)
 
 
+INTERRUPT_HINTS = {
+    "up": "the containers started so far keep running and the secret files written for them stay; "
+          "`toolbox-tui down` stops them and removes the files, `toolbox-tui up` starts again",
+}
+"""What an interrupted command leaves behind and what to do, by command (the others roll back
+or leave nothing: fix, secrets materialize/rotate)."""
+
+
 def _interrupt_on_term_and_hup() -> dict:
     """Headless commands: SIGTERM and SIGHUP (an SSH drop) unwind like Ctrl-C, so the rollback
     and clean-up paths run (fix, materialize, up) instead of the process dying mid-write.
@@ -134,6 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         sys.stderr.write("toolbox-tui: interrupted\n")
+        if INTERRUPT_HINTS.get(args.command):
+            sys.stderr.write(f"  hint: {INTERRUPT_HINTS[args.command]}\n")
         return EXIT_INTERRUPTED
     except UsageError as exc:
         sys.stderr.write(f"toolbox-tui: error: {exc}\n")

@@ -123,6 +123,23 @@ def _journal(stack: Any, report: RotateReport) -> str | None:
         return None
 
 
+def _rollback_uninterrupted(restore: Callable[[str], Any], reason: str) -> None:
+    """Run `restore(reason)` with SIGINT/SIGTERM/SIGHUP held (delivered when it returns), so a
+    second Ctrl-C cannot leave the keyring, the files and the containers disagreeing."""
+    import signal
+
+    held = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+    try:
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    except (AttributeError, OSError, ValueError):  # no sigmask on this platform
+        previous = None
+    try:
+        restore(reason)
+    finally:
+        if previous is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def _begin(stack: Any, name: str) -> tuple["RotateReport", list, list]:
     """The report, the inventory and the secrets that change with `name` (it and those derived
     from it); the report carries an error when `name` is not a secret of the stack."""
@@ -152,10 +169,6 @@ def rotate(stack: Any, store: Any, name: str, new_value: str, *, mode: str = "de
     users = {s for e in chain for s in e.used_by}
     materialized = bool(sm.read_journal(stack).get("files")) or stack.secrets_override is not None
     old = store.get(name)
-    if old is not None:
-        store.set(name + PREVIOUS_SUFFIX, old)
-    store.set(name, new_value)
-    report.steps.append("stored new value; previous kept as " + name + PREVIOUS_SUFFIX)
 
     def rematerialize() -> Any:
         result = sm.materialize_report(stack, store, mode=mode)
@@ -182,23 +195,37 @@ def rotate(stack: Any, store: Any, name: str, new_value: str, *, mode: str = "de
         return report
 
     try:
-        current = rematerialize() if materialized else stack
-    except (sm.SecretsIncomplete, sm.SecretsRefused, sm.UnsafeSecretsDir) as exc:
-        return restore(str(exc))
-    running = running_services(current) if users else set()
-    targets = dependency_order(current, users & running)
-    for svc in targets:
-        say(f"recreating {svc}")
-        report.services.append(svc)
-        err = recreate(current, svc, timeout)
-        if err:
-            return restore(err)
-        report.steps.append(f"recreated {svc}: healthy")
-    store.delete(name + PREVIOUS_SUFFIX)
-    report.ok = True
-    report.steps.append("previous value deleted")
-    report.journal = _journal(stack, report)
-    return report
+        if old is not None:
+            store.set(name + PREVIOUS_SUFFIX, old)
+        store.set(name, new_value)
+        report.steps.append("stored new value; previous kept as " + name + PREVIOUS_SUFFIX)
+        try:
+            current = rematerialize() if materialized else stack
+        except (sm.SecretsIncomplete, sm.SecretsRefused, sm.UnsafeSecretsDir) as exc:
+            return restore(str(exc))
+        running = running_services(current) if users else set()
+        targets = dependency_order(current, users & running)
+        for svc in targets:
+            say(f"recreating {svc}")
+            report.services.append(svc)
+            err = recreate(current, svc, timeout)
+            if err:
+                return restore(err)
+            report.steps.append(f"recreated {svc}: healthy")
+        store.delete(name + PREVIOUS_SUFFIX)
+        report.ok = True
+        report.steps.append("previous value deleted")
+        report.journal = _journal(stack, report)
+        return report
+    except KeyboardInterrupt:
+        # Ctrl-C, or SIGTERM/SIGHUP (the CLI turns them into KeyboardInterrupt): put the previous
+        # value back everywhere before leaving, with further signals held until that is done.
+        if not report.ok:  # done already: the new value is everywhere, nothing to undo
+            _rollback_uninterrupted(restore, "interrupted")
+            say(f"{name}: rolled back to the previous value" if report.rolled_back else
+                f"{name}: the rollback did not complete ({'; '.join(report.steps[-1:])}); run "
+                f"`toolbox-tui secrets rotate {name}` again")
+        raise
 
 
 # --- swarm ------------------------------------------------------------------------------------

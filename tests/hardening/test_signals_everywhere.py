@@ -1,0 +1,612 @@
+"""Ctrl-C, SIGINT, SIGTERM and SIGHUP at every wizard step, and during `secrets rotate` and `up`.
+
+The wizard runs as the installed command in a real terminal (tmux, one private server per run) under
+`bash -c 'toolbox-tui; echo WIZARD-EXIT=$?; stty -a'`, so the pane shows the exit code and whether
+the terminal came back cooked. Ctrl-C is a key there (`send-keys C-c`: Textual reads it raw); the
+signals are real `kill`s of the wizard's pid. Each run is put on its step through the wizard's own
+progress memory (`.toolbox-tui/wizard.json`, the resume path) and, from Secrets on, by pressing keys;
+the runs of a step go in parallel, so the whole matrix costs one wizard start per step in wall time.
+
+What must hold after every signal: the process ends within 20 s with 130; the pane is back on the
+normal screen with the cursor shown, mouse reporting off and the tty in canonical mode with echo;
+no traceback; no project file changed; no secret file left in the runtime dir; a typed secret value
+is nowhere (screen, files). During Startup: the wizard's clean-up promise — no container of the
+project left, no secret files, no override. At Done: the stack keeps running and
+`toolbox-tui down` removes everything.
+
+Headless: `secrets rotate` and `up` on a small stack of our own (busybox, one file secret, an
+ephemeral port), signalled after a few delays: exit 130 (or 0 when it finished first), no
+traceback, no secret value in the output, the keyring, the secret file and the running container
+agree on one value (old or new) with no `@previous` copy left; after an interrupted `up`,
+`toolbox-tui down` leaves no container, secret file or override behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets as pysecrets
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from .invariants import EXE, problems, run_exe, tree_digest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from conftest import down_project  # noqa: E402
+
+DELIVERIES = ("Ctrl-C key", "SIGINT", "SIGTERM", "SIGHUP")
+"""How the interrupt reaches the wizard: the key in the terminal, or a real signal to its pid."""
+
+SIGNALS = {"SIGINT": signal.SIGINT, "SIGTERM": signal.SIGTERM, "SIGHUP": signal.SIGHUP}
+
+WIZARD_CLASS = "signal at a wizard step (tmux, installed wizard)"
+
+
+# --- the installed wizard in tmux ---------------------------------------------------------------
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as fh:
+            return [int(x) for x in fh.read().split()]
+    except OSError:
+        return []
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return fh.read().replace(b"\0", b" ").decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+class WizardPane:
+    """One installed wizard in its own tmux server (private socket), exit code and tty state
+    printed in the pane when it ends."""
+
+    def __init__(self, cwd: Path, env: dict[str, str], args: tuple[str, ...] = ()) -> None:
+        self.socket = f"tbxsig-{pysecrets.token_hex(4)}"
+        self.cwd = cwd
+        envs = " ".join(f"{k}={v}" for k, v in env.items())
+        inner = (f"env -u COLUMNS -u LINES TERM=xterm-256color {envs} {EXE} {' '.join(args)}; "
+                 "echo WIZARD-EXIT=$?; stty -a | tr ' ;' '\\n\\n' | grep -x -e '-\\?icanon' -e '-\\?echo' "
+                 "| tr '\\n' ' '; echo STTY-END")
+        self.command = f"bash -c {_sh_quote(inner)}; sleep 600"
+        self.pid: int | None = None
+
+    def tmux(self, *args: str) -> str:
+        return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True,
+                              timeout=30).stdout
+
+    def start(self) -> None:
+        self.tmux("new-session", "-d", "-s", "w", "-x", "120", "-y", "40", "-c", str(self.cwd),
+                  self.command)
+
+    def screen(self, history: bool = False) -> str:
+        return self.tmux("capture-pane", "-p", "-t", "w", *(["-S", "-200"] if history else []))
+
+    def keys(self, *keys: str, literal: bool = False) -> None:
+        self.tmux("send-keys", "-t", "w", *(["-l"] if literal else []), *keys)
+
+    def wait(self, text: str, timeout: float = 30) -> str:
+        deadline = time.monotonic() + timeout
+        screen = ""
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if text in screen:
+                return screen
+            if "WIZARD-EXIT=" in screen:
+                break
+            time.sleep(0.1)
+        raise AssertionError(f"{text!r} did not appear within {timeout:.0f} s; the pane shows: "
+                             + " / ".join(_visible(screen).splitlines()))
+
+    def wizard_pid(self) -> int:
+        """The installed command's process (a descendant of the pane's shell)."""
+        if self.pid is None:
+            todo = [int(self.tmux("list-panes", "-t", "w", "-F", "#{pane_pid}").strip())]
+            while todo:
+                p = todo.pop()
+                if EXE in _cmdline(p) and "bash -c" not in _cmdline(p):
+                    self.pid = p
+                    break
+                todo.extend(_children(p))
+            assert self.pid is not None, "the wizard's process was not found under the pane"
+        return self.pid
+
+    def interrupt(self, how: str) -> None:
+        pid = self.wizard_pid()
+        if how == "Ctrl-C key":
+            self.keys("C-c")
+        else:
+            os.kill(pid, SIGNALS[how])
+
+    def finish(self, timeout: float = 20) -> tuple[int, str, dict[str, str]]:
+        """Wait for the exit; returns (code, pane text with history, terminal flags)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and "STTY-END" not in self.screen():
+            time.sleep(0.1)
+        text = self.screen(history=True)
+        m = re.search(r"WIZARD-EXIT=(\d+)", text)
+        assert m and "STTY-END" in text, f"the wizard did not end within {timeout:.0f} s:\n{self.screen()}"
+        flags = dict(kv.split("=") for kv in self.tmux(
+            "display", "-p", "-t", "w",
+            "alt=#{alternate_on} cursor=#{cursor_flag} mouse=#{mouse_any_flag}").split())
+        tty = text[text.rfind("WIZARD-EXIT="):].split()
+        flags["icanon"] = "1" if "icanon" in tty else "0"
+        flags["echo"] = "1" if "echo" in tty else "0"
+        return int(m.group(1)), text, flags
+
+    def kill(self) -> None:
+        if self.pid is not None and _alive(self.pid):
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except OSError:
+                pass
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=30)
+
+
+def _visible(screen: str) -> str:
+    return "\n".join(ln.rstrip() for ln in screen.splitlines() if ln.strip())
+
+
+def _sh_quote(text: str) -> str:
+    return "'" + text.replace("'", "'\"'\"'") + "'"
+
+
+def _terminal_problems(code: int, text: str, flags: dict[str, str], pid: int) -> list[str]:
+    bad = []
+    if code != 130:
+        bad.append(f"exit {code}, not 130")
+    if "Traceback" in text:
+        bad.append("a traceback in the terminal")
+    if flags.get("alt") != "0":
+        bad.append("the terminal was left in the alternate screen")
+    if flags.get("cursor") != "1":
+        bad.append("the cursor was left hidden")
+    if flags.get("mouse") != "0":
+        bad.append("mouse reporting was left on")
+    if flags.get("icanon") != "1" or flags.get("echo") != "1":
+        bad.append(f"the tty was left raw (icanon={flags.get('icanon')}, echo={flags.get('echo')})")
+    if _alive(pid):
+        bad.append(f"the wizard process {pid} is still running")
+    return bad
+
+
+def _files(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
+def _parallel(jobs: dict[str, "callable"]) -> dict[str, BaseException | None]:
+    """Run each job in a thread; returns name -> exception (None when it passed)."""
+    errors: dict[str, BaseException | None] = {}
+
+    def run(name: str, fn) -> None:
+        try:
+            fn()
+            errors[name] = None
+        except BaseException as exc:  # noqa: BLE001 - reported per case
+            errors[name] = exc
+
+    threads = [threading.Thread(target=run, args=(n, f), daemon=True) for n, f in jobs.items()]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=180)
+    for n in jobs:
+        errors.setdefault(n, TimeoutError(f"{n}: still running after 180 s"))
+    return errors
+
+
+def _settle(record, klass: str, outcomes: dict[str, BaseException | None], notes: dict[str, str]) -> None:
+    """Record each case with its own outcome; fail the test when any failed."""
+    failed = []
+    for name, exc in outcomes.items():
+        if exc is None:
+            record.add(klass, name, "pass", notes.get(name, ""))
+        else:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            record.add(klass, name, "fail", first)
+            failed.append(f"{name}: {exc}")
+    assert not failed, "\n\n".join(failed)
+
+
+# --- wizard steps before Start, on a copy of the example ---------------------------------------
+
+PRE_START = {
+    # step: (steps already done, text the step shows once it is up)
+    "project": ((), "Looks right? Press n"),
+    "prereq": (("project",), "Prerequisites"),
+    "paths": (("project", "prereq"), "fix ready"),
+    "secrets": (("project", "prereq", "paths"), "No secure keyring"),
+    "review": (("project", "prereq", "paths", "secrets"), "Start is disabled"),
+}
+"""Where each run starts (the wizard's resume memory) and what says it is there."""
+
+
+def _seed_progress(root: Path, project: str, mode: str | None, done: tuple[str, ...]) -> None:
+    if not done:
+        return
+    d = root / ".toolbox-tui"
+    d.mkdir(exist_ok=True)
+    (d / "wizard.json").write_text(json.dumps(
+        {"version": 1, "project": project, "mode": mode, "done": list(done), "updated": 0}))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("step", list(PRE_START))
+def test_signal_at_wizard_step_before_start(step, example_copy, tmp_path, test_image, record):
+    """Each way of interrupting, at `step`, each in its own copy, terminal and process."""
+    if not shutil.which("tmux"):
+        pytest.fail("tmux is not installed")
+    from toolbox_tui.project import ProjectOptions, load_stack
+
+    stack = load_stack(ProjectOptions(cwd=str(example_copy)))
+    done, marker = PRE_START[step]
+    original = tree_digest(example_copy)
+    canary = f"CANARY{pysecrets.token_hex(8)}"
+    notes: dict[str, str] = {}
+
+    def case(how: str) -> None:
+        root = tmp_path / how.replace(" ", "_")
+        shutil.copytree(example_copy, root, symlinks=True)
+        _seed_progress(root, stack.name, stack.mode, done)
+        runtime = tmp_path / f"rt-{how.replace(' ', '_')}"
+        runtime.mkdir(mode=0o700)
+        env = {"TBX_IMAGE": test_image, "XDG_RUNTIME_DIR": str(runtime),
+               "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+        pane = WizardPane(root, env)
+        try:
+            pane.start()
+            pane.wait(marker, 40)
+            typed = ""
+            if step == "secrets":  # a value typed but not saved when the signal comes
+                pane.keys("s")
+                pane.wait("have no value", 20)
+                pane.keys(canary, literal=True)
+                time.sleep(0.3)
+                typed = ", a typed value unsaved"
+            pid = pane.wizard_pid()
+            pane.interrupt(how)
+            code, text, flags = pane.finish()
+            bad = _terminal_problems(code, text, flags, pid)
+            now = tree_digest(root)
+            changed = sorted(k for k in set(now) | set(original) if now.get(k) != original.get(k))
+            if changed:
+                bad.append(f"project files changed: {changed[:5]}")
+            left = _files(runtime)
+            if left:
+                bad.append(f"files left in the runtime dir: {left[:3]}")
+            if typed:
+                if canary in text:
+                    bad.append("the typed secret value is on the terminal after exit")
+                for p in [*root.rglob("*"), *runtime.rglob("*")]:
+                    if p.is_file() and canary.encode() in p.read_bytes():
+                        bad.append(f"the typed secret value is in {p}")
+            assert not bad, f"{bad}\n{_visible(pane.screen())}"
+            notes[how] = f"exit 130, terminal restored, project untouched{typed}"
+        finally:
+            pane.kill()
+
+    outcomes = _parallel({how: (lambda h=how: case(h)) for how in DELIVERIES})
+    title = {"prereq": "Prerequisites"}.get(step, step.capitalize())
+    _settle(record, WIZARD_CLASS, {f"{title} / {k}": v for k, v in outcomes.items()},
+            {f"{title} / {k}": v for k, v in notes.items()})
+
+
+# --- Startup and Done, on a small stack of our own ---------------------------------------------
+
+SMALL_COMPOSE = """\
+services:
+  web:
+    image: ${TBX_IMAGE:-toolbox-tui/busybox:test}
+    command: ["sh", "-c", "trap 'exit 0' TERM; (sleep %(ready)s; touch /tmp/ready) & sleep 3600 & wait $$!"]
+    healthcheck:
+      test: ["CMD", "test", "-f", "/tmp/ready"]
+      interval: 1s
+      timeout: 2s
+      retries: 60
+    ports: ["127.0.0.1::8080"]
+    secrets: [api_token]
+  worker:
+    image: ${TBX_IMAGE:-toolbox-tui/busybox:test}
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait $$!"]
+    depends_on:
+      web: {condition: service_healthy}
+    secrets: [api_token]
+secrets:
+  api_token:
+    external: true
+"""
+
+SMALL_MANIFEST = """\
+project_name: {name}
+secrets:
+  api_token: {{kind: password}}
+"""
+
+
+def _small_project(root: Path, name: str, ready: float = 3) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "compose.yml").write_text(SMALL_COMPOSE % {"ready": ready})
+    (root / ".toolbox-tui.yml").write_text(SMALL_MANIFEST.format(name=name))
+    return root
+
+
+class _Container:
+    def __init__(self, raw: dict) -> None:
+        self.name = (raw.get("Names") or ["?"])[0].lstrip("/")
+        self.status = raw.get("State", "")
+
+
+def _project_containers(docker_client, name: str) -> list[_Container]:
+    """The project's containers (one list call: no per-container inspect racing a removal)."""
+    return [_Container(c) for c in docker_client.api.containers(
+        all=True, filters={"label": f"com.docker.compose.project={name}"})]
+
+
+STARTUP_DELIVERIES = {"startup": DELIVERIES, "done": ("Ctrl-C key", "SIGTERM", "SIGHUP")}
+
+
+@pytest.mark.slow
+@pytest.mark.engine
+@pytest.mark.parametrize("step", list(STARTUP_DELIVERIES))
+def test_signal_at_wizard_startup_and_done(step, tmp_path, test_image, docker_client, compose_ready,
+                                          record):
+    """Startup: signalled while `docker compose up` waits on the health check — nothing of the
+    project may be left. Done: the stack stays up, `toolbox-tui down` removes it all."""
+    if not shutil.which("tmux"):
+        pytest.fail("tmux is not installed")
+    notes: dict[str, str] = {}
+
+    def case(how: str) -> None:
+        name = f"tbxtest-{pysecrets.token_hex(4)}"
+        root = _small_project(tmp_path / how.replace(" ", "_"), name, ready=3 if step == "startup" else 1)
+        original = tree_digest(root)
+        runtime = tmp_path / f"rt-{how.replace(' ', '_')}"
+        runtime.mkdir(mode=0o700)
+        env = {"TBX_IMAGE": test_image, "XDG_RUNTIME_DIR": str(runtime),
+               "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+        _seed_progress(root, name, None, ("project", "prereq", "paths"))
+        pane = WizardPane(root, env)
+        try:
+            pane.start()
+            pane.wait("No secure keyring", 40)
+            pane.keys("s")
+            pane.wait("have no value", 20)
+            pane.keys("C-t")
+            pane.wait("Every required secret has a value", 20)
+            pane.keys("C-n")
+            pane.wait("Ready. Press s", 40)
+            pane.keys("s")
+            if step == "startup":
+                deadline = time.monotonic() + 40
+                while not _project_containers(docker_client, name):
+                    assert time.monotonic() < deadline, f"no container appeared:\n{pane.screen()}"
+                    time.sleep(0.1)
+                assert not any(c.name.endswith("worker-1") and c.status == "running"
+                               for c in _project_containers(docker_client, name))
+            else:
+                pane.wait("is up and healthy", 60)
+            pid = pane.wizard_pid()
+            pane.interrupt(how)
+            code, text, flags = pane.finish(timeout=40)
+            bad = _terminal_problems(code, text, flags, pid)
+            if tree_digest(root) != original:
+                bad.append("project files changed")
+            override = root / ".toolbox-tui" / "compose.secrets.yml"
+            left = _project_containers(docker_client, name)
+            if step == "startup":
+                if left:
+                    bad.append(f"containers left: {[c.name for c in left]}")
+                if _files(runtime):
+                    bad.append(f"secret files left: {_files(runtime)}")
+                if override.exists():
+                    bad.append("the secrets override was left behind")
+                what = "exit 130, terminal restored, containers stopped, secret files removed"
+            else:
+                if len([c for c in left if c.status == "running"]) != 2:
+                    bad.append(f"the stack did not keep running: {[(c.name, c.status) for c in left]}")
+                out, err, dcode = run_exe(["down", "--timeout", "2"], root,
+                                          env=dict(os.environ, XDG_RUNTIME_DIR=str(runtime)))
+                bad += problems(out, err, dcode, exits={0})
+                if _project_containers(docker_client, name) or _files(runtime) or override.exists():
+                    bad.append("`toolbox-tui down` left containers, secret files or the override")
+                what = "exit 130, terminal restored, stack kept running; `down` removed it all"
+            assert not bad, f"{bad}\n{_visible(pane.screen())}"
+            notes[how] = what
+        finally:
+            pane.kill()
+            down_project(name, [root / "compose.yml"], root)
+
+    outcomes = _parallel({how: (lambda h=how: case(h)) for how in STARTUP_DELIVERIES[step]})
+    title = "Startup (stack starting)" if step == "startup" else "Done (stack up)"
+    _settle(record, WIZARD_CLASS, {f"{title} / {k}": v for k, v in outcomes.items()},
+            {f"{title} / {k}": v for k, v in notes.items()})
+
+
+# --- headless: `secrets rotate` and `up` -------------------------------------------------------
+
+SECRET = "api_token"
+
+CLI_DELAYS = {"SIGINT": (0.7, 2.2), "SIGTERM": (1.1, 2.8), "SIGHUP": (1.5, 3.4)}
+"""Seconds after the start at which each signal comes: together they cover the start-up of the
+command, the keyring and file writes, the recreate (rotate) or `compose up` and the health wait."""
+
+
+def _store(project: str):
+    import keyring
+
+    from toolbox_tui.secret_store import KeyringStore, service_name
+
+    return KeyringStore(service_name(project), keyring.get_keyring())
+
+
+def _cli_env(runtime: Path) -> dict[str, str]:
+    return dict(os.environ, XDG_RUNTIME_DIR=str(runtime), NO_COLOR="1")
+
+
+def _interrupt(args: list[str], root: Path, env: dict[str, str], sig: str, delay: float
+               ) -> tuple[str, str, int]:
+    proc = subprocess.Popen([EXE, *args], cwd=root, env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(delay)
+    proc.send_signal(SIGNALS[sig])
+    out, err = proc.communicate(timeout=180)
+    return out.decode("utf-8", "replace"), err.decode("utf-8", "replace"), proc.returncode
+
+
+def _early(err: str) -> bool:
+    """The signal beat `main()` (interpreter start-up): Python's own traceback, known (test_faults)."""
+    return "init_import_site" in err
+
+
+def _secret_file(root: Path, name: str) -> Path | None:
+    from toolbox_tui.project import ProjectOptions, load_stack
+    from toolbox_tui.secret_materialize import read_journal
+
+    files = read_journal(load_stack(ProjectOptions(cwd=str(root)))).get("files") or {}
+    return Path(files[name]) if name in files else None
+
+
+def _in_container(docker_client, project: str, service: str) -> str | None:
+    for c in docker_client.containers.list(filters={"label": [f"com.docker.compose.project={project}",
+                                                              f"com.docker.compose.service={service}"]}):
+        code, out = c.exec_run(["cat", f"/run/secrets/{SECRET}"])
+        return out.decode("utf-8", "replace") if code == 0 else f"<cat failed: {code}>"
+    return None
+
+
+@pytest.mark.slow
+@pytest.mark.engine
+@pytest.mark.keyring
+def test_signal_during_secrets_rotate(tmp_path, test_image, docker_client, compose_ready,
+                                      keyring_backend, record):
+    """Each signal, each in its own running stack, at two moments of `secrets rotate --generate`:
+    afterwards the keyring, the secret file and both running containers hold one value."""
+    notes: dict[str, str] = {}
+
+    def one(sig: str) -> None:
+        name = f"tbxtest-{pysecrets.token_hex(4)}"
+        root = _small_project(tmp_path / sig, name, ready=0.2)
+        runtime = tmp_path / f"rt-{sig}"
+        runtime.mkdir(mode=0o700)
+        env = _cli_env(runtime)
+        store = _store(name)
+        try:
+            out, err, code = run_exe(["secrets", "generate"], root, env=env)
+            assert code == 0, err
+            out, err, code = run_exe(["up", "--timeout", "60"], root, env=env)
+            assert code == 0, (out, err)
+            seen = []
+            for delay in CLI_DELAYS[sig]:
+                old = store.get(SECRET)
+                out, err, code = _interrupt(["secrets", "rotate", SECRET, "--generate"], root, env,
+                                            sig, delay)
+                now = store.get(SECRET)
+                bad = problems(out, err, code, exits={0, 130})
+                if _early(err):
+                    bad = [b for b in bad if not b.startswith(("traceback", "exit code"))]
+                for value in {old, now}:
+                    if value and (value in out or value in err):
+                        bad.append("a secret value is in the output")
+                if store.get(SECRET + "@previous") is not None:
+                    bad.append(f"{SECRET}@previous was left in the keyring")
+                f = _secret_file(root, SECRET)
+                on_disk = f.read_text() if f and f.exists() else None
+                if on_disk != now:
+                    bad.append("the secret file does not hold the keyring's value")
+                for service in ("web", "worker"):
+                    inside = _in_container(docker_client, name, service)
+                    if inside != now:
+                        bad.append(f"{service} runs with "
+                                   + ("no container" if inside is None else "another value")
+                                   + " than the keyring's")
+                began = "restoring the previous value" in err  # the rollback started
+                if code == 130 and began and "rolled back to the previous value" not in err:
+                    bad.append(f"the interrupt message does not say it rolled back: {err[-300:]!r}")
+                assert not bad, (delay, bad, err[-600:])
+                what = ("finished first: new value everywhere" if code == 0 else
+                        "rolled back: old value everywhere" if now == old and began else
+                        "interrupted before any change: old value everywhere" if now == old else
+                        "interrupted after the last step: new value everywhere")
+                seen.append(f"{delay:.1f} s: exit {code}, {what}")
+            notes[sig] = "; ".join(seen)
+        finally:
+            down_project(name, [root / "compose.yml"], root)
+            store.purge()
+
+    outcomes = _parallel({sig: (lambda s=sig: one(s)) for sig in SIGNALS})
+    _settle(record, "signal during `secrets rotate` (installed command, running stack)",
+            {f"{sig} at {', '.join(f'{d:.1f}' for d in CLI_DELAYS[sig])} s": v
+             for sig, v in outcomes.items()},
+            {f"{sig} at {', '.join(f'{d:.1f}' for d in CLI_DELAYS[sig])} s": v for sig, v in notes.items()})
+
+
+@pytest.mark.slow
+@pytest.mark.engine
+@pytest.mark.keyring
+def test_signal_during_up(tmp_path, test_image, docker_client, compose_ready, keyring_backend, record):
+    """Each signal at two moments of `up` (each in its own project): exit 130, no traceback, no
+    value shown, the message says what is left; then `toolbox-tui down` leaves nothing."""
+    notes: dict[str, str] = {}
+
+    def one(sig: str) -> None:
+        name = f"tbxtest-{pysecrets.token_hex(4)}"
+        root = _small_project(tmp_path / sig, name, ready=3)
+        runtime = tmp_path / f"rt-{sig}"
+        runtime.mkdir(mode=0o700)
+        env = _cli_env(runtime)
+        store = _store(name)
+        override = root / ".toolbox-tui" / "compose.secrets.yml"
+        try:
+            out, err, code = run_exe(["secrets", "generate"], root, env=env)
+            assert code == 0, err
+            value = store.get(SECRET)
+            seen = []
+            for delay in CLI_DELAYS[sig]:
+                out, err, code = _interrupt(["up", "--timeout", "60"], root, env, sig, delay)
+                bad = problems(out, err, code, exits={0, 130})
+                if _early(err):
+                    bad = [b for b in bad if not b.startswith(("traceback", "exit code"))]
+                if value in out or value in err:
+                    bad.append("the secret value is in the output")
+                left = _project_containers(docker_client, name)
+                if code == 130 and not _early(err) and "toolbox-tui down" not in err:
+                    bad.append(f"the interrupt message does not say how to clean up: {err[-300:]!r}")
+                d_out, d_err, d_code = run_exe(["down", "--timeout", "2"], root, env=env)
+                bad += [f"down: {b}" for b in problems(d_out, d_err, d_code, exits={0})]
+                if _project_containers(docker_client, name):
+                    bad.append("containers left after `toolbox-tui down`")
+                if _files(runtime):
+                    bad.append(f"secret files left after `toolbox-tui down`: {_files(runtime)}")
+                if override.exists():
+                    bad.append("the secrets override was left after `toolbox-tui down`")
+                assert not bad, (delay, bad, err[-600:])
+                seen.append(f"{delay:.1f} s: exit {code}, {len(left)} container(s) up; down removed all")
+            notes[sig] = "; ".join(seen)
+        finally:
+            down_project(name, [root / "compose.yml"], root)
+            store.purge()
+
+    outcomes = _parallel({sig: (lambda s=sig: one(s)) for sig in SIGNALS})
+    _settle(record, "signal during `up` (installed command)",
+            {f"{sig} at {', '.join(f'{d:.1f}' for d in CLI_DELAYS[sig])} s": v
+             for sig, v in outcomes.items()},
+            {f"{sig} at {', '.join(f'{d:.1f}' for d in CLI_DELAYS[sig])} s": v for sig, v in notes.items()})
