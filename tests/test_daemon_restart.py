@@ -7,16 +7,13 @@ back. The daemon is always started again (as `.ci/provision.sh` does), even when
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import time
 
 import pytest
 
+from engine_control import dockerd_pids, ensure_dockerd, start_dockerd, stop_dockerd
 from test_stack_events import Recorder, watcher_for
-
-DOCKERD_LOG = "/tmp/toolbox-tui-dockerd-restart.log"
 
 COMPOSE = """
 services:
@@ -25,30 +22,6 @@ services:
     restart: unless-stopped
     command: sh -c 'i=0; while true; do i=$$((i+1)); echo "tick $$$$ $$i"; sleep 0.05; done'
 """
-
-
-def docker_info_ok() -> bool:
-    return subprocess.run(["docker", "info"], capture_output=True, timeout=20).returncode == 0
-
-
-def poll(pred, timeout: float) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.3)
-    return pred()
-
-
-def dockerd_pids() -> list[int]:
-    out = subprocess.run(["pidof", "dockerd"], capture_output=True, text=True).stdout
-    return [int(p) for p in out.split()]
-
-
-def start_dockerd() -> None:
-    """Exactly as `.ci/provision.sh`: `setsid dockerd >LOG 2>&1 < /dev/null &`."""
-    subprocess.run(["bash", "-c", f"setsid dockerd >{DOCKERD_LOG} 2>&1 < /dev/null &"], check=True)
-    assert poll(docker_info_ok, 30), f"dockerd did not come back; see {DOCKERD_LOG}"
 
 
 @pytest.mark.slow
@@ -81,9 +54,7 @@ def test_daemon_restart_recovery(docker_client, test_image, project_name, cleanu
         assert rec.wait(lambda r: len(got) > 20)
         first = rec.latest("tick")
 
-        os.kill(pids[0], signal.SIGTERM)
-        assert poll(lambda: not docker_info_ok(), 30), "docker info still answers after SIGTERM"
-        assert poll(lambda: not dockerd_pids(), 30), "dockerd did not exit"
+        stop_dockerd(pids[0])
         assert rec.wait(lambda r: r.engine and not r.engine[-1].connected, 15)
         n_lost = len(got)
 
@@ -109,11 +80,7 @@ def test_daemon_restart_recovery(docker_client, test_image, project_name, cleanu
         pl.stop()
         w.stop()
         client.close()
-        if not docker_info_ok():
-            if not dockerd_pids():
-                start_dockerd()
-            else:
-                poll(docker_info_ok, 30)
+        ensure_dockerd()
     texts = [ln.text for ln in got]
     assert len({ln.ts_ns for ln in got}) == len(got), "a line was delivered twice"
     assert texts == raw, (len(texts), len(raw))

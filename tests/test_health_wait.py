@@ -170,3 +170,40 @@ def test_a_subset_wait_ignores_other_services():
     t_all = HealthTracker(["api"])
     t_all.add_attrs(_attrs("y", "broken", status="exited", exit_code=1))
     assert t_all.services == ["api", "broken"] and t_all.first_failure() == "broken"
+
+
+def test_death_after_a_stop_request_is_named_and_marked():
+    """A stopping dockerd sends `kill` then `die` (143) for every container before it closes the
+    event stream; the waiter must be able to tell that from a crash (the wait then gives the
+    engine a grace period to go away, see test_engine_restart_during_up.py)."""
+    t = HealthTracker(["web", "crash"])
+    t.add_attrs(_attrs("a", "web", health="starting"))
+    t.add_attrs(_attrs("b", "crash"))
+    assert not t.apply(_ev("a", "kill", signal="15"))  # nothing visible changes yet
+    t.apply(_ev("a", "die", exitCode="143"))
+    t.apply(_ev("b", "die", exitCode="3"))
+    st = t.service_state("web")
+    assert st.verdict == FAILED and "after a stop request" in st.reason, st
+    assert t.stopped_on_request("web") and not t.stopped_on_request("crash")
+    assert "stop request" not in t.service_state("crash").reason
+    t.apply(_ev("a", "start"))  # a new start forgets the request
+    assert not t.stopped_on_request("web")
+
+
+def test_engine_gone_names_the_missing_socket(tmp_path):
+    """`engine_gone` against a real client whose socket is not there (no engine needed)."""
+    from toolbox_tui import engine
+    from toolbox_tui.health_wait import engine_gone
+
+    sock = tmp_path / "docker.sock"
+    ep = engine.resolve_endpoint({"DOCKER_HOST": f"unix://{sock}"})
+    import docker
+
+    client = docker.DockerClient(base_url=ep.host, version="1.41", timeout=5)
+    try:
+        assert engine_gone(client) and "ConnectionError" in engine_gone(client)
+        client.toolbox_endpoint = ep  # as engine.connect() sets it: the socket is probed first
+        why = engine_gone(client)
+        assert why and str(sock) in why, why
+    finally:
+        client.close()

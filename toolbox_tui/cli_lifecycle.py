@@ -3,7 +3,8 @@
 `up` refuses to start while the doctor has failing path or secret checks (`--force` to try
 anyway), materializes secrets when the stack needs them, starts with per-service progress, waits
 for health from engine events, and either prints the access URLs or a diagnosis per service.
-Exit codes: 0 ok, 1 refused/failed (diagnosis printed), 2 usage, 3 could not evaluate.
+Exit codes: 0 ok, 1 refused/failed (diagnosis printed), 2 usage, 3 could not evaluate (also:
+the engine went away during `up`; the message says so and to re-run `up` once it is back).
 """
 
 from __future__ import annotations
@@ -288,12 +289,24 @@ def cmd_up(args: argparse.Namespace) -> int:
                                           services=wanted)
         states = result.states
         payload["wait"] = {"ok": result.ok, "elapsed": round(result.elapsed, 3),
-                           "timed_out": result.timed_out, "stopped_early": result.stopped_early}
+                           "timed_out": result.timed_out, "stopped_early": result.stopped_early,
+                           "engine_lost": result.engine_lost}
         bad = result.not_ready
+        if result.engine_lost:
+            return _engine_lost(args, stack, payload, printer, "waiting for health",
+                                result.engine_lost, states)
     else:
-        snap = health_wait.snapshot(stack, client)
-        states = snap
-        bad = [s for s in wanted if not snap.get(s) or not snap[s].done]
+        # Compose failing because dockerd stopped under it is not the project's fault.
+        gone = health_wait.engine_gone(client)
+        if gone is None:
+            try:
+                states = health_wait.snapshot(stack, client)
+            except Exception as exc:  # noqa: BLE001 - requests/docker errors: it went away now
+                gone = f"the engine stopped answering: {type(exc).__name__}"
+        if gone is not None:
+            return _engine_lost(args, stack, payload, printer, "starting the containers", gone, None,
+                                compose_error=up.error)
+        bad = [s for s in wanted if not states.get(s) or not states[s].done]
     payload["services"] = [st.to_json() for st in (states or {}).values()]
     payload["events"] = printer.events
     payload["elapsed"] = round(time.monotonic() - t0, 3)
@@ -312,8 +325,14 @@ def cmd_up(args: argparse.Namespace) -> int:
                     extra = f"  (health: {u['health']})" if u.get("health") else ""
                     _out(args, f"  {u['label']:<24} {u['url']}{extra}")
         return 0
-    diags = diagnosis.diagnose(stack, client, bad, states=states, up_error=up.error,
-                               failed_service=up.failed_service)
+    try:
+        diags = diagnosis.diagnose(stack, client, bad, states=states, up_error=up.error,
+                                   failed_service=up.failed_service)
+    except Exception:  # noqa: BLE001 - the diagnosis reads logs/inspect: the engine went away
+        gone = health_wait.engine_gone(client)
+        if gone is None:
+            raise
+        return _engine_lost(args, stack, payload, printer, "diagnosing", gone, states)
     payload["diagnoses"] = [d.to_json() for d in diags]
     payload["notes"] = notes
     if args.json:
@@ -326,6 +345,47 @@ def cmd_up(args: argparse.Namespace) -> int:
         for d in diags:
             sys.stderr.write("\n".join(d.lines()) + "\n\n")
     return 1
+
+
+def _engine_lost(args: argparse.Namespace, stack: Any, payload: dict[str, Any], printer: _Printer,
+                 phase: str, why: str, states: Any, compose_error: str = "") -> int:
+    """dockerd stopped (or restarted) during `up`: say so and what to do, exit 3. Nothing here
+    talks to the engine. The secret files `up` wrote stay (the re-run needs them); named here,
+    `toolbox-tui down` removes them, as after any `up`."""
+    from toolbox_tui.cli import EXIT_EVAL
+
+    pending = [st for st in (states or {}).values() if not st.done]
+    secret_files: list[str] = []
+    secret_dir = ""
+    try:
+        from toolbox_tui.secret_materialize import read_journal
+
+        journal = read_journal(stack)
+        secret_files = sorted(str(p) for p in (journal.get("files") or {}).values())
+        secret_dir = str(journal.get("dir") or "")
+    except Exception:  # noqa: BLE001 - no materializer, unreadable journal: nothing to report
+        pass
+    hint = "start the Docker engine again (until `docker info` answers), then re-run `toolbox-tui up`"
+    payload.update({"engine_lost": {"phase": phase, "reason": why, "compose_error": compose_error,
+                                    "secret_files_kept": secret_files, "hint": hint},
+                    "services": [st.to_json() for st in (states or {}).values()],
+                    "events": printer.events, "ok": False})
+    if args.json:
+        _emit(payload)
+        return EXIT_EVAL
+    sys.stderr.write(f"\ntoolbox-tui: error: {stack.name}: the Docker engine went away while {phase} "
+                     f"({why}).\n")
+    if compose_error:
+        sys.stderr.write(f"  docker compose said: {compose_error}\n")
+    if pending:
+        sys.stderr.write("  not ready when it went: " + ", ".join(
+            f"{st.service} ({st.reason or st.state})" for st in pending) + "\n")
+    if secret_files:
+        sys.stderr.write(f"  {len(secret_files)} secret file(s) written for Compose stay in "
+                         f"{secret_dir or 'the secrets directory'} for the re-run; "
+                         "`toolbox-tui down` removes them.\n")
+    sys.stderr.write(f"  hint: {hint}\n")
+    return EXIT_EVAL
 
 
 def _with_deps(stack: Any, names: list[str]) -> list[str]:

@@ -15,7 +15,14 @@ cannot say *why* something is not healthy. Here:
   so a process that dies at once is seen dying instead of being reported ready;
 * a reader thread feeds events through a queue; the waiting thread blocks on that queue until
   the next event, settle time or deadline, then closes the stream (`CancellableStream.close()`),
-  so no thread is left blocked on the socket. `HealthWaiter.cancel()` does the same from a UI.
+  so no thread is left blocked on the socket. `HealthWaiter.cancel()` does the same from a UI;
+* the event stream only ends when the engine goes away (dockerd stopped or restarted closes it):
+  then the wait ends at once with `WaitResult.engine_lost` set instead of running to the deadline
+  or reporting a timeout, and a call that fails for the same reason does the same. Resuming is the
+  caller's choice (`up` says to re-run it; the dashboard's watcher reconnects by itself).
+  A stopping dockerd first stops every container (a `kill` event, then `die` with 143/137) and
+  only then closes the stream, so a container that died after a stop request does not end the
+  wait as a service failure at once: the wait gives the engine `STOP_GRACE` seconds to go away.
 
 Nothing here prints: changes go to `on_change(ServiceState)`.
 """
@@ -40,6 +47,9 @@ RESTART_LOOP = 3
 SETTLE = 1.0
 """Seconds a container without a health check must have been up before it counts as running:
 a process that dies at once is then seen to die instead of being reported ready."""
+STOP_GRACE = 15.0
+"""Seconds to wait, after a container died on a stop/kill request, for the event stream to end
+(dockerd stops containers with their stop timeout, 10 s by default, before it exits)."""
 _STOP = object()
 
 DONE, PENDING, FAILED = "done", "pending", "failed"
@@ -85,6 +95,9 @@ class WaitResult:
     timed_out: bool = False
     stopped_early: str | None = None
     """The service whose terminal failure ended the wait before the deadline."""
+    engine_lost: str | None = None
+    """Why the wait could not go on (the engine's event stream ended, a call to it failed), in
+    one sentence; None while the engine answered."""
 
     @property
     def not_ready(self) -> list[str]:
@@ -104,6 +117,9 @@ class _Box:
     restarts: int = 0
     oom: bool = False
     policy: str = "no"
+    killed: bool = False
+    """A stop/kill request (`kill` event) came since the last start: docker stop, compose down,
+    or dockerd shutting down."""
 
 
 def _iso_ns(text: str | None) -> int:
@@ -152,7 +168,9 @@ def container_verdict(b: _Box) -> tuple[str, str]:
         if code == 0 and b.policy in ("no", "", "on-failure") and not b.oom:
             return DONE, "completed (exit 0)"
         if not restarts_by_policy or (b.policy == "on-failure" and code == 0):
-            return FAILED, f"exited with code {code}{oom}"
+            why = " after a stop request (docker stop, compose down or the engine stopping)" \
+                if b.killed else ""
+            return FAILED, f"exited with code {code}{oom}{why}"
         return PENDING, f"exited with code {code}{oom}; restart policy {b.policy}"
     if b.state == "restarting":
         return PENDING, "restarting"
@@ -242,6 +260,11 @@ class HealthTracker:
     def all_done(self) -> bool:
         return all(self.service_state(s).done for s in self.services)
 
+    def stopped_on_request(self, service: str) -> bool:
+        """`service` failed because one of its containers was stopped from outside."""
+        return any(b.killed and b.state in ("exited", "dead") for b in self.boxes.values()
+                   if b.service == service)
+
     def first_failure(self) -> str | None:
         for s in self.services:
             if self.service_state(s).verdict == FAILED:
@@ -279,6 +302,7 @@ class HealthTracker:
                 box.restarts += 1
             box.state = "running"
             box.exit_code = None
+            box.killed = False
             self.started_ns[cid] = max(ev_ns, self.started_ns.get(cid, 0))
             if box.has_hc:
                 box.health = "starting"
@@ -290,6 +314,9 @@ class HealthTracker:
                 box.exit_code = None
         elif action == "oom":
             box.oom = True
+        elif action == "kill":
+            box.killed = True
+            return False  # nothing to show until it dies
         elif action.startswith("health_status"):
             box.health = action.split(":", 1)[1].strip() if ":" in action else box.health
             box.has_hc = True
@@ -334,6 +361,8 @@ class HealthWaiter:
         self._queue: queue.Queue[Any] = queue.Queue()
         self._stream: Any = None
         self._cancelled = threading.Event()
+        self._reader_error: str = ""
+        """Why the event stream ended, when it ended with an error."""
 
     def cancel(self) -> None:
         """End `run()` now (thread-safe); it returns what it knows."""
@@ -353,13 +382,37 @@ class HealthWaiter:
         try:
             for ev in self._stream:
                 self._queue.put(ev)
-        except Exception:  # noqa: BLE001 - the socket closed under us: that is how we stop it
-            pass
+        except Exception as exc:  # noqa: BLE001 - the socket closed under us (engine gone, or us)
+            self._reader_error = _short_error(exc)
         finally:
             self._queue.put(_STOP)
 
+    def _engine_stopping(self, tracker: HealthTracker, grace: float) -> str | None:
+        """After a container died on a stop request: if the event stream ends within `grace`
+        seconds, dockerd was stopping (the reason, for `engine_lost`); None if it did not."""
+        end = time.monotonic() + grace
+        while not self._cancelled.is_set():
+            left = end - time.monotonic()
+            if left <= 0:
+                return None
+            try:
+                ev = self._queue.get(timeout=left)
+            except queue.Empty:
+                return None
+            if ev is _STOP:
+                if self._cancelled.is_set():
+                    return None
+                return "the engine stopped its containers and closed its event stream" + (
+                    f" ({self._reader_error})" if self._reader_error else "")
+            if isinstance(ev, dict) and tracker.apply(ev):
+                tracker.publish()
+        return None
+
     def run(self) -> WaitResult:
         import docker
+        import requests
+
+        engine_errors = (requests.exceptions.RequestException, docker.errors.DockerException, OSError)
 
         t0 = time.monotonic()
         deadline = t0 + self.timeout
@@ -375,13 +428,27 @@ class HealthWaiter:
         tracker = HealthTracker(self.services, policies=policies, on_change=self.on_change,
                                 inspect=inspect, settle=self.settle,
                                 extend=self._explicit is None)
+        stopped: str | None = None
+        lost: str | None = None
+
+        def result() -> WaitResult:
+            states = tracker.states()
+            ok = all(st.done for st in states.values()) and lost is None
+            return WaitResult(ok=ok, states=states, elapsed=time.monotonic() - t0,
+                              timed_out=not ok and stopped is None and lost is None
+                              and not self._cancelled.is_set(),
+                              stopped_early=stopped, engine_lost=lost)
+
         # Subscribe first (replaying the last second), then read the state once: nothing that
         # happens in between is lost, and events older than the snapshot are dropped below.
-        self._stream = self.client.events(decode=True, since=int(time.time()) - 1,
-                                          filters={"type": "container", "label": [label]})
+        try:
+            self._stream = self.client.events(decode=True, since=int(time.time()) - 1,
+                                              filters={"type": "container", "label": [label]})
+        except engine_errors as exc:
+            lost = f"the engine did not answer: {_short_error(exc)}"
+            return result()
         reader = threading.Thread(target=self._reader, name="tbx-health-events", daemon=True)
         reader.start()
-        stopped: str | None = None
         try:
             list_ns = time.time_ns()
             for c in self.client.containers.list(all=True, filters={"label": label}):
@@ -400,20 +467,60 @@ class HealthWaiter:
                     tracker.publish()  # a settle window ended
                     continue
                 if ev is _STOP:
+                    if not self._cancelled.is_set():
+                        # Nothing but the engine ends this stream: dockerd stopped or restarted.
+                        lost = "the engine closed its event stream" + (
+                            f" ({self._reader_error})" if self._reader_error else "")
                     break
                 if not isinstance(ev, dict) or int(ev.get("timeNano") or 0) < list_ns:
                     continue
                 if tracker.apply(ev):
                     tracker.publish()
                     stopped = tracker.first_failure()
+                if stopped is not None and tracker.stopped_on_request(stopped):
+                    lost = self._engine_stopping(tracker, min(STOP_GRACE, max(0.0, deadline - now)))
+                    if lost is not None:
+                        stopped = None  # not the service's fault: the engine went away
+                        break
+        except engine_errors as exc:  # list/inspect failed mid-wait
+            if self._cancelled.is_set():
+                return result()
+            lost = f"a call to the engine failed: {_short_error(exc)}"
         finally:
             self._close()
             reader.join(2)
-        states = tracker.states()
-        ok = all(st.done for st in states.values())
-        return WaitResult(ok=ok, states=states, elapsed=time.monotonic() - t0,
-                          timed_out=not ok and stopped is None and not self._cancelled.is_set(),
-                          stopped_early=stopped)
+        return result()
+
+
+def _short_error(exc: BaseException) -> str:
+    """A requests/docker exception in one sanitized line (their texts nest reprs of reprs)."""
+    text = getattr(exc, "explanation", None) or str(exc) or type(exc).__name__
+    return sanitize_oneline(f"{type(exc).__name__}: {text}", max_len=200)
+
+
+def engine_gone(client: Any, timeout: float = 5.0) -> str | None:
+    """None when the engine answers `/_ping` within `timeout` seconds, else why not (one line).
+
+    For callers that saw a failure and must tell "the engine went away" from "a service failed".
+    A stopping dockerd closes its listener first but still answers on connections already open
+    (the client's pool), so a fresh connection is tried first.
+    """
+    from toolbox_tui.engine import EngineUnavailable, client_endpoint, probe_endpoint
+
+    ep = client_endpoint(client)
+    if ep is not None:
+        try:
+            probe_endpoint(ep, timeout=timeout)
+        except EngineUnavailable as exc:
+            return sanitize_oneline(str(exc), max_len=200)
+    try:
+        api = client.api
+        resp = api.get(api._url("/_ping"), timeout=timeout)
+        if resp.status_code == 200:
+            return None
+        return f"the engine answered /_ping with HTTP {resp.status_code}"
+    except Exception as exc:  # noqa: BLE001 - requests.ConnectionError, timeouts, docker errors
+        return f"the engine does not answer: {_short_error(exc)}"
 
 
 def wait_healthy(stack: Any, client: Any, *, timeout: float = 120,
