@@ -290,3 +290,28 @@ def test_dockerd_killed_while_creating(tmp_path, docker_client, test_image, comp
     finally:
         purge_keyring(project_name)
 
+
+
+def test_engine_lost_report_json(tmp_path, capsys, record):
+    """The --json form of the report the cases above check in text (no engine needed: the report
+    never talks to it)."""
+    import argparse
+    import json
+
+    from toolbox_tui.cli_lifecycle import _engine_lost, _Printer
+    from toolbox_tui.health_wait import ServiceState
+    from toolbox_tui.startup import ProjectRef
+
+    record.case(KLASS, "engine-lost report as --json")
+    args = argparse.Namespace(json=True)
+    stack = ProjectRef(name="tbxtest-json", args=["--project-directory", str(tmp_path)], services={})
+    states = {"slow": ServiceState("slow", state="running", health="starting", has_healthcheck=True,
+                                   reason="health: starting")}
+    code = _engine_lost(args, stack, {"version": 1, "command": "up"}, _Printer(args),
+                        "waiting for health", "the engine closed its event stream", states)
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 3 and doc["ok"] is False
+    lost = doc["engine_lost"]
+    assert lost["phase"] == "waiting for health" and "re-run `toolbox-tui up`" in lost["hint"]
+    assert lost["secret_files_kept"] == [] and doc["services"][0]["service"] == "slow"
+    record.note("exit 3; engine_lost.phase/reason/hint/secret_files_kept in the document")
