@@ -107,16 +107,27 @@ def _run_bounded(fn, args: tuple, timeout: float):  # noqa: ANN001, ANN202
     import threading
 
     box: dict[str, object] = {}
+    finished = threading.Event()
 
     def body() -> None:
         try:
             box["result"] = fn(*args)
         except BaseException as exc:  # noqa: BLE001 - handed to the caller
             box["error"] = exc
+        finally:
+            finished.set()
 
     worker = threading.Thread(target=body, name="keyring-call", daemon=True)
     worker.start()
-    worker.join(timeout)
+    try:
+        worker.join(timeout)
+    except KeyboardInterrupt:
+        # Ctrl-C (or SIGTERM/SIGHUP, which the CLI turns into it) while the call is in flight:
+        # let it land (bounded) before unwinding, so that a rollback which follows (rotate) is
+        # not overtaken by the interrupted write. (Not join() again: an interrupted join marks
+        # the thread stopped while it still runs, CPython bpo-45274.)
+        finished.wait(timeout)
+        raise
     if worker.is_alive():
         raise TimeoutError
     if "error" in box:

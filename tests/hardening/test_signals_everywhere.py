@@ -627,3 +627,24 @@ def test_signal_during_up(tmp_path, test_image, docker_client, compose_ready, ke
             {f"{sig} at {', '.join(f'{d:.1f}' for d in CLI_DELAYS[sig])} s": v
              for sig, v in outcomes.items()},
             {f"{sig} at {', '.join(f'{d:.1f}' for d in CLI_DELAYS[sig])} s": v for sig, v in notes.items()})
+
+
+def test_sigint_during_a_keyring_call_lets_it_land_first(record):
+    """A keyring write interrupted in flight must not land after the rollback that follows (the
+    call runs in a helper thread): the interrupt unwinds only once the call has finished."""
+    from toolbox_tui.secret_store import _run_bounded
+
+    record.case("signal during a keyring call", "SIGINT while a 0.5 s write is in flight")
+    landed = threading.Event()
+
+    def slow_write() -> None:
+        time.sleep(0.5)
+        landed.set()
+
+    timer = threading.Timer(0.1, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    t0 = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        _run_bounded(slow_write, (), 10)
+    assert landed.is_set(), "KeyboardInterrupt unwound while the keyring call was still running"
+    record.note(f"unwound after the call landed ({time.monotonic() - t0:.2f} s)")
