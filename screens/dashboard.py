@@ -26,6 +26,7 @@ from textual.widgets import DataTable, Footer, Input, RichLog, Static, TabbedCon
 
 from toolbox_tui.http_probe import HttpHealth
 from toolbox_tui.log_pipeline import LEVELS, LogBatch, LogStore
+from toolbox_tui.sanitize import strip_all
 from toolbox_tui.stack_events import EngineStatus, ServiceState, StackEvent, format_uptime
 from toolbox_tui.stack_stats import ServiceStats, format_bytes, sparkline
 from toolbox_tui.screens.widgets_confirm import ConfirmModal
@@ -569,7 +570,9 @@ class DashboardScreen(Screen):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self.notify(f"{question.rstrip('?')}…", timeout=2)
+                # never markup: the question holds service names from the engine ([/x] would
+                # crash the toast, [@click=...] would become a live action)
+                self.notify(f"{question.rstrip('?')}…", timeout=2, markup=False)
                 self.run_worker(lambda: self._run_action(method, *args), thread=True,
                                 group="actions", exclusive=False)
 
@@ -585,7 +588,8 @@ class DashboardScreen(Screen):
             self.post_message(ActionDone(str(exc), error=True))
 
     def on_action_done(self, message: ActionDone) -> None:
-        self.notify(message.message, severity="error" if message.error else "information",
+        self.notify(strip_all(message.message, max_len=1000), markup=False,
+                    severity="error" if message.error else "information",
                     timeout=6 if message.error else 3)
 
     def _service_action(self, verb: str, method: str) -> None:

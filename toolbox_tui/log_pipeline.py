@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
-from toolbox_tui.sanitize import DEFAULT_MAX_LINE, sanitize_line
+from toolbox_tui.sanitize import DEFAULT_MAX_LINE, display_name, sanitize_line
 
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
@@ -111,7 +111,7 @@ class LogLine(NamedTuple):
     keep it as a plain tuple (see `LineRing`) and hand it back unchanged."""
 
     service: str
-    """Compose service name (sanitized)."""
+    """Compose service name as shown (`sanitize.display_name`: cleaned, unique)."""
     container: str
     """Short id of the container that wrote it."""
     ts: str
@@ -354,6 +354,8 @@ class LogPipeline:
         self._flusher: threading.Thread | None = None
         self.lines_read = 0
         """Lines delivered so far (for benchmarks and the status bar)."""
+        self.bytes_read = 0
+        """Bytes read off the log streams so far (approximate: readers add without a lock)."""
         for s in services:
             self._services.add(s)
 
@@ -472,7 +474,7 @@ class LogPipeline:
         nudge = self._nudge[service]
         resume = self._resume[service]
         backoff = 0.5
-        svc_label = sanitize_line(service, keep_sgr=False, max_len=64)
+        svc_label = display_name(service)
         while not self._stop.is_set():
             try:
                 cur = self._current(service)
@@ -520,6 +522,7 @@ class LogPipeline:
             for chunk in stream:
                 if self._stop.is_set():
                     break
+                self.bytes_read += len(chunk)
                 lines = splitter.feed(chunk)
                 if lines:
                     self._deliver(service, svc_label, short, resume, lines, skip_before, skip_same)

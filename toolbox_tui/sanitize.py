@@ -15,6 +15,7 @@ Long lines are cut with a visible marker so one 90,000-character line cannot fre
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 DEFAULT_MAX_LINE = 4096
@@ -111,6 +112,21 @@ def truncate(s: str, max_len: int = DEFAULT_MAX_LINE, *, extra_dropped: int = 0)
 def strip_all(text: bytes | str, *, max_len: int | None = DEFAULT_MAX_LINE) -> str:
     """Plain text: like `sanitize_line` but SGR colours are removed too (names, labels...)."""
     return sanitize_line(text, keep_sgr=False, max_len=max_len)
+
+
+def display_name(raw: str, *, max_len: int = 64) -> str:
+    """A name from the engine (a Compose service label...) safe to show *and* still unique.
+
+    Plain names come back unchanged. When cleaning changed the name (controls, escape sequences,
+    bidi overrides removed, or cut), a short digest of the raw name is appended (`web ~3f2a1c`),
+    so a container labelled `web\\u202e` never passes for the real `web`, and two long names that
+    share their first `max_len` characters stay two rows.
+    """
+    shown = strip_all(raw, max_len=max_len)
+    if shown == raw:
+        return shown
+    digest = hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:6]
+    return f"{shown} ~{digest}" if shown.strip() else f"~{digest}"
 
 
 def sanitize_oneline(text: bytes | str, *, max_len: int | None = 512, sep: str = " ⏎ ") -> str:

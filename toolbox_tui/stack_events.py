@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 from toolbox_tui.log_pipeline import ONEOFF_LABEL, PROJECT_LABEL, SERVICE_LABEL, parse_ts
-from toolbox_tui.sanitize import sanitize_oneline, strip_all
+from toolbox_tui.sanitize import display_name, sanitize_oneline, strip_all
 
 INTERESTING = {"create", "start", "restart", "die", "oom", "kill", "stop", "pause", "unpause",
                "destroy", "rename", "update"}
@@ -169,9 +169,10 @@ class StackWatcher:
         """Called when the engine goes away or comes back."""
         self.max_backoff = max_backoff
         """Longest wait between reconnection attempts (seconds)."""
-        self.states: dict[str, ServiceState] = {s: ServiceState(strip_all(s, max_len=64))
-                                                for s in services}
-        """Latest state per service (declared services start as `missing`)."""
+        self.states: dict[str, ServiceState] = {s: ServiceState(display_name(s)) for s in services}
+        """Latest state per service, keyed by the raw label (declared services start `missing`)."""
+        self.raw_names: dict[str, str] = {display_name(s): s for s in services}
+        """Shown name (`ServiceState.service`) → the raw service label it stands for."""
         self._stop = threading.Event()
         self._stream: Any = None
         self._thread: threading.Thread | None = None
@@ -202,7 +203,7 @@ class StackWatcher:
         """Inspect the service's current container (newest, a running one first) and emit it."""
         found = [c for c in self._containers() if (c.get("Labels") or {}).get(SERVICE_LABEL) == service]
         found.sort(key=lambda c: (c.get("State") == "running", c.get("Created", 0)), reverse=True)
-        name = strip_all(service, max_len=64)
+        name = self._shown(service)
         if not found:
             state = ServiceState(name)
         else:
@@ -214,6 +215,15 @@ class StackWatcher:
                 state = ServiceState(name)
         self._emit(service, state)
         return state
+
+    def _shown(self, service: str) -> str:
+        name = display_name(service)
+        self.raw_names[name] = service
+        return name
+
+    def state_of(self, shown: str) -> ServiceState | None:
+        """The state of the service shown as `shown` (what the faces know it by)."""
+        return self.states.get(self.raw_names.get(shown, shown))
 
     def snapshot(self) -> None:
         services = set(self.states)
@@ -277,7 +287,7 @@ class StackWatcher:
         t = ev.get("timeNano")
         when = t / 1e9 if t else float(ev.get("time") or time.time())
         self._last_event = max(self._last_event, int(when))
-        name = strip_all(service, max_len=64)
+        name = self._shown(service)
         cid = str((ev.get("Actor") or {}).get("ID") or ev.get("id") or "")
         if action.startswith("health_status"):
             status = action.split(":", 1)[1].strip() if ":" in action else ""

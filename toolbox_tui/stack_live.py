@@ -80,8 +80,9 @@ class LiveStack:
                     self.stats.track(state.service, state.container_id)
                 else:
                     self.stats.untrack(state.service)
-            if self.logs is not None:
-                self.logs.notify(state.service)
+            if self.logs is not None and self.watcher is not None:
+                # the pipeline knows services by their raw label, the state by its shown name
+                self.logs.notify(self.watcher.raw_names.get(state.service, state.service))
 
         self.watcher = StackWatcher(self.client, self.project, on_state=on_state,
                                     on_event=sinks.on_event, on_engine=sinks.on_engine,
@@ -100,7 +101,7 @@ class LiveStack:
     def _reselect(self) -> None:
         if self.http is None:
             return
-        st = self.watcher.states.get(self._selected or "") if self.watcher else None
+        st = self.watcher.state_of(self._selected or "") if self.watcher else None
         self.http.select(self._selected, st.container_id if st and st.state == "running" else "")
 
     def stop(self) -> None:
@@ -116,7 +117,7 @@ class LiveStack:
     # --- actions (blocking: run them in a worker) ---------------------------------------------
 
     def _container(self, service: str) -> str:
-        state = self.watcher.states.get(service) if self.watcher else None
+        state = self.watcher.state_of(service) if self.watcher else None
         if state is None or not state.container_id:
             raise ActionError(f"service {service} has no container; bring the stack up first (U)")
         return state.container_id
