@@ -420,7 +420,8 @@ class DashboardScreen(Screen):
         if h is None or not h.probes:
             return []
         last = h.probes[-1]
-        t = Text(f" http {h.url}  ")
+        # the URL comes from the container's health-check command: free text like any label
+        t = Text(f" http {strip_all(h.url, max_len=200)}  ")
         if last.status is not None:
             t.append(f"status {last.status}", "green" if last.ok else "bold red")
         else:

@@ -54,6 +54,7 @@ HOSTILE_SERVICES = {
     "surrogate": "svc-surrogate\ud800\udfff\udc00-end",
     "twin": "svc-twin",
     "twin-spoof": "svc-twin\u202e",  # cleaned, it would read exactly like the real `svc-twin`
+    "url": "svc-url",  # plain label; its health check URL (shown with the HTTP probes) is not
 }
 """The engine stores lone surrogates as U+FFFD (its JSON decoder replaces them)."""
 
@@ -67,6 +68,11 @@ HEALTH_SH = (r"printf 'hc\033]0;pwn-h\007\033]52;c;cHduZWQ=\007\033[2J\302\233"
              r"head -c 3000 /dev/zero | tr '\0' L; exit 1")
 """Health-check output: OSC title + OSC 52, CSI clear, C1 CSI (valid and invalid UTF-8), markup,
 bidi override, 3,000 characters; exits 1 so the service turns unhealthy (a health event)."""
+
+HEALTH_URL = "http://127.0.0.1:8080/h\u202eflipped\x9b1m[/x][@click=app.quit]z\x85"
+"""A health-check URL with a bidi override, C1 CSI/NEL and markup in its path: the Health panel
+shows it with the HTTP probe results of the selected service. (With ESC in it, httpx refuses the
+URL and the service simply gets no probe line.)"""
 
 NS = 1_000_000_000
 
@@ -123,6 +129,10 @@ def hostile_project(docker_client, test_image, project_name, cleanup_project):
         if key == "esc":
             kw["healthcheck"] = {"test": ["CMD-SHELL", HEALTH_SH], "interval": NS, "timeout": 2 * NS,
                                  "retries": 1, "start_period": 0}
+        if key == "url":
+            kw["healthcheck"] = {"test": ["CMD", "wget", "-q", "-O-", HEALTH_URL], "interval": NS,
+                                 "timeout": 2 * NS, "retries": 1, "start_period": 0}
+            kw["ports"] = {"8080/tcp": ("127.0.0.1", None)}
         c = docker_client.containers.run(
             test_image, ["sh", "-c", f"while :; do echo '{key} tick INFO'; sleep 0.5; done"],
             detach=True, labels=_labels(project_name, service), **kw)
@@ -177,6 +187,20 @@ async def test_hostile_labels_and_health_output_in_the_dashboard(hostile_project
             _clean(probe.output, "health probe output")
             assert len(probe.output) <= 400 + 40
         _clean(app.export_screenshot(), "SVG of the Health panel", multiline=True)
+
+        # the HTTP probe lines of the service whose health-check URL is hostile
+        url = rows["url"]
+        table.move_cursor(row=table.get_row_index(url))
+        assert await _until(pilot, lambda: screen.http.get(url) is not None
+                            and screen.http[url].probes, 20), "no HTTP probe of svc-url"
+        screen._render_health()
+        await pilot.pause(0.3)
+        health = _static_text(screen.query_one("#health-view", Static))
+        assert "http http://127.0.0.1:" in health and "/hflipped[/x][@click=app.quit]z" in health, \
+            health
+        _clean(health, "Health panel (HTTP probes)", multiline=True)
+        _clean(app.export_screenshot(), "SVG of the Health panel (HTTP probes)", multiline=True)
+        assert app.is_running
 
         # logs of every hostile service are filed under its row
         assert await _until(pilot, lambda: set(screen.store.rings) >= set(rows.values()), 20), \
