@@ -84,3 +84,26 @@ def test_access_urls_and_next_commands(stack):
     assert len({u.url.split(":")[2] for u in urls}) == len(urls), "each port once"
     cmds = WizardBackend().next_commands(stack, ProjectOptions(project_name="x y", mode="prod"))
     assert cmds[0][0] == "toolbox-tui doctor -p toolboxai --mode prod"
+
+
+def test_startup_tells_engine_gone_from_a_failed_service(stack, tmp_path, docker_client):
+    """The wizard's startup reports "the engine went away" (like `toolbox-tui up`, exit 3 there)
+    instead of a diagnosis that would itself fail: a client on a socket nobody listens on is a real
+    absent engine; the live engine is a present one."""
+    import docker
+
+    from toolbox_tui.wizard_backend import StartupOutcome, WizardBackend
+
+    live = WizardBackend()
+    live._client = docker_client
+    assert live._engine_gone() is None
+
+    dead = WizardBackend()
+    dead._client = docker.DockerClient(base_url=f"unix://{tmp_path}/no-dockerd.sock", version="1.41",
+                                         timeout=5)
+    why = dead._engine_gone()
+    assert why and "no-dockerd.sock" in why or "does not answer" in why, why
+    out = dead._diagnose_or_lost(stack, ["redis"], states=None)
+    assert isinstance(out, StartupOutcome) and not out.ok and not out.cancelled
+    assert "Docker engine went away while diagnosing" in out.summary
+    assert "press r to retry" in out.summary

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from toolbox_tui.findings import FAIL, Check
+from toolbox_tui.sanitize import sanitize_oneline
 
 
 @dataclass(frozen=True)
@@ -368,7 +369,12 @@ class WizardBackend:
         if self.cancel.is_set():  # stop_waiting() ended `compose up` itself: not a failure to diagnose
             return StartupOutcome(False, "Cancelled while the containers were starting.", cancelled=True)
         if not up.ok:
-            diags = self.diagnose(stack, [], up_error=up.error, failed_service=up.failed_service)
+            gone = self._engine_gone()
+            if gone:  # dockerd stopped under Compose: not the project's fault, nothing to diagnose
+                return self._engine_lost("starting the containers", gone)
+            diags = self._diagnose_or_lost(stack, [], up_error=up.error, failed_service=up.failed_service)
+            if isinstance(diags, StartupOutcome):
+                return diags
             return StartupOutcome(False, "docker compose up failed.", tuple(diags))
         result = self.wait_healthy(stack, on_state)
         if self.cancel.is_set():
@@ -376,10 +382,43 @@ class WizardBackend:
         if result.ok:
             return StartupOutcome(True, f"All {len(result.states)} services are up "
                                         f"({result.elapsed:.0f} s of health checks).")
+        if getattr(result, "engine_lost", None):
+            return self._engine_lost("waiting for health checks", result.engine_lost)
         bad = result.not_ready
-        diags = self.diagnose(stack, bad, states=result.states)
+        diags = self._diagnose_or_lost(stack, bad, states=result.states)
+        if isinstance(diags, StartupOutcome):
+            return diags
         why = "timed out" if result.timed_out else f"{result.stopped_early} failed"
         return StartupOutcome(False, f"Not healthy: {', '.join(bad)} ({why}).", tuple(diags))
+
+    def _engine_gone(self) -> str | None:
+        from toolbox_tui.health_wait import engine_gone
+
+        try:
+            return engine_gone(self.client())
+        except Exception as exc:  # noqa: BLE001 - no client at all: the engine is not there
+            return sanitize_oneline(str(exc), max_len=200) or type(exc).__name__
+
+    @staticmethod
+    def _engine_lost(phase: str, why: str) -> StartupOutcome:
+        """The same report as `toolbox-tui up` (exit 3 there): the engine, not a service, failed."""
+        return StartupOutcome(False, f"The Docker engine went away while {phase} ({why}). Start it "
+                                     "again (until `docker info` answers), then press r to retry; "
+                                     "the secret files stay for the retry.")
+
+    def _diagnose_or_lost(self, stack: Any, services: Iterable[str], **kw: Any) -> Any:
+        """`diagnose`, or the engine-lost outcome when the engine is gone (a diagnosis without an
+        engine would blame the services: "no container was created")."""
+        gone = self._engine_gone()
+        if gone:
+            return self._engine_lost("diagnosing", gone)
+        try:
+            return self.diagnose(stack, services, **kw)
+        except Exception:  # noqa: BLE001 - the diagnosis reads logs/inspect: the engine went away
+            gone = self._engine_gone()
+            if gone is None:
+                raise
+            return self._engine_lost("diagnosing", gone)
 
     def start_logs(self, stack: Any, on_batch: Callable[[Any], None]) -> Any:
         """A running `LogPipeline` for the project (stop() it when done)."""
