@@ -91,3 +91,13 @@ def test_probe_real_container_200_404_and_refused(docker_client, web) -> None:
     assert not prober._thread.is_alive()
     assert got[-1].url == url and all(p.status == 200 for p in got[-1].probes)
     assert len(prober.history["web"]) <= 3
+
+
+def test_probe_of_an_url_with_control_characters_is_an_error_not_a_crash() -> None:
+    """The URL comes from a container's health check (free text): httpx refuses it with
+    InvalidURL, which is not an HTTPError; the probe reports it, sanitized."""
+    from toolbox_tui.http_probe import probe
+
+    r = probe("http://127.0.0.1:9/he\x1b]52;c;aGk=\x07alth", timeout=1)
+    assert r.status is None and r.error
+    assert "\x1b" not in r.error and "\x07" not in r.error

@@ -79,7 +79,8 @@ def probe(url: str, timeout: float = PROBE_TIMEOUT, clock: Callable[[], float] =
         with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as h:
             r = h.get(url)
         return HttpProbe(when, r.status_code, (time.perf_counter() - t0) * 1000)
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
+        # InvalidURL is not an HTTPError: a health-check URL with control characters raises it
         err = sanitize_oneline(f"{type(exc).__name__}: {exc}", max_len=200)
         return HttpProbe(when, None, (time.perf_counter() - t0) * 1000, err)
 
