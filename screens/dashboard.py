@@ -153,13 +153,16 @@ class DashboardScreen(Screen):
         Binding("2", "tab('health')", "Health", id="dashboard.tab_health", show=False),
         Binding("3", "tab('events')", "Events", id="dashboard.tab_events", show=False),
         Binding("escape", "clear_filter", "Clear filter", id="dashboard.clear_filter", show=False),
+        Binding("b", "back", "Back", id="dashboard.back"),
     ]
     """Every action has an id (remappable through Textual's keymap) and appears in the palette."""
 
     def __init__(self, project: str, source: Any = None, *, services: tuple[str, ...] = (),
                  ring_size: int = 5000, view_lines: int = 5000, name: str | None = None,
-                 clock=time.time) -> None:
+                 clock=time.time, back: bool = False) -> None:
         super().__init__(name=name)
+        self.back = back
+        """Opened from another screen (the wizard's Done step): b, or Esc with no filter, returns."""
         self.clock = clock
         """Wall clock for uptimes and event times (tests pin it)."""
         self.project = project
@@ -510,8 +513,20 @@ class DashboardScreen(Screen):
         event.input.display = False
         self.query_one("#log", LogView).focus()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "back":
+            return self.back
+        return True
+
+    def action_back(self) -> None:
+        if self.back:
+            self.app.pop_screen()  # on_unmount stops the live source
+
     def action_clear_filter(self) -> None:
         box = self.query_one("#filter-input", Input)
+        if self.back and not box.display and self.query_one("#log", LogView).filter == LogFilter():
+            self.action_back()
+            return
         box.value = ""
         box.display = False
         self._set_filter(LogFilter())

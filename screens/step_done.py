@@ -47,7 +47,7 @@ class DoneStep(StepScreen):
             yield Static(done_table(backend.access_urls(stack), []), id="done-urls")
             yield Static(Text("Next", style="bold"), classes="section-title")
             yield Static(commands_table(backend.next_commands(stack, self.wizard.opts)), id="done-commands")
-        yield Static(Text.assemble("Press ", ("d", "bold"), " for the live dashboard, ", ("q", "bold"),
+        yield Static(Text.assemble("Press ", ("d", "bold"), " for the live dashboard (", ("b", "bold"), " comes back), ", ("q", "bold"),
                                    " to leave the wizard (the stack keeps running)."), id="done-help")
 
     def on_mount(self) -> None:
@@ -66,7 +66,7 @@ class DoneStep(StepScreen):
         stack = self.wizard.stack
         services = tuple(stack.services)
         source = LiveStack(stack.name, compose_args=stack.compose_args(), services=services)
-        self.app.push_screen(DashboardScreen(stack.name, source, services=services))
+        self.app.push_screen(DashboardScreen(stack.name, source, services=services, back=True))
 
     def next_blocked(self) -> str:
         return "this is the last step"

@@ -316,6 +316,13 @@ async def test_full_run_to_healthy_then_resume(example_copy, project_name, test_
             text = screen_text(app)
             assert "is up and healthy" in text and "http://127.0.0.1:5180/" in text
             assert f"toolbox-tui dashboard -p {project_name}" in text
+            await pilot.press("d")  # the live dashboard on this stack, and back
+            await wait_for(pilot, lambda: getattr(app.screen, "states", None) is not None
+                           and len([s for s in app.screen.states.values()
+                                    if getattr(s, "health", None) == "healthy"]) == 13,
+                           what="dashboard rows healthy")
+            await pilot.press("b")
+            await wait_for(pilot, lambda: getattr(app.screen, "STEP", None) == "done", what="back")
         states = {c.labels["com.docker.compose.service"]: c.attrs["State"].get("Health", {}).get("Status")
                   for c in docker_client.containers.list(
                       filters={"label": f"com.docker.compose.project={project_name}"})}
