@@ -11,10 +11,15 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
+import time
 import traceback
 from typing import Any
 
 EXIT_EVAL, EXIT_NO_TTY = 3, 2
+
+HANGUP_GRACE = 5.0
+"""Seconds the wizard may take to shut down after SIGHUP before the watchdog cleans up without it."""
 
 
 def _err(text: str) -> None:
@@ -51,7 +56,7 @@ def run_wizard(args: Any) -> int:
         _err("  hint: use the headless commands instead: `toolbox-tui doctor`, `fix`, `secrets`, `up`.")
         return EXIT_NO_TTY
 
-    from toolbox_tui.screens.wizard_app import EXIT_INTERRUPTED, WizardApp
+    from toolbox_tui.screens.wizard_app import EXIT_INTERRUPTED, WizardApp, hold_signals
     from toolbox_tui.wizard_backend import WizardBackend
     from toolbox_tui.wizard_state import load_state
 
@@ -61,15 +66,44 @@ def run_wizard(args: Any) -> int:
     app = WizardApp(stack, opts, backend, state, start_step=start, recheck=bool(state.done),
                     handle_signals=True)
     code: int | None = None
+    once = threading.Lock()
+    cleaned: list[list[str]] = []
+
+    def clean_up() -> list[str]:
+        """The clean-up, exactly once (the main thread or the hang-up watchdog, whichever first)."""
+        with once:
+            if cleaned:
+                return []
+            backend.stop_waiting()
+            notes = cleanup(app)
+            backend.close()
+            cleaned.append(notes)
+            return notes
+
+    def watchdog() -> None:
+        # Still here HANGUP_GRACE s after the terminal went away: Textual is stuck on it. Let the
+        # work in flight stop (stop_waiting ends it quickly), clean up, and leave.
+        deadline = time.monotonic() + 30
+        backend.stop_waiting()
+        while app.jobs and time.monotonic() < deadline:
+            time.sleep(0.1)
+        clean_up()
+        os._exit(EXIT_INTERRUPTED)
+
+    timer = threading.Timer(HANGUP_GRACE, watchdog)
+    timer.daemon = True
+    app.on_hangup = lambda: timer.is_alive() or timer.start()
     try:
         code = app.run()
     except KeyboardInterrupt:
         app.interrupted = True
         code = EXIT_INTERRUPTED
     finally:
-        backend.stop_waiting()
-        notes = cleanup(app)
-        backend.close()
+        # From here to the exit a signal (a second one, or the first after `q`) must not cut the
+        # clean-up short or turn the exit code into 143/129: held off until the process ends.
+        hold_signals()
+        notes = clean_up()
+        timer.cancel()
         for line in notes:
             _err(line)
     if app.interrupted:

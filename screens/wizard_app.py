@@ -33,6 +33,26 @@ STEP_CLASSES = {
 
 EXIT_DONE, EXIT_QUIT, EXIT_INTERRUPTED = 0, 1, 130
 
+HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+"""Signals that end the wizard like Ctrl-C, and that are held off while it cleans up."""
+
+
+def hold_signals() -> None:
+    """Ignore HELD_SIGNALS from now on, until the process exits (main thread only). A second signal must not kill the process half way through bringing a stack down:
+    a closing terminal sends SIGHUP more than once, impatient tools repeat SIGTERM. SIG_IGN is
+    inherited by the `docker compose down` the clean-up runs, which is in the same process group."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = None
+    for sig in HELD_SIGNALS:
+        try:
+            if loop is not None:
+                loop.remove_signal_handler(sig)  # else loop.close() would reset it to the default
+            signal.signal(sig, signal.SIG_IGN)
+        except (ValueError, RuntimeError, OSError):  # not the main thread
+            pass
+
 
 class ResumeChecked(Message):
     """The doctor's findings when the wizard resumed past the first steps."""
@@ -87,6 +107,9 @@ class WizardApp(App[int]):
         """Secret files were written; removed by the launcher unless startup completed."""
         self.interrupted = False
         self.handle_signals = handle_signals
+        self.on_hangup: Any = None
+        """Called (from the event loop) on SIGHUP before the app exits; the launcher arms a
+        watchdog there that cleans up and exits if the shutdown hangs on the dead terminal."""
         """The launcher sets it: SIGINT, SIGTERM and SIGHUP end the app like Ctrl-C (terminal
         restored, exit 130, the launcher's clean-up runs) instead of killing the process in the
         alternate screen with containers and secret files left behind."""
@@ -223,13 +246,23 @@ class WizardApp(App[int]):
         the alternate screen, a half-started stack and its secret files left behind) and a real
         SIGINT ends `asyncio.run` quietly with exit 1."""
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        for sig in HELD_SIGNALS:
             try:
-                loop.add_signal_handler(sig, self.action_interrupt)
+                loop.add_signal_handler(sig, self._hangup if sig == signal.SIGHUP else self.action_interrupt)
             except (ValueError, RuntimeError, NotImplementedError):  # not the main thread
                 pass
 
+    def _hangup(self) -> None:
+        """SIGHUP: the terminal is (probably) gone. Textual's shutdown can then block for good (its
+        writer thread dies on EIO and closing the driver waits on its full queue), so the launcher
+        gets the chance to clean up without it (`on_hangup`), then the app exits as for Ctrl-C."""
+        if self.on_hangup is not None:
+            self.on_hangup()
+        self.action_interrupt()
+
     def action_interrupt(self) -> None:
+        if self.handle_signals:
+            hold_signals()
         self.interrupted = True
         self.backend.stop_waiting()
         self.exit(EXIT_INTERRUPTED)

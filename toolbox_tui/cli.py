@@ -126,17 +126,31 @@ def _interrupt_on_term_and_hup() -> dict:
     return saved
 
 
+def _restore(saved: dict) -> None:
+    for sig, previous in saved.items():
+        signal.signal(sig, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    try:  # building the parser imports every command module: Ctrl-C there is no traceback either
+    # From the start: building the parser imports every command module (a second or more on a
+    # busy machine), and SIGTERM/SIGHUP there killed the process silently (exit -15/-1).
+    saved = _interrupt_on_term_and_hup()
+    try:  # Ctrl-C while the command modules import is no traceback either
         parser = build_parser()
         args = parser.parse_args(argv)
         from toolbox_tui.yaml_source import LocatedError
     except KeyboardInterrupt:
+        _restore(saved)
         sys.stderr.write("toolbox-tui: interrupted\n")
         return EXIT_INTERRUPTED
+    except BaseException:  # SystemExit from --help or a usage error
+        _restore(saved)
+        raise
     debug = bool(getattr(args, "debug", False)) or os.environ.get("TOOLBOX_TUI_DEBUG") == "1"
 
-    saved = _interrupt_on_term_and_hup() if args.command not in (None, "wizard", "dashboard") else {}
+    if args.command in (None, "wizard", "dashboard"):  # the faces handle signals themselves
+        _restore(saved)
+        saved = {}
 
     try:
         return int(args.func(args) or 0)
@@ -181,8 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         return EXIT_EVAL
     finally:
-        for sig, previous in saved.items():
-            signal.signal(sig, previous)
+        _restore(saved)
 
 
 if __name__ == "__main__":
