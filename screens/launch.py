@@ -116,15 +116,18 @@ def cleanup(app: Any) -> list[str]:
     notes: list[str] = []
     stack = app.stack
     backend = app.backend
-    if app.startup_state in ("running", "cancelled"):
-        notes.append("toolbox-tui: startup was interrupted; stopping the containers started so far…")
+    # A failed startup counts too: the secret files its containers mount are removed below, and
+    # a closing terminal (SIGHUP to `docker compose up`) makes the startup fail before the wizard
+    # itself hears of it.
+    if app.startup_state in ("running", "cancelled", "failed"):
+        notes.append("toolbox-tui: startup did not complete; stopping the containers started so far…")
         try:
             backend.down(stack)
         except Exception as exc:  # noqa: BLE001
             notes.append(f"  could not stop them: {exc} — run `docker compose -p {stack.name} down`")
     # `materialized` is set when the step sees the files written; a signal can end the app
     # between the write and that message, so a startup still running counts as written too.
-    if (app.materialized or app.startup_state in ("running", "cancelled")) and app.startup_state != "ok":
+    if (app.materialized or app.startup_state in ("running", "cancelled", "failed")) and app.startup_state != "ok":
         try:
             removed = backend.remove_secret_files(stack)
         except Exception as exc:  # noqa: BLE001

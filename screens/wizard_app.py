@@ -45,13 +45,21 @@ def hold_signals() -> None:
         loop = asyncio.get_running_loop()
     except RuntimeError:
         loop = None
-    for sig in HELD_SIGNALS:
-        try:
-            if loop is not None:
-                loop.remove_signal_handler(sig)  # else loop.close() would reset it to the default
-            signal.signal(sig, signal.SIG_IGN)
-        except (ValueError, RuntimeError, OSError):  # not the main thread
-            pass
+    try:  # remove_signal_handler() resets to the default first: no signal may land in between
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, HELD_SIGNALS)
+    except (AttributeError, OSError, ValueError):
+        blocked = None
+    try:
+        for sig in HELD_SIGNALS:
+            try:
+                if loop is not None:
+                    loop.remove_signal_handler(sig)  # else loop.close() would reset it to the default
+                signal.signal(sig, signal.SIG_IGN)
+            except (ValueError, RuntimeError, OSError):  # not the main thread
+                pass
+    finally:
+        if blocked is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)  # pending ones are now ignored
 
 
 class ResumeChecked(Message):
