@@ -7,7 +7,11 @@ post the messages below, and tests drive the screen by posting the very same mes
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import os
+import signal
+import threading
 import time
 from collections import deque
 from dataclasses import replace
@@ -636,12 +640,23 @@ class DashboardApp(App):
 
     CSS = load_css("common.tcss")
     TITLE = "toolbox-tui dashboard"
-    BINDINGS = [Binding("q", "quit", "Quit", id="app.quit")]
-    """q quits (ctrl+q too, Textual's default); ctrl+p opens the command palette."""
+    BINDINGS = [Binding("q", "quit", "Quit", id="app.quit"),
+                Binding("ctrl+c", "interrupt", "Interrupt", id="app.interrupt", priority=True,
+                        show=False)]
+    """q quits (ctrl+q too, Textual's default); ctrl+c quits like a signal (exit 130); ctrl+p opens
+    the command palette."""
+
+    EXIT_INTERRUPTED = 130
+    """Exit code after Ctrl-C, SIGINT, SIGTERM or SIGHUP (the SSH session dropped)."""
+    HANGUP_GRACE = 5.0
+    """Seconds Textual may take to shut down after SIGHUP before the process leaves without it
+    (with the terminal gone its writer thread can die and its shutdown block for good)."""
 
     def __init__(self, project: str, source: Any = None, *, services: tuple[str, ...] = (),
-                 ring_size: int = 5000, clock=time.time) -> None:
+                 ring_size: int = 5000, clock=time.time, handle_signals: bool = False) -> None:
         super().__init__()
+        self.handle_signals = handle_signals
+        """Route SIGINT/SIGTERM/SIGHUP through the event loop (the installed command; not tests)."""
         self.clock = clock
         """Wall clock handed to the screen."""
         self.project = project
@@ -653,7 +668,30 @@ class DashboardApp(App):
         self.dashboard: DashboardScreen | None = None
         """The screen, once pushed."""
 
+    def _install_signal_handlers(self) -> None:
+        """Without this SIGTERM/SIGHUP kill the process at once and leave the terminal raw, in the
+        alternate screen with mouse reporting on; a real SIGINT would end it with exit 1."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            try:
+                loop.add_signal_handler(sig, self._on_signal, sig)
+            except (ValueError, RuntimeError, NotImplementedError):  # not the main thread
+                pass
+
+    def _on_signal(self, sig: int) -> None:
+        if sig == signal.SIGHUP:
+            # The dashboard only reads, so leaving without Textual's shutdown loses nothing.
+            timer = threading.Timer(self.HANGUP_GRACE, os._exit, args=(self.EXIT_INTERRUPTED,))
+            timer.daemon = True
+            timer.start()
+        self.action_interrupt()
+
+    def action_interrupt(self) -> None:
+        self.exit(self.EXIT_INTERRUPTED)
+
     def on_mount(self) -> None:
+        if self.handle_signals:
+            self._install_signal_handlers()
         self.dashboard = DashboardScreen(self.project, self.source, services=self.services,
                                          ring_size=self.ring_size, clock=self.clock)
         self.push_screen(self.dashboard)

@@ -100,5 +100,9 @@ def run_dashboard(args: argparse.Namespace) -> int:
 
     source = LiveStack(project, compose_args=compose_args, services=services, client=client,
                        initial_tail=args.tail)
-    DashboardApp(project, source, services=services, ring_size=args.ring).run()
-    return 0
+    app = DashboardApp(project, source, services=services, ring_size=args.ring, handle_signals=True)
+    try:
+        code = app.run()
+    except KeyboardInterrupt:  # a signal before the event loop took them over
+        return DashboardApp.EXIT_INTERRUPTED
+    return int(code or 0)

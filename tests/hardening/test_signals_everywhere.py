@@ -670,3 +670,54 @@ def test_sigint_during_a_keyring_call_lets_it_land_first(record):
         _run_bounded(slow_write, (), 10)
     assert landed.is_set(), "KeyboardInterrupt unwound while the keyring call was still running"
     record.note(f"unwound after the call landed ({time.monotonic() - t0:.2f} s)")
+
+
+# --- the dashboard ---------------------------------------------------------------------------------
+
+DASHBOARD_CLASS = "signal in the dashboard (tmux, installed command)"
+
+
+@pytest.mark.slow
+def test_signal_in_the_dashboard(tmp_path, test_image, docker_client, project_name, cleanup_project,
+                                 record):
+    """What ops watch over SSH: Ctrl-C, SIGINT, SIGTERM, SIGHUP and the terminal closing end
+    `toolbox-tui dashboard` with exit 130 and the terminal restored; the stack keeps running."""
+    cleanup_project(project_name)
+    box = docker_client.containers.run(
+        test_image, ["sh", "-c", "while :; do echo tick; sleep 1; done"], detach=True,
+        name=f"{project_name}-web-1",
+        labels={"com.docker.compose.project": project_name, "com.docker.compose.service": "web",
+                "com.docker.compose.container-number": "1", "com.docker.compose.oneoff": "False"})
+    env = {"NO_COLOR": "1"}
+    panes = {how: WizardPane(tmp_path, env, ("dashboard", "-p", project_name))
+             for how in (*DELIVERIES, CLOSED)}
+    notes: dict[str, str] = {}
+
+    def case(how: str) -> None:
+        pane = panes[how]
+        pane.start()
+        pane.wait("web", timeout=60)
+        pane.wait("tick", timeout=30)  # the log stream is live
+        pid = pane.wizard_pid()
+        if how == CLOSED:
+            pane.tmux("kill-server")
+            deadline = time.monotonic() + 20
+            while _alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert not _alive(pid), f"the dashboard {pid} still runs after its terminal closed"
+            notes[how] = "the process ended after the terminal closed"
+            return
+        pane.interrupt(how)
+        code, text, flags = pane.finish()
+        bad = _terminal_problems(code, text, flags, pid)
+        assert not bad, "; ".join(bad)
+        notes[how] = "exit 130, terminal restored"
+
+    try:
+        outcomes = _parallel({how: (lambda h=how: case(h)) for how in panes})
+    finally:
+        for pane in panes.values():
+            pane.kill()
+    box.reload()
+    assert box.status == "running", "the dashboard must leave the stack alone"
+    _settle(record, DASHBOARD_CLASS, outcomes, notes)
