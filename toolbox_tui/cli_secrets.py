@@ -145,7 +145,8 @@ def _read_value(name: str, kind: str, from_file: str | None) -> str:
             if again != value:
                 raise UsageError(f"{name}: the two entries differ; nothing stored")
         return value
-    value = _decode(name, sys.stdin.buffer.read(), "stdin")
+    raw = getattr(sys.stdin, "buffer", None)  # a text-only stdin (embedding, tests) has no bytes
+    value = _decode(name, raw.read(), "stdin") if raw is not None else sys.stdin.read()
     if kind != sk.CERTIFICATE:
         value = value[:-2] if value.endswith("\r\n") else value[:-1] if value.endswith("\n") else value
     return value
