@@ -72,6 +72,7 @@ services:
   cache:
     image: {test_image}
     command: ["sh", "-c", "cat /etc/cache/cache.conf; exec sleep 300"]
+    stop_grace_period: 1s  # PID 1 sh ignores SIGTERM: stop would wait 10 s
     volumes: ["./config/cache.conf:/etc/cache/cache.conf:ro"]
     healthcheck:
       test: ["CMD-SHELL", "test -f /etc/cache/cache.conf"]

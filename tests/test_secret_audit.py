@@ -24,10 +24,12 @@ services:
   app:
     image: ${TBX_IMAGE:-toolbox-tui/busybox:test}
     command: ["sh", "-c", "sleep 3600"]
+    stop_grace_period: 1s  # PID 1 sh ignores SIGTERM: stop would wait 10 s
     secrets: [db_password]
   worker:
     image: ${TBX_IMAGE:-toolbox-tui/busybox:test}
     command: ["sh", "-c", "sleep 3600"]
+    stop_grace_period: 1s  # PID 1 sh ignores SIGTERM: stop would wait 10 s
     secrets: [db_password]
 secrets:
   db_password:
@@ -107,6 +109,7 @@ services:
   api:
     image: {test_image}
     command: ["sh", "-c", "sleep 3600"]
+    stop_grace_period: 1s  # PID 1 sh ignores SIGTERM: stop would wait 10 s
     secrets: [db_password]
     environment:
       DB_PASS_COPY: ${{LEAK}}
@@ -114,6 +117,7 @@ services:
   baked:
     image: {tag}
     command: ["sh", "-c", "sleep 3600"]
+    stop_grace_period: 1s  # PID 1 sh ignores SIGTERM: stop would wait 10 s
 secrets:
   db_password:
     external: true

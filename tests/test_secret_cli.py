@@ -123,6 +123,7 @@ services:
   app:
     image: ${TBX_IMAGE:-toolbox-tui/busybox:test}
     command: ["sh", "-c", "sleep 3600"]
+    stop_grace_period: 1s  # PID 1 sh ignores SIGTERM: stop would wait 10 s
     secrets: [tls_key]
 secrets:
   tls_key:

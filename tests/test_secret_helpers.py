@@ -14,6 +14,7 @@ services:
   app:
     image: ${TBX_IMAGE:-toolbox-tui/busybox:test}
     command: ["sh", "-c", "sleep 3600"]
+    stop_grace_period: 1s  # PID 1 sh ignores SIGTERM: stop would wait 10 s
     secrets: [db_password, database_url, openai_api_key]
     environment:
       POSTGRES_USER: app

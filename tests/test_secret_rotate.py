@@ -22,6 +22,7 @@ services:
   db:
     image: ${TBX_IMAGE:-toolbox-tui/busybox:test}
     command: ["sh", "-c", "sleep 3600"]
+    stop_grace_period: 1s  # PID 1 sh ignores SIGTERM: stop would wait 10 s
     secrets: [db_password]
     healthcheck:
       test: ["CMD-SHELL", "grep -q good /run/secrets/db_password"]
@@ -31,12 +32,14 @@ services:
   api:
     image: ${TBX_IMAGE:-toolbox-tui/busybox:test}
     command: ["sh", "-c", "sleep 3600"]
+    stop_grace_period: 1s  # PID 1 sh ignores SIGTERM: stop would wait 10 s
     secrets: [database_url]
     depends_on: {db: {condition: service_healthy}}
     environment: {POSTGRES_USER: app}
   other:
     image: ${TBX_IMAGE:-toolbox-tui/busybox:test}
     command: ["sh", "-c", "sleep 3600"]
+    stop_grace_period: 1s  # PID 1 sh ignores SIGTERM: stop would wait 10 s
 secrets:
   db_password: {external: true}
   database_url: {external: true}

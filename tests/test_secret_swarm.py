@@ -100,6 +100,7 @@ services:
   app:
     image: {test_image}
     command: ["sh", "-c", "sleep 3600"]
+    stop_grace_period: 1s  # PID 1 sh ignores SIGTERM: stop would wait 10 s
     secrets: [{pw}]
     healthcheck:
       test: ["CMD-SHELL", "grep -q good /run/secrets/{pw}"]
