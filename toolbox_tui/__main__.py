@@ -1,3 +1,3 @@
-from toolbox_tui.cli import main
+from toolbox_tui.cli import entry
 
-raise SystemExit(main())
+entry()

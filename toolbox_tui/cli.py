@@ -131,7 +131,16 @@ def _restore(saved: dict) -> None:
         signal.signal(sig, previous)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def entry() -> None:
+    """The installed command (and `python -m toolbox_tui`): `main`, then exit with its code."""
+    raise SystemExit(main(standalone=True))
+
+
+def main(argv: Sequence[str] | None = None, *, standalone: bool = False) -> int:
+    """Run one command; returns the exit code. `standalone` (the installed command): the process
+    ends right after, so the signal handlers are not restored at the end: SIGINT/SIGTERM/SIGHUP
+    are ignored instead, as the command's work is complete (a signal in that last moment made the
+    exit code -1/-2/-15 after a finished `fix --apply`)."""
     # From the start: building the parser imports every command module (a second or more on a
     # busy machine), and SIGTERM/SIGHUP there killed the process silently (exit -15/-1).
     saved = _interrupt_on_term_and_hup()
@@ -195,8 +204,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         return EXIT_EVAL
     finally:
-        _restore(saved)
+        if standalone:
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                signal.signal(sig, signal.SIG_IGN)
+        else:
+            _restore(saved)
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    entry()
