@@ -90,6 +90,33 @@ def test_rollback_restores_value_and_files_when_recreate_fails(tmp_path: Path, p
         sm.remove_materialized(stack)
 
 
+def test_rollback_whose_recreate_fails_is_not_reported_as_rolled_back(tmp_path: Path, project_name: str,
+                                                                       monkeypatch) -> None:
+    """The rollback's own recreate can fail (the engine, a half-done recreate): then the report
+    must not say "rolled back" — the value is back in the keyring and files, not in a container."""
+    root = _project(tmp_path, project_name)
+    store = SessionStore()
+    store.set("db_password", "good-old-" + secrets.token_hex(6))
+    stack = sm.materialize(load_stack(ProjectOptions(cwd=str(root))), store)
+    old = store.get("db_password")
+    monkeypatch.setattr(sr, "running_services", lambda s: {"db", "api"})
+    calls: list[str] = []
+
+    def fake(st, svc, timeout):  # noqa: ANN001
+        calls.append(svc)
+        return f"{svc}: no such container" if len(calls) >= 2 else None
+
+    report = sr.rotate(stack, store, "db_password", "good-new-" + secrets.token_hex(6), recreate=fake)
+    try:
+        assert not report.ok and not report.rolled_back
+        assert report.steps[-1].startswith("rollback incomplete: db: no such container")
+        assert "NOT rolled back" in report.summary()
+        assert store.get("db_password") == old  # the keyring and the files are back
+        assert Path(sm.read_journal(stack)["files"]["db_password"]).read_text() == old
+    finally:
+        sm.remove_materialized(stack)
+
+
 @pytest.mark.engine
 def test_real_rotation_and_rollback(tmp_path: Path, project_name: str, docker_client, test_image,
                                     compose_ready, cleanup_project) -> None:

@@ -79,19 +79,29 @@ def compose_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 
 
 def run(args: Sequence[str], *, env: Mapping[str, str] | None = None, timeout: float | None = 300,
-        cwd: str | None = None, check: bool = False) -> subprocess.CompletedProcess[str]:
+        cwd: str | None = None, check: bool = False,
+        finish_on_interrupt: bool = False) -> subprocess.CompletedProcess[str]:
     """Run `docker compose ARGS` and capture its output.
 
     Raises ComposeNotInstalled when there is no docker CLI or no Compose v2 plugin (told apart
     from Compose's own errors by the CLI's "not a docker command" answer, so no extra
-    `docker compose version` call is needed on the hot path)."""
+    `docker compose version` call is needed on the hot path).
+
+    `finish_on_interrupt`: a KeyboardInterrupt (Ctrl-C; SIGTERM/SIGHUP in the CLI) does not kill
+    Compose (subprocess.run SIGKILLs it, which can leave a recreate half done: the old container
+    renamed or gone, no new one); Compose is waited for (within `timeout`), then the interrupt is
+    raised again. For operations a rollback must be able to build on."""
     docker = docker_cli()
     if docker is None:
         raise ComposeNotInstalled("the docker CLI is not on PATH", returncode=127)
+    argv = [docker, "compose", *args]
     try:
-        proc = subprocess.run([docker, "compose", *args], capture_output=True, text=True,
-                              env=compose_env(env), timeout=timeout, cwd=cwd,
-                              stdin=subprocess.DEVNULL, errors="replace")
+        if finish_on_interrupt:
+            proc = _run_to_completion(argv, compose_env(env), timeout, cwd)
+        else:
+            proc = subprocess.run(argv, capture_output=True, text=True,
+                                  env=compose_env(env), timeout=timeout, cwd=cwd,
+                                  stdin=subprocess.DEVNULL, errors="replace")
     except subprocess.TimeoutExpired:
         raise ComposeError(f"`docker compose {args[-1] if args else ''}` did not finish within "
                            f"{timeout:.0f} s", returncode=124) from None
@@ -101,6 +111,32 @@ def run(args: Sequence[str], *, env: Mapping[str, str] | None = None, timeout: f
     if check and proc.returncode != 0:
         raise ComposeError(clean_error(proc.stderr), proc.returncode, proc.stderr)
     return proc
+
+
+def _run_to_completion(argv: list[str], env: Mapping[str, str], timeout: float | None,
+                       cwd: str | None) -> subprocess.CompletedProcess[str]:
+    """`subprocess.run` that lets the child finish when interrupted (see `run`)."""
+    import time
+
+    interrupted: KeyboardInterrupt | None = None
+    deadline = None if timeout is None else time.monotonic() + timeout
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          env=dict(env), cwd=cwd, stdin=subprocess.DEVNULL,
+                          errors="replace") as proc:
+        while True:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                out, err = proc.communicate(timeout=left)
+                break
+            except KeyboardInterrupt as exc:  # again and again: Compose still finishes
+                interrupted = interrupted or exc
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.communicate()
+                raise
+    if interrupted is not None:
+        raise interrupted
+    return subprocess.CompletedProcess(argv, proc.returncode, out, err)
 
 
 def clean_error(stderr: str) -> str:

@@ -104,7 +104,8 @@ def _recreate(stack: Any, service: str, timeout: float) -> str | None:
     from toolbox_tui.compose_cli import clean_error, run
 
     proc = run([*stack.compose_args(), "up", "-d", "--no-deps", "--force-recreate", "--wait",
-                "--wait-timeout", str(int(timeout)), service], timeout=timeout + 60)
+                "--wait-timeout", str(int(timeout)), service], timeout=timeout + 60,
+               finish_on_interrupt=True)  # a recreate killed half-way leaves no container
     if proc.returncode != 0:
         return f"{service}: {clean_error(proc.stderr).splitlines()[-1]}"
     return None
@@ -184,8 +185,11 @@ def rotate(stack: Any, store: Any, name: str, new_value: str, *, mode: str = "de
             store.set(name, old)
         try:
             restored = rematerialize() if materialized else stack
-            for svc in report.services:
-                recreate(restored, svc, timeout)
+            failed = [e for e in (recreate(restored, svc, timeout) for svc in report.services) if e]
+            if failed:  # the previous value is back in the keyring and files, not in a container
+                report.steps.append(f"rollback incomplete: {'; '.join(failed)}")
+                report.journal = _journal(stack, report)
+                return report
             report.rolled_back = True
             report.steps.append("rolled back")
             store.delete(name + PREVIOUS_SUFFIX)
