@@ -83,7 +83,9 @@ def run_wizard(args: Any) -> int:
     def watchdog() -> None:
         # Still here HANGUP_GRACE s after the terminal went away: Textual is stuck on it. Let the
         # work in flight stop (stop_waiting ends it quickly), clean up, and leave.
-        deadline = time.monotonic() + 30
+        # 10 s: stop_waiting ends the waits at once; a job still listed then is one whose end
+        # Textual's dead loop never recorded (jobs_remove runs on it), not one still working.
+        deadline = time.monotonic() + 10
         backend.stop_waiting()
         while app.jobs and time.monotonic() < deadline:
             time.sleep(0.1)
