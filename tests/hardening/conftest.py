@@ -111,3 +111,19 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             rows.append({**c, "test": rec.nodeid,
                          "seconds": round(report.duration, 2), "time": stamp})
         _write(rows)
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path):
+    """A 256 KiB tmpfs (root only: CI runs as root); unmounted in a finalizer whatever happens."""
+    import subprocess
+
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k,mode=0700", "tmpfs", str(mnt)], check=True)
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)

@@ -21,7 +21,6 @@ import os
 import re
 import secrets as pysecrets
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -40,17 +39,9 @@ PAGE = 4096
 # --- disk fills during a write -----------------------------------------------------------------
 
 @pytest.fixture
-def tmpfs(tmp_path):
-    """A 256 KiB tmpfs (root only); unmounted in a finalizer whatever happens."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    mnt = tmp_path / "small"
-    mnt.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k,mode=0700", "tmpfs", str(mnt)], check=True)
-    try:
-        yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=False)
+def tmpfs(small_tmpfs):
+    """The 256 KiB tmpfs of tests/hardening/conftest.py."""
+    return small_tmpfs
 
 
 def leave_free(mnt: Path, pages: int) -> None:
@@ -312,31 +303,8 @@ COMPOSE_REL = "infrastructure/docker/compose/docker-compose.yml"
 DEV_REL = "infrastructure/docker/compose/docker-compose.dev.yml"
 
 
-async def wait_for(pilot, cond, timeout: float = 30.0, what: str = "condition") -> None:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        await pilot.pause(0.05)
-        if cond():
-            return
-    raise AssertionError(f"timed out waiting for {what}; screen={pilot.app.screen!r}, "
-                         f"status={status(pilot.app)!r}")
-
-
-def status(app) -> str:
-    try:
-        return str(app.screen.query_one("#step-status").render())
-    except Exception:  # noqa: BLE001
-        return ""
-
-
-def screen_text(app) -> str:
-    """Everything on screen as plain text (from the SVG export, tags stripped)."""
-    import html
-
-    svg = app.export_screenshot()
-    return html.unescape(re.sub(r"<[^>]+>", "", svg)).replace("\xa0", " ")
+# Pilot helpers shared with the wizard tests
+from test_wizard import screen_text, status, wait_for  # noqa: E402,F401
 
 
 def make_app(root: Path, name: str, start_step: str):

@@ -85,18 +85,7 @@ def test_signal_during_fix_apply(sig, example_copy, tmp_path, record, test_image
 
 # --- disk full ---------------------------------------------------------------------------------
 
-@pytest.fixture
-def small_tmpfs(tmp_path):
-    """A 256 KiB tmpfs (root only); unmounted in a finalizer whatever happens."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    mnt = tmp_path / "small"
-    mnt.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k,mode=0700", "tmpfs", str(mnt)], check=True)
-    try:
-        yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=False)
+# `small_tmpfs` (a 256 KiB tmpfs) is in tests/hardening/conftest.py
 
 
 def _fill(mnt: Path) -> None:
