@@ -64,15 +64,21 @@ class LogFilter:
         return " ".join(parts) or "all"
 
 
+_TOKEN = re.compile(r'(?:[^\s"]+|"[^"]*"?)+')
+"""A word, where a double-quoted part may hold spaces: `service:"svc-twin ~db144d"`."""
+
+
 def parse_filter(text: str, base: LogFilter) -> LogFilter:
-    """`service:web level:warn some regex` → a filter; bare words form the regex."""
+    """`service:web level:warn some regex` → a filter; bare words form the regex. A service name
+    with spaces (a cleaned label shows a digest suffix: `svc ~db144d`) is written in quotes."""
     services: set[str] = set()
     level = ""
     rest = []
-    for tok in text.split():
+    for tok in _TOKEN.findall(text):
         low = tok.lower()
         if low.startswith(("service:", "svc:", "s:")):
-            services.update(x for x in tok.split(":", 1)[1].split(",") if x)
+            value = tok.split(":", 1)[1].replace('"', "")
+            services.update(x for x in value.split(",") if x)
         elif low.startswith(("level:", "l:")):
             v = low.split(":", 1)[1]
             level = {"warning": "warn", "err": "error"}.get(v, v)

@@ -158,3 +158,17 @@ def test_engine_modules_do_not_import_textual() -> None:
             + "assert 'textual' not in sys.modules, 'textual imported'\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_filter_syntax_quotes_service_names_with_spaces() -> None:
+    """A cleaned label is shown with a digest suffix (`svc-twin ~db144d`): typed in quotes, it is
+    one service; bare words still form the regex as typed."""
+    from toolbox_tui.screens.widgets_logs import LogFilter, parse_filter
+
+    base = LogFilter()
+    f = parse_filter('service:"svc-twin ~db144d" level:warning boom', base)
+    assert f.services == frozenset({"svc-twin ~db144d"}) and f.min_level == "warn"
+    assert f.pattern == "boom"
+    f = parse_filter('s:web,db "two  words" x', base)
+    assert f.services == frozenset({"web", "db"}) and f.pattern == '"two  words" x'
+    assert parse_filter("", base) == base
