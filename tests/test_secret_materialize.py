@@ -75,6 +75,24 @@ def test_missing_values_raise_secrets_incomplete(proj) -> None:
     assert "database_url (derived; needs db_password)" in str(info.value)
 
 
+def test_stored_value_with_control_characters_is_never_written(proj) -> None:
+    """A value stored before the control-character rule (or by another tool) is refused at
+    materialize, named without its value; nothing is written."""
+    _name, root = proj
+    store = SessionStore()
+    store.set("db_password", "Pw-\x1b]52;c;aGk=\x07-" + secrets.token_hex(6))  # bypasses `secrets set`
+    stack = _load(root)
+    with pytest.raises(sm.SecretsRefused) as info:
+        sm.materialize(stack, store, mode="dev")
+    err = info.value
+    assert isinstance(err, sm.StoredValueRefused)
+    assert "the stored value of db_password must not contain control characters: an ESC (escape sequence) at character 4" in str(err)
+    assert "\x1b" not in str(err) and "aGk=" not in str(err) and "aGk=" not in err.hint
+    assert "`toolbox-tui secrets set db_password`" in err.hint
+    assert not (root / ".toolbox-tui" / "compose.secrets.yml").exists()
+    assert not sm.read_journal(stack).get("files")
+
+
 def test_prod_refuses_placeholders_and_plain_environment(tmp_path: Path, project_name: str) -> None:
     root = make_project(tmp_path / "p", project_name)
     store = SessionStore()

@@ -70,6 +70,17 @@ class SecretsRefused(Exception):
                      "environment secrets to `secrets:` (read from /run/secrets/NAME or a *_FILE variable)")
 
 
+class StoredValueRefused(SecretsRefused):
+    """A stored value breaks the control-character rule (stored before the rule, or written to
+    the keyring by another tool): never written to a file. User-facing; names only."""
+
+    def __init__(self, reasons: list[str], names: list[str]) -> None:
+        Exception.__init__(self, "refusing to write: " + "; ".join(reasons))
+        self.reasons = reasons
+        self.hint = ("set a clean value with " + ", ".join(f"`toolbox-tui secrets set {n}`" for n in names)
+                     + " (or `secrets generate`), then retry")
+
+
 class UnsafeSecretsDir(Exception):
     """The private directory for secret files is not ours or not private. User-facing."""
 
@@ -254,6 +265,11 @@ def plan(stack: Any, store: Any, *, mode: str | None = None) -> tuple[list[Secre
         reasons = _prod_refusals(entries, values)
         if reasons:
             raise SecretsRefused(reasons)
+    dirty = [(e.name, p) for e in need if e.name in values
+             for p in [sk.control_problem(values[e.name], multiline=e.kind == sk.CERTIFICATE)] if p]
+    if dirty:
+        raise StoredValueRefused([f"the stored value of {n} {p}" for n, p in dirty],
+                                 [n for n, _ in dirty])
     missing = [e.name for e in need if e.name not in values]
     if missing:
         parts = {n: status[n].missing_parts for n in missing if status.get(n) and status[n].missing_parts}
