@@ -169,3 +169,22 @@ services:
     d = diags["flappy"]
     assert d.cause == "restart_loop" and d.restarts >= 3
     assert "fatal: config missing" in d.logs
+
+
+def test_sigkill_under_a_memory_limit_without_the_oom_flag(tmp_path, docker_client, test_image,
+                                                          compose_ready, project_name, cleanup_project):
+    """Under load the engine may record exit 137 without OOMKilled (seen in CI): the diagnosis
+    names the memory limit and says "most likely out of memory", not that it is certain. A
+    process that SIGKILLs itself under a limit is exactly that case, for real."""
+    diags = _run(tmp_path, project_name, f"""
+services:
+  killer:
+    image: {test_image}
+    mem_limit: 16m
+    init: true  # sh is not PID 1 (which ignores SIGKILL from inside); tini exits 128+9
+    command: ["sh", "-c", "echo starting; kill -9 $$$$"]
+""", docker_client, cleanup_project, timeout=20)
+    d = diags["killer"]
+    assert d.exit_code == 137 and not d.oom_killed and d.cause == "exited"
+    assert "memory limit of 16 MiB: most likely out of memory" in d.summary
+    assert "docker kill" in d.hint

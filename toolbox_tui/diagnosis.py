@@ -260,7 +260,7 @@ def _path_check_evidence(stack: Any, service: str) -> list[str]:
     return out
 
 
-def _late_oom_flag(container: Any, wait: float = 1.5) -> bool:
+def _late_oom_flag(container: Any, wait: float = 3.0) -> bool:
     """Re-inspect a container killed by SIGKILL under a memory limit: the engine can record the
     exit before the OOM event that caused it (seen on 20.10, cgroup v1), so OOMKilled turns true
     a moment later."""
@@ -284,7 +284,8 @@ def diagnose_container(stack: Any, service: str, container: Any, *, state: Any =
     health = (st.get("Health") or {}).get("Status")
     exit_code = st.get("ExitCode") if status in ("exited", "dead") else None
     oom = bool(st.get("OOMKilled")) or bool(getattr(state, "oom_killed", False))
-    if exit_code == 137 and not oom and (attrs.get("HostConfig") or {}).get("Memory"):
+    limit = int((attrs.get("HostConfig") or {}).get("Memory") or 0)
+    if exit_code == 137 and not oom and limit:
         oom = _late_oom_flag(container)
     restarts = max(int(attrs.get("RestartCount") or 0), int(getattr(state, "restarts", 0) or 0))
     probes = health_probes(attrs)
@@ -362,6 +363,17 @@ def diagnose_container(stack: Any, service: str, container: Any, *, state: Any =
                                  + (f" (last exit code {probes[-1].exit_code})" if probes else ""),
                          hint="run the health check command by hand with `docker compose exec` and "
                               "read its output; raise `start_period` if the service is just slow",
+                         evidence=tuple(evidence), **common)
+    if status in ("exited", "dead") and exit_code == 137 and limit:
+        # SIGKILL under a memory limit, and the engine never flagged OOMKilled (under load the flag
+        # can come late or not at all): say what is most likely, and that it is not certain.
+        return Diagnosis(cause="exited",
+                         summary=(f"the container was killed (SIGKILL, exit 137) under a memory limit of "
+                                  f"{limit // (1024 * 1024)} MiB: most likely out of memory (the engine "
+                                  f"did not flag it OOM-killed)"),
+                         hint="raise the service's memory limit (deploy.resources.limits.memory / "
+                              "mem_limit) or reduce its memory use; if something ran `docker kill`, "
+                              "read the log lines below",
                          evidence=tuple(evidence), **common)
     if status in ("exited", "dead"):
         return Diagnosis(cause="exited",
