@@ -188,11 +188,10 @@ def rotate(stack: Any, store: Any, name: str, new_value: str, *, mode: str = "de
             failed = [e for e in (recreate(restored, svc, timeout) for svc in report.services) if e]
             if failed:  # the previous value is back in the keyring and files, not in a container
                 report.steps.append(f"rollback incomplete: {'; '.join(failed)}")
-                report.journal = _journal(stack, report)
-                return report
-            report.rolled_back = True
-            report.steps.append("rolled back")
-            store.delete(name + PREVIOUS_SUFFIX)
+            else:
+                report.rolled_back = True
+                report.steps.append("rolled back")
+                store.delete(name + PREVIOUS_SUFFIX)
         except Exception as exc:  # noqa: BLE001 - report, never leak
             report.steps.append(f"rollback incomplete: {type(exc).__name__}")
         report.journal = _journal(stack, report)
