@@ -93,16 +93,8 @@ def _clean(text: str, where: str, *, multiline: bool = False) -> None:
     assert "pwn" not in text, f"escape-sequence payload shown in {where}: {text[:200]!r}"
 
 
-async def _until(pilot, pred, timeout: float = 30.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        try:
-            if pred():
-                return True
-        except Exception:  # noqa: BLE001 - widgets not there yet
-            pass
-        await pilot.pause(0.1)
-    return False
+# the dashboard tests' Pilot wait
+from test_dashboard import until as _until  # noqa: E402
 
 
 def _started(client, cid: str) -> str:
