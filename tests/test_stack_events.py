@@ -17,6 +17,7 @@ import pytest
 
 from toolbox_tui.stack_events import (
     EngineStatus, ServiceState, StackEvent, StackWatcher, format_uptime, state_from_inspect,
+    state_from_list,
 )
 
 COMPOSE = """
@@ -101,7 +102,27 @@ def test_state_from_inspect_sanitizes() -> None:
     assert (s.state, s.health, s.failing_streak, s.restarts) == ("running", "unhealthy", 3, 2)
     assert s.ports == ("127.0.0.1:8080->80/tcp",)
     assert s.health_log[0].output == "bad ⏎ line2"
-    assert s.started_at > 0 and s.uptime() > 0
+    assert s.started_at > 0 and s.uptime() > 0 and s.details
+
+
+@pytest.mark.parametrize("status,state,health,exit_code", [
+    ("Up 5 seconds (healthy)", "running", "healthy", None),
+    ("Up 2 minutes (unhealthy)", "running", "unhealthy", None),
+    ("Up 1 second (health: starting)", "running", "starting", None),
+    ("Up 3 hours", "running", "", None),
+    ("Exited (137) 4 minutes ago", "exited", "", 137),
+    ("Restarting (3) 1 second ago", "restarting", "", 3),
+    ("Created", "created", "", None),
+])
+def test_state_from_list_reads_the_status_line(status, state, health, exit_code) -> None:
+    c = {"Id": "abc", "Names": ["/p-web-1\x1b]0;t\x07"], "Image": "img\x9b2J", "State": state,
+         "Status": status, "Ports": [{"IP": "127.0.0.1", "PrivatePort": 80, "PublicPort": 8080,
+                                      "Type": "tcp"}, {"PrivatePort": 81, "Type": "tcp"}]}
+    s = state_from_list("web", c)
+    assert (s.state, s.health, s.exit_code) == (state, health, exit_code)
+    assert s.container_name == "p-web-1" and s.image == "img"
+    assert s.ports == ("127.0.0.1:8080->80/tcp",)  # unpublished ports are not listed
+    assert not s.details and s.restarts == 0 and s.health_log == ()
 
 
 @pytest.mark.engine

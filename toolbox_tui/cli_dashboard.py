@@ -9,8 +9,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from dataclasses import asdict
 from typing import Any
+
+DETAILS_WAIT = 5.0
+"""`--json`: how long to wait for the engine to answer `docker inspect` of each container (a
+container whose health-check exec hangs holds its lock; it is then shown from the list)."""
 
 
 def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -84,10 +89,15 @@ def run_dashboard(args: argparse.Namespace) -> int:
     except Exception as exc:  # noqa: BLE001
         raise EvalError(f"could not list the containers of project {project}: {exc}",
                         "check the engine with `docker ps`") from None
-    if not services and all(s.state == "missing" for s in watcher.states.values()):
-        raise EvalError(f"project {project} has no containers on this engine",
-                        "check the name with `docker compose ls -a`, or give the project files "
-                        "(-f / --project-dir) so the dashboard can bring it up")
+    if args.json and not watcher.wait_details(DETAILS_WAIT):
+        slow = sorted(f"{s.service} ({s.container_name})" for s in watcher.states.values()
+                      if not s.details and s.state != "missing")
+        print(f"toolbox-tui: the engine did not answer `docker inspect` within {DETAILS_WAIT:.0f} s "
+              f"for {', '.join(slow)}: shown from the container list (\"details\": false, no "
+              f"restarts/health log). A health-check exec that hangs holds the container's lock; "
+              f"check with `docker inspect CONTAINER` and the container's health check",
+              file=sys.stderr)
+    watcher.stop()  # the snapshot is taken; inspects still pending are not waited for
     if args.json:
         print(json.dumps({"project": project,
                           "services": [asdict(s) for s in watcher.states.values()]},

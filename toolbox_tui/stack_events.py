@@ -2,8 +2,12 @@
 
 One thread reads `/events` filtered to the project's label (`com.docker.compose.project=NAME`)
 instead of polling each container. Health probes run as `exec_*` events on every interval; those
-are noise and ignored. On a relevant event the container is inspected once and a fresh, frozen
-`ServiceState` is emitted; die/oom/restart/health changes also become `StackEvent`s.
+are noise and ignored. On a relevant event the project's containers are listed and a fresh, frozen
+`ServiceState` is emitted from the list at once; the container is then inspected (for restarts,
+start time, exit details, the health log) in that service's own thread, and a detailed state
+follows. The engine answers the list from a snapshot but takes the container's lock to inspect it,
+and a health-check exec that is slow to start holds that lock: one slow container must not stall
+every other row. die/oom/restart/health changes also become `StackEvent`s.
 
 When the daemon goes away the watcher says so (`EngineStatus`), retries with backoff, and on
 reconnect takes a new snapshot and replays the events it missed (`since=` the last one seen).
@@ -13,9 +17,10 @@ No Textual here.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterable
 
 from toolbox_tui.log_pipeline import ONEOFF_LABEL, PROJECT_LABEL, SERVICE_LABEL, parse_ts
@@ -66,6 +71,9 @@ class ServiceState:
     image: str = ""
     health_log: tuple[HealthProbe, ...] = ()
     """The engine's recent probe results (it keeps the last five)."""
+    details: bool = True
+    """False while only the container list has answered (the inspect is pending or stalled):
+    restarts, start time, exit code, OOM flag and the health log are not known yet."""
 
     def uptime(self, now: float | None = None) -> float:
         if self.state != "running" or not self.started_at:
@@ -149,6 +157,44 @@ def state_from_inspect(service: str, info: dict) -> ServiceState:
     )
 
 
+_HEALTH_IN_STATUS = (("(healthy)", "healthy"), ("(unhealthy)", "unhealthy"),
+                     ("(health: starting)", "starting"))
+_EXIT_IN_STATUS = re.compile(r"^(?:Exited|Restarting) \((-?\d+)\)")
+
+
+def state_from_list(service: str, c: dict) -> ServiceState:
+    """A `ServiceState` from one entry of the container list (`docker ps`): what the engine
+    answers without taking the container's lock. `details` is False (see `ServiceState`)."""
+    status = str(c.get("Status") or "")
+    health = next((h for marker, h in _HEALTH_IN_STATUS if marker in status), "")
+    state = str(c.get("State") or "unknown")
+    m = _EXIT_IN_STATUS.match(status)
+    ports = []
+    for p in c.get("Ports") or ():
+        if p.get("PublicPort"):
+            ports.append(f"{p.get('IP') or '0.0.0.0'}:{p['PublicPort']}->{p.get('PrivatePort')}/"
+                         f"{p.get('Type') or 'tcp'}")
+    names = c.get("Names") or [""]
+    return ServiceState(
+        service=service,
+        container_id=str(c.get("Id", "")),
+        container_name=strip_all(str(names[0]).lstrip("/"), max_len=128),
+        state=strip_all(state, max_len=20),
+        health=health,
+        exit_code=int(m.group(1)) if m and state != "running" else None,
+        ports=tuple(strip_all(p, max_len=64) for p in dict.fromkeys(ports)),
+        image=strip_all(str(c.get("Image", "")), max_len=128),
+        details=False,
+    )
+
+
+def _pick(service: str, containers: list[dict]) -> dict | None:
+    """The service's current container: a running one first, then the newest."""
+    found = [c for c in containers if (c.get("Labels") or {}).get(SERVICE_LABEL) == service]
+    found.sort(key=lambda c: (c.get("State") == "running", c.get("Created", 0)), reverse=True)
+    return found[0] if found else None
+
+
 class StackWatcher:
     """Keep `ServiceState`s of project `project` current; report changes through callbacks."""
 
@@ -177,6 +223,14 @@ class StackWatcher:
         self._stream: Any = None
         self._thread: threading.Thread | None = None
         self._last_event = 0.0
+        self._lock = threading.RLock()
+        """Guards `states` and the inspect bookkeeping; held while a state is emitted, so the
+        callbacks see each service's states in order."""
+        self._idle = threading.Condition(self._lock)
+        self._want: dict[str, str] = {}
+        """Service → the container id its inspector should inspect next."""
+        self._inspecting: set[str] = set()
+        """Services whose inspector thread is running."""
 
     def start(self) -> None:
         self._stop.clear()
@@ -192,6 +246,8 @@ class StackWatcher:
                 pass
         if self._thread:
             self._thread.join(timeout=2)
+        with self._idle:
+            self._idle.notify_all()
 
     # --- snapshot ------------------------------------------------------------------------------
 
@@ -199,22 +255,64 @@ class StackWatcher:
         found = self.client.api.containers(all=True, filters={"label": [f"{PROJECT_LABEL}={self.project}"]})
         return [c for c in found if (c.get("Labels") or {}).get(ONEOFF_LABEL, "False") != "True"]
 
-    def refresh_service(self, service: str) -> ServiceState:
-        """Inspect the service's current container (newest, a running one first) and emit it."""
-        found = [c for c in self._containers() if (c.get("Labels") or {}).get(SERVICE_LABEL) == service]
-        found.sort(key=lambda c: (c.get("State") == "running", c.get("Created", 0)), reverse=True)
+    def refresh_service(self, service: str, containers: list[dict] | None = None) -> ServiceState:
+        """Emit the service's state from the container list (listed now unless `containers` is
+        given) and have its current container inspected for the details."""
+        c = _pick(service, self._containers() if containers is None else containers)
         name = self._shown(service)
-        if not found:
-            state = ServiceState(name)
-        else:
-            try:
-                state = state_from_inspect(name, self.client.api.inspect_container(found[0]["Id"]))
-            except Exception as exc:  # noqa: BLE001 - removed between list and inspect
-                if type(exc).__name__ != "NotFound":
-                    raise
+        with self._lock:
+            old = self.states.get(service)
+            if c is None:
                 state = ServiceState(name)
-        self._emit(service, state)
+            else:
+                state = state_from_list(name, c)
+                if old is not None and old.container_id == state.container_id:
+                    if (old.state, old.health) == (state.state, state.health):
+                        state = replace(old, ports=state.ports)  # keep what the inspect knew
+                    else:  # changed: the list's word until the inspect answers, same counters
+                        state = replace(state, restarts=old.restarts,
+                                        failing_streak=old.failing_streak,
+                                        health_log=old.health_log)
+            self._emit(service, state)
+            if c is not None and not self._stop.is_set():
+                self._want[service] = state.container_id
+                if service not in self._inspecting:
+                    self._inspecting.add(service)
+                    threading.Thread(target=self._inspector, args=(service,),
+                                     name="inspect", daemon=True).start()
         return state
+
+    def _inspector(self, service: str) -> None:
+        """Inspect the service's current container until no newer request is waiting; emit the
+        detailed state unless the service moved on meanwhile (a newer list state, another
+        container). A stalled inspect holds up this service only."""
+        while True:
+            with self._lock:
+                cid = self._want.pop(service, None)
+                if cid is None or self._stop.is_set():
+                    self._inspecting.discard(service)
+                    self._idle.notify_all()
+                    return
+            try:
+                info = self.client.api.inspect_container(cid)
+            except Exception:  # noqa: BLE001 - removed meanwhile, engine gone, timed out: the
+                continue       # list state stays; the next event or snapshot asks again
+            with self._lock:
+                current = self.states.get(service)
+                if service in self._want or current is None or current.container_id != cid:
+                    continue
+                self._emit(service, state_from_inspect(self._shown(service), info))
+
+    def wait_details(self, timeout: float) -> bool:
+        """Wait up to `timeout` seconds for every pending inspect; False if some did not answer."""
+        end = time.monotonic() + timeout
+        with self._idle:
+            while self._inspecting and not self._stop.is_set():
+                left = end - time.monotonic()
+                if left <= 0:
+                    return False
+                self._idle.wait(left)
+        return True
 
     def _shown(self, service: str) -> str:
         name = display_name(service)
@@ -226,19 +324,23 @@ class StackWatcher:
         return self.states.get(self.raw_names.get(shown, shown))
 
     def snapshot(self) -> None:
+        """One container list → a state for every service (declared or found); the inspects
+        for the details follow in the background (`wait_details`)."""
+        containers = self._containers()
         services = set(self.states)
-        for c in self._containers():
+        for c in containers:
             svc = (c.get("Labels") or {}).get(SERVICE_LABEL)
             if svc:
                 services.add(svc)
         for svc in sorted(services):
-            self.refresh_service(svc)
+            self.refresh_service(svc, containers)
 
     def _emit(self, service: str, state: ServiceState) -> None:
-        old = self.states.get(service)
-        self.states[service] = state
-        if old != state:
-            self.on_state(state)
+        with self._lock:
+            old = self.states.get(service)
+            self.states[service] = state
+            if old != state:
+                self.on_state(state)
 
     # --- events ------------------------------------------------------------------------------
 
