@@ -216,10 +216,11 @@ def test_installed_command_in_tmux(stack) -> None:
     tmux = shutil.which("tmux")
     exe = shutil.which("toolbox-tui") or str(Path(sys.executable).with_name("toolbox-tui"))
     if not tmux or not os.path.exists(exe):
-        pytest.skip("tmux or the installed toolbox-tui command is missing")
+        pytest.fail("tmux or the installed toolbox-tui command is missing (the machine image has them)")
     session = f"tbx-{name}"
     subprocess.run([tmux, "new-session", "-d", "-s", session, "-x", "80", "-y", "24",
-                    f"TERM=xterm-256color {exe} dashboard -p {name}"], check=True)
+                    f"exec env -u COLUMNS -u LINES TERM=xterm-256color {exe} dashboard -p {name}"],
+                   check=True)
     try:
         screen_text = ""
         end = time.time() + 30

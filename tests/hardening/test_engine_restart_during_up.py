@@ -151,7 +151,7 @@ class _Dashboard:
         if not self.tmux:
             pytest.fail("tmux is missing (the machine image has it)")
         self.session = session
-        cmd = f"cd {root} && exec env TERM=xterm-256color NO_COLOR=1 {EXE} dashboard"
+        cmd = f"cd {root} && exec env -u COLUMNS -u LINES TERM=xterm-256color NO_COLOR=1 {EXE} dashboard"
         subprocess.run([self.tmux, "new-session", "-d", "-s", session, "-x", "160", "-y", "45", cmd],
                        check=True)
         self.pid = int(subprocess.run([self.tmux, "display-message", "-p", "-t", session, "#{pane_pid}"],

@@ -324,8 +324,10 @@ def test_installed_dashboard_in_tmux_on_hostile_labels(hostile_project, record) 
         # positive control: the same server does turn an OSC 52 / OSC 2 into a buffer / a title
         t("new-window", "-d", "-t", "d", "-n", "ctl",
           "printf '\\033]52;c;Y29udHJvbA==\\007\\033]2;ctl-title\\007'; sleep 600")
+        # without COLUMNS/LINES from the caller's environment (CI sets them; Textual would
+        # draw 80x24 in the 160x45 pane)
         t("respawn-pane", "-k", "-t", "d:0",
-          f"TERM=xterm-256color exec {exe} dashboard -p {project}")
+          f"exec env -u COLUMNS -u LINES TERM=xterm-256color {exe} dashboard -p {project}")
         end = time.time() + 30
         plain = ""
         while time.time() < end:
