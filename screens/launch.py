@@ -26,6 +26,21 @@ def _err(text: str) -> None:
     sys.stderr.write(text + "\n")
 
 
+def use_real_terminal_size() -> None:
+    """Drop COLUMNS/LINES from the environment when the terminal can tell its own size.
+
+    Textual sizes its screen with `shutil.get_terminal_size`, which prefers those variables:
+    exported by a shell profile, `script` or a CI runner they pin the screen to a stale size
+    (an 80x24 layout in a 160x45 terminal, the rest blank) and every resize is ignored. Children
+    (`docker compose`) do not need them either."""
+    try:
+        os.get_terminal_size(sys.__stdout__.fileno())
+    except (OSError, AttributeError, ValueError):
+        return  # no terminal to ask: leave the caller's choice
+    os.environ.pop("COLUMNS", None)
+    os.environ.pop("LINES", None)
+
+
 def run_wizard(args: Any) -> int:
     """Open the wizard on the project the arguments select; returns the exit code."""
     from toolbox_tui.project import options_from_args
@@ -60,6 +75,7 @@ def run_wizard(args: Any) -> int:
     from toolbox_tui.wizard_backend import WizardBackend
     from toolbox_tui.wizard_state import load_state
 
+    use_real_terminal_size()
     state = load_state(stack)
     start = state.start_step()
     backend = WizardBackend()

@@ -218,8 +218,9 @@ def test_installed_command_in_tmux(stack) -> None:
     if not tmux or not os.path.exists(exe):
         pytest.fail("tmux or the installed toolbox-tui command is missing (the machine image has them)")
     session = f"tbx-{name}"
+    # stale COLUMNS/LINES exported (a shell profile, CI): the dashboard must use the pane's size
     subprocess.run([tmux, "new-session", "-d", "-s", session, "-x", "80", "-y", "24",
-                    f"exec env -u COLUMNS -u LINES TERM=xterm-256color {exe} dashboard -p {name}"],
+                    f"exec env COLUMNS=200 LINES=60 TERM=xterm-256color {exe} dashboard -p {name}"],
                    check=True)
     try:
         screen_text = ""
@@ -242,6 +243,8 @@ def test_installed_command_in_tmux(stack) -> None:
         plain = subprocess.run([tmux, "capture-pane", "-p", "-t", session],
                                capture_output=True, text=True).stdout
         assert "running" in plain and "evil" in plain
+        rows = plain.split("\n")
+        assert "Restart" in rows[23] and max(map(len, rows)) <= 80, plain  # the footer at row 24
         assert "done8" in plain and "[@click=app.quit]" in plain
         assert "pwn" not in screen_text and "pwn" not in title
         # capture-pane -e only re-emits SGR; anything else would be the container's bytes

@@ -68,8 +68,9 @@ def test_wizard_in_tmux_from_fresh_clone_to_healthy(example_copy, project_name, 
     tmux = Tmux(project_name)
     env = {"TBX_IMAGE": test_image, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
            "TERM": "xterm-256color", "COLORTERM": "truecolor"}
-    # COLUMNS/LINES from the test's environment would override the pane size in Textual
-    command = ("env -u COLUMNS -u LINES " + " ".join(f"{k}={v}" for k, v in env.items())
+    # stale COLUMNS/LINES exported (shell profile, CI): Textual would take them over the pane's
+    # 120x40; the wizard drops them when the terminal can tell its size
+    command = ("env COLUMNS=200 LINES=60 " + " ".join(f"{k}={v}" for k, v in env.items())
                + f" {tool()} -p {project_name}; echo WIZARD-EXIT=$?; sleep 600")
     try:
         tmux.run("new-session", "-d", "-s", tmux.target, "-x", "120", "-y", "40", "-c",
@@ -77,6 +78,8 @@ def test_wizard_in_tmux_from_fresh_clone_to_healthy(example_copy, project_name, 
         tmux.wait("Detected project", 20)
         screen = tmux.wait("Services (13)")
         assert project_name in screen and "docker-compose.dev.yml" in screen
+        rows = screen.split("\n")
+        assert rows[39].strip() and max(map(len, rows)) <= 120, screen  # drawn at the pane's size
         tmux.keys("n")
         tmux.wait("checks passed. Press n", 60)
         tmux.keys("n")

@@ -106,7 +106,10 @@ def run_dashboard(args: argparse.Namespace) -> int:
                         for s in watcher.states.values()) else 1
 
     from toolbox_tui.screens.dashboard import DashboardApp
+    from toolbox_tui.screens.launch import use_real_terminal_size
     from toolbox_tui.stack_live import LiveStack
+
+    use_real_terminal_size()
 
     source = LiveStack(project, compose_args=compose_args, services=services, client=client,
                        initial_tail=args.tail)
