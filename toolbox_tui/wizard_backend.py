@@ -13,12 +13,16 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from toolbox_tui.findings import FAIL, Check
 from toolbox_tui.sanitize import sanitize_oneline
+
+COMPOSE_EXIT_WAIT = 15.0
+"""Seconds the clean-up waits for a signalled `docker compose up` to exit before `down`."""
 
 
 @dataclass(frozen=True)
@@ -41,8 +45,9 @@ class StartupOutcome:
     cancelled: bool = False
 
 
-def own_children(comm: str) -> list[int]:
-    """PIDs of this process's direct children named `comm` (Linux /proc; [] elsewhere)."""
+def own_children(comm: str, *, running: bool = False) -> list[int]:
+    """PIDs of this process's direct children named `comm` (Linux /proc; [] elsewhere); with
+    `running`, not those that have exited and wait to be reaped."""
     me = os.getpid()
     out = []
     try:
@@ -59,7 +64,7 @@ def own_children(comm: str) -> list[int]:
             continue
         name = stat[stat.find("(") + 1: stat.rfind(")")]
         fields = stat[stat.rfind(")") + 2:].split()
-        if name == comm and fields and int(fields[1]) == me:
+        if name == comm and fields and int(fields[1]) == me and not (running and fields[0] == "Z"):
             out.append(int(entry))
     return out
 
@@ -430,9 +435,34 @@ class WizardBackend:
         return pipe
 
     def down(self, stack: Any) -> None:
+        """Bring the project down after a startup that did not complete.
+
+        First the `docker compose up` this process started must have exited (`stop_waiting`
+        signalled it): a create it sent can still land after a `down` that ran meanwhile. Then
+        `down`, repeated while the engine still lists containers of the project. Raises
+        RuntimeError (user-facing) when Compose refuses."""
+        from toolbox_tui import compose_cli
         from toolbox_tui.startup import compose_command
 
-        compose_command(stack, ["down", "--timeout", "5"], timeout=120)
+        end = time.monotonic() + COMPOSE_EXIT_WAIT
+        while own_children("docker", running=True) and time.monotonic() < end:
+            time.sleep(0.1)
+        for _attempt in range(3):
+            proc = compose_command(stack, ["down", "--timeout", "5"], timeout=120)
+            if proc.returncode != 0:
+                raise RuntimeError(f"docker compose down failed: {compose_cli.clean_error(proc.stderr)}")
+            if not self._project_containers(stack.name):
+                return
+            time.sleep(1.0)
+
+    def _project_containers(self, project: str) -> list[str]:
+        """Ids of the containers of `project` the engine lists ([] when it does not answer)."""
+        try:
+            found = self.client().api.containers(
+                all=True, filters={"label": [f"com.docker.compose.project={project}"]})
+        except Exception:  # noqa: BLE001 - no engine: nothing more to do here
+            return []
+        return [c["Id"] for c in found]
 
     def stop_waiting(self) -> None:
         """Make blocked waits return now (the user quits): close the event streams and stop the
