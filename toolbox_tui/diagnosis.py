@@ -185,9 +185,17 @@ def health_probes(attrs: Mapping[str, Any]) -> tuple[HealthProbe, ...]:
 
 
 def log_tail(container: Any, n: int = LOG_TAIL) -> tuple[str, ...]:
+    """The container's last `n` log lines, sanitized; () when it has none or the engine does not
+    answer within `health_wait.INSPECT_WAIT` (it holds the logs of a container whose
+    health-check exec hangs, like its inspect)."""
+    from toolbox_tui.health_wait import call_bounded
+
     try:
-        raw = container.logs(tail=n, stdout=True, stderr=True, timestamps=False)
+        answered, raw = call_bounded(lambda: container.logs(tail=n, stdout=True, stderr=True,
+                                                            timestamps=False))
     except Exception:  # noqa: BLE001 - a container being removed has no logs
+        return ()
+    if not answered:
         return ()
     text = raw.decode("utf-8", "replace") if isinstance(raw, (bytes, bytearray)) else str(raw)
     lines = [sanitize_line(ln, keep_sgr=False, max_len=400) for ln in text.splitlines()]
@@ -260,6 +268,19 @@ def _path_check_evidence(stack: Any, service: str) -> list[str]:
     return out
 
 
+def _reload(container: Any) -> bool:
+    """`container.reload()` bounded by `health_wait.INSPECT_WAIT` (a container whose health-check
+    exec hangs cannot be inspected): False, attributes unchanged, when it did not answer or is
+    gone. Engine errors are raised."""
+    from toolbox_tui.health_wait import inspect_bounded
+
+    got = inspect_bounded(container.client, [container.id]).get(container.id)
+    if not got:
+        return False
+    container.attrs = dict(got)
+    return True
+
+
 def _late_oom_flag(container: Any, wait: float = 3.0) -> bool:
     """Re-inspect a container killed by SIGKILL under a memory limit: the engine can record the
     exit before the OOM event that caused it (seen on 20.10, cgroup v1), so OOMKilled turns true
@@ -268,7 +289,8 @@ def _late_oom_flag(container: Any, wait: float = 3.0) -> bool:
     while time.monotonic() < deadline:
         time.sleep(0.1)
         try:
-            container.reload()
+            if not _reload(container):
+                return False
         except Exception:  # noqa: BLE001 - gone or engine unreachable: keep what we know
             return False
         if (container.attrs.get("State") or {}).get("OOMKilled"):
@@ -401,12 +423,12 @@ def diagnose(stack: Any, client: Any, services: Iterable[str], *, states: Mappin
     `states` are the `ServiceState`s from `health_wait` (restarts/OOM seen in events);
     `up_error` / `failed_service` come from `startup.UpResult`.
     """
-    from toolbox_tui.health_wait import PROJECT_LABEL, SERVICE_LABEL
+    from toolbox_tui.health_wait import PROJECT_LABEL, SERVICE_LABEL, list_containers
 
     out: list[Diagnosis] = []
     by_service: dict[str, list[Any]] = {}
     try:
-        for c in client.containers.list(all=True, filters={"label": f"{PROJECT_LABEL}={stack.name}"}):
+        for c in list_containers(client, f"{PROJECT_LABEL}={stack.name}"):
             svc = (c.labels or {}).get(SERVICE_LABEL)
             if svc and (c.labels or {}).get("com.docker.compose.oneoff") != "True":
                 by_service.setdefault(svc, []).append(c)
@@ -446,7 +468,7 @@ def diagnose(stack: Any, client: Any, services: Iterable[str], *, states: Mappin
         if state is not None and getattr(state, "container_id", None):
             worst = next((c for c in containers if c.id == state.container_id), worst)
         try:
-            worst.reload()
+            _reload(worst)
         except Exception:  # noqa: BLE001
             pass
         out.append(diagnose_container(stack, svc, worst, state=state))
@@ -479,7 +501,7 @@ def _merge(d: Diagnosis, container: Any) -> Diagnosis:
     from dataclasses import replace
 
     try:
-        container.reload()
+        _reload(container)
         st = container.attrs.get("State") or {}
     except Exception:  # noqa: BLE001
         return d

@@ -50,6 +50,10 @@ a process that dies at once is then seen to die instead of being reported ready.
 STOP_GRACE = 15.0
 """Seconds to wait, after a container died on a stop/kill request, for the event stream to end
 (dockerd stops containers with their stop timeout, 10 s by default, before it exits)."""
+INSPECT_WAIT = 5.0
+"""Seconds to wait for `docker inspect` of a container. The engine takes the container's lock to
+answer it, and a health-check exec that is slow to start (a loaded host) or hangs holds that
+lock; the container list answers from a snapshot and stands in until events say more."""
 _STOP = object()
 
 DONE, PENDING, FAILED = "done", "pending", "failed"
@@ -149,6 +153,101 @@ def box_from_attrs(attrs: Mapping[str, Any], service: str, declared_policy: str 
                 health=(st.get("Health") or {}).get("Status") if has_hc else None, has_hc=has_hc,
                 exit_code=exit_code, restarts=int(attrs.get("RestartCount") or 0),
                 oom=bool(st.get("OOMKilled")), policy=str(policy))
+
+
+def attrs_from_list(c: Mapping[str, Any]) -> dict[str, Any]:
+    """Inspect-shaped attributes from a container-list entry (for `box_from_attrs`): state,
+    labels, health and exit code as the list shows them; restart count unknown (0)."""
+    from toolbox_tui.stack_events import list_status
+
+    health, exit_code = list_status(dict(c))
+    state: dict[str, Any] = {"Status": c.get("State") or "created"}
+    if health:
+        state["Health"] = {"Status": health}
+    if exit_code is not None:
+        state["ExitCode"] = exit_code
+    return {"Id": c.get("Id"), "State": state, "Config": {"Labels": c.get("Labels") or {}},
+            "RestartCount": 0, "HostConfig": {}}
+
+
+def call_bounded(fn: Callable[[], Any], timeout: float = INSPECT_WAIT) -> tuple[bool, Any]:
+    """`fn()` in a daemon thread: (True, its result), or (False, None) when it has not returned
+    within `timeout` seconds (it is left to finish on its own). Its exception is raised."""
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            box["error"] = exc
+
+    t = threading.Thread(target=run, name="tbx-bounded", daemon=True)
+    t.start()
+    t.join(timeout)
+    if t.is_alive():
+        return False, None
+    if "error" in box:
+        raise box["error"]
+    return True, box.get("value")
+
+
+def inspect_bounded(client: Any, ids: Iterable[str], timeout: float = INSPECT_WAIT
+                    ) -> dict[str, Mapping[str, Any] | None]:
+    """`docker inspect` of each id, concurrently, for at most `timeout` seconds in all.
+
+    id → attributes, or None when the container is gone; ids the engine did not answer for in
+    time are left out. Other errors (the engine went away) are raised."""
+    import docker
+
+    results: dict[str, Any] = {}
+
+    def one(cid: str) -> None:
+        try:
+            results[cid] = client.api.inspect_container(cid)
+        except docker.errors.NotFound:
+            results[cid] = None
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            results[cid] = exc
+
+    threads = [threading.Thread(target=one, args=(cid,), name="tbx-inspect", daemon=True)
+               for cid in dict.fromkeys(ids)]
+    for t in threads:
+        t.start()
+    end = time.monotonic() + timeout
+    for t in threads:
+        t.join(max(0.0, end - time.monotonic()))
+    done = dict(results)  # a late answer must not change what was decided
+    for value in done.values():
+        if isinstance(value, BaseException):
+            raise value
+    return done
+
+
+def list_attrs(client: Any, label: str, timeout: float = INSPECT_WAIT) -> list[Mapping[str, Any]]:
+    """The attributes of every container with `label`: inspected where the engine answers within
+    `timeout`, from the container list where it does not (`docker.containers.list` would inspect
+    each one and wait as long as the engine holds a container's lock)."""
+    listed = client.api.containers(all=True, filters={"label": label})
+    inspected = inspect_bounded(client, [c["Id"] for c in listed], timeout)
+    out: list[Mapping[str, Any]] = []
+    for c in listed:
+        if c["Id"] not in inspected:
+            out.append(attrs_from_list(c))
+        elif inspected[c["Id"]] is not None:  # (None: removed in between)
+            out.append(inspected[c["Id"]])  # type: ignore[arg-type]
+    return out
+
+
+def list_containers(client: Any, label: str, timeout: float = INSPECT_WAIT) -> list[Any]:
+    """`list_attrs` as docker SDK `Container` models (`.labels`, `.status`, `.attrs`, `.logs()`)."""
+    return [client.containers.prepare_model(dict(a)) for a in list_attrs(client, label, timeout)]
+
+
+def add_listed(tracker: "HealthTracker", client: Any, label: str,
+               timeout: float = INSPECT_WAIT) -> None:
+    """Add every container with `label` to `tracker` (see `list_attrs`)."""
+    for attrs in list_attrs(client, label, timeout):
+        tracker.add_attrs(attrs)
 
 
 def container_verdict(b: _Box) -> tuple[str, str]:
@@ -421,9 +520,13 @@ class HealthWaiter:
 
         def inspect(cid: str) -> Mapping[str, Any] | None:
             try:
-                return self.client.api.inspect_container(cid)
+                got = inspect_bounded(self.client, [cid])
             except docker.errors.APIError:
                 return None
+            if cid in got:
+                return got[cid]
+            listed = self.client.api.containers(all=True, filters={"id": cid})
+            return attrs_from_list(listed[0]) if listed else None
 
         tracker = HealthTracker(self.services, policies=policies, on_change=self.on_change,
                                 inspect=inspect, settle=self.settle,
@@ -451,8 +554,8 @@ class HealthWaiter:
         reader.start()
         try:
             list_ns = time.time_ns()
-            for c in self.client.containers.list(all=True, filters={"label": label}):
-                tracker.add_attrs(c.attrs)
+            add_listed(tracker, self.client, label,
+                       min(INSPECT_WAIT, max(0.5, deadline - time.monotonic())))
             tracker.publish()
             stopped = tracker.first_failure()
             while stopped is None and not tracker.all_done() and not self._cancelled.is_set():
@@ -537,12 +640,11 @@ def wait_healthy(stack: Any, client: Any, *, timeout: float = 120,
 
 
 def snapshot(stack: Any, client: Any) -> dict[str, ServiceState]:
-    """Current state of every service from one `containers.list` (for verify and diagnosis)."""
+    """Current state of every service from one container list (for verify and diagnosis)."""
     names = list(getattr(stack, "services", {}) or {})
     policies = {n: restart_policy(s) for n, s in (getattr(stack, "services", {}) or {}).items()}
     tracker = HealthTracker(names, policies=policies)
-    for c in client.containers.list(all=True, filters={"label": _project_label(stack.name)}):
-        tracker.add_attrs(c.attrs)
+    add_listed(tracker, client, _project_label(stack.name))
     return tracker.states()
 
 

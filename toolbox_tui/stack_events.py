@@ -162,13 +162,20 @@ _HEALTH_IN_STATUS = (("(healthy)", "healthy"), ("(unhealthy)", "unhealthy"),
 _EXIT_IN_STATUS = re.compile(r"^(?:Exited|Restarting) \((-?\d+)\)")
 
 
+def list_status(c: dict) -> tuple[str, int | None]:
+    """(health, exit code) from a container-list entry's `Status` line (`Up 5 s (healthy)`,
+    `Exited (137) 4 minutes ago`): `""` without a health check, None when it shows no code."""
+    status = str(c.get("Status") or "")
+    health = next((h for marker, h in _HEALTH_IN_STATUS if marker in status), "")
+    m = _EXIT_IN_STATUS.match(status)
+    return health, int(m.group(1)) if m else None
+
+
 def state_from_list(service: str, c: dict) -> ServiceState:
     """A `ServiceState` from one entry of the container list (`docker ps`): what the engine
     answers without taking the container's lock. `details` is False (see `ServiceState`)."""
-    status = str(c.get("Status") or "")
-    health = next((h for marker, h in _HEALTH_IN_STATUS if marker in status), "")
+    health, exit_code = list_status(c)
     state = str(c.get("State") or "unknown")
-    m = _EXIT_IN_STATUS.match(status)
     ports = []
     for p in c.get("Ports") or ():
         if p.get("PublicPort"):
@@ -181,7 +188,7 @@ def state_from_list(service: str, c: dict) -> ServiceState:
         container_name=strip_all(str(names[0]).lstrip("/"), max_len=128),
         state=strip_all(state, max_len=20),
         health=health,
-        exit_code=int(m.group(1)) if m and state != "running" else None,
+        exit_code=exit_code if state != "running" else None,
         ports=tuple(strip_all(p, max_len=64) for p in dict.fromkeys(ports)),
         image=strip_all(str(c.get("Image", "")), max_len=128),
         details=False,

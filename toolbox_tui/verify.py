@@ -25,7 +25,9 @@ from typing import Any, Callable, Iterable
 from urllib.parse import urlsplit
 
 from toolbox_tui.findings import FAIL, PASS, SKIP, WARN, Check
-from toolbox_tui.health_wait import PROJECT_LABEL, SERVICE_LABEL, snapshot, wait_healthy
+from toolbox_tui.health_wait import (
+    PROJECT_LABEL, SERVICE_LABEL, list_containers, snapshot, wait_healthy,
+)
 from toolbox_tui.sanitize import sanitize_oneline
 
 AREA = "verify"
@@ -121,7 +123,7 @@ def access_urls(stack: Any) -> list[AccessUrl]:
 
 def _containers(stack: Any, client: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for c in client.containers.list(all=True, filters={"label": f"{PROJECT_LABEL}={stack.name}"}):
+    for c in list_containers(client, f"{PROJECT_LABEL}={stack.name}"):
         svc = (c.labels or {}).get(SERVICE_LABEL)
         if svc and (c.labels or {}).get("com.docker.compose.oneoff") != "True":
             if svc not in out or c.status == "running":

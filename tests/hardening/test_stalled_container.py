@@ -162,3 +162,46 @@ async def test_dashboard_rows_and_json_when_one_cannot_be_inspected(stalled_proj
     assert json_took < 30, json_took
     record.note(f"Pilot: {n} rows in {took:.1f} s; --json: exit {code} in {json_took:.1f} s, "
                 f"`{STALLED}` details=false, stderr names it")
+
+
+@pytest.mark.engine
+def test_up_and_verify_end_when_one_cannot_be_inspected(tmp_path, docker_client, test_image,
+                                                        compose_ready, project_name,
+                                                        cleanup_project, record) -> None:
+    """`toolbox-tui up` waited forever (`--timeout` did not bound it) and `verify` hung: both
+    inspected every container without a bound. Now the list stands in after 5 s."""
+    import yaml
+
+    loop = ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"]
+    (tmp_path / "compose.yaml").write_text(yaml.safe_dump({"services": {
+        STALLED: {"image": test_image, "command": loop,
+                  "healthcheck": {"test": ["CMD", "true"], "interval": "1s", "timeout": "600s",
+                                  "retries": 3}},
+        "web": {"image": test_image, "command": loop}}}))
+    cleanup_project(project_name, files=[tmp_path / "compose.yaml"], project_dir=tmp_path)
+    record.case(CLASS, "`up --timeout 20` and `verify` with one container stalled")
+    out, err, code = run_exe(["-p", project_name, "up", "--timeout", "30"], tmp_path, timeout=90)
+    assert code == 0, (out[-800:], err[-800:])
+    cid = next(c.id for c in docker_client.containers.list(
+        filters={"label": [f"com.docker.compose.project={project_name}",
+                           f"com.docker.compose.service={STALLED}"]}))
+    shim = _shim_pid(cid)
+    os.kill(shim, signal.SIGSTOP)
+    try:
+        end = time.time() + 20
+        while not _inspect_blocks(cid):
+            assert time.time() < end, "inspect of the container never blocked with its shim stopped"
+            time.sleep(0.5)
+        took = {}
+        for cmd in (["up", "--timeout", "20"], ["verify"]):
+            t0 = time.monotonic()
+            out, err, code = run_exe(["-p", project_name, *cmd], tmp_path, timeout=60)
+            took[cmd[0]] = time.monotonic() - t0
+            assert not problems(out, err, code), problems(out, err, code)
+            assert code == 0, (cmd, out[-800:], err[-800:])
+            assert STALLED in out and "healthy" in out, out[-800:]  # from the list: "(healthy)"
+            assert took[cmd[0]] < 25, took
+    finally:
+        os.kill(shim, signal.SIGCONT)
+    record.note(f"up: exit 0 in {took['up']:.1f} s, verify: exit 0 in {took['verify']:.1f} s "
+                f"(before: up waited past its --timeout until killed)")
