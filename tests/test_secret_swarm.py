@@ -117,7 +117,7 @@ secrets:
     stack = load_stack(ProjectOptions(cwd=str(root)))
     store = SessionStore()
     store.set(pw, "good-" + secrets.token_hex(8))
-    swarm.extend([pw, f"{pw}_v2", f"{pw}_v3"])
+    swarm.extend([pw, f"{pw}_v2", f"{pw}_v3", f"{pw}_v4"])
     sm.materialize(stack, store, target="swarm", client=docker_client)
     deploy = subprocess.run(["docker", "stack", "deploy", "--resolve-image", "never", "-c",
                              str(root / "compose.yml"), project_name], capture_output=True, text=True,
@@ -151,6 +151,25 @@ secrets:
         refs = docker_client.services.get(svc_name).attrs["Spec"]["TaskTemplate"]["ContainerSpec"]["Secrets"]
         assert [r["SecretName"] for r in refs] == [f"{pw}_v2"]
         assert bad not in str(report.to_json())
+
+        # Ctrl-C (or SIGTERM/SIGHUP, which the CLI turns into KeyboardInterrupt) while the
+        # service update rolls: the reference is swapped back and the keyring holds `new` again
+        import _thread
+        import threading
+
+        def interrupt_soon(msg: str) -> None:
+            if msg.startswith("updating swarm service"):
+                threading.Timer(1.0, _thread.interrupt_main).start()
+
+        said: list[str] = []
+        with pytest.raises(KeyboardInterrupt):
+            sr.rotate_swarm(stack, store, pw, "good-" + secrets.token_hex(8), client=docker_client,
+                            timeout=60, progress=lambda m: (said.append(m), interrupt_soon(m)))
+        assert said[-1] == f"{pw}: rolled back to the previous value", said
+        assert store.get(pw) == new and store.get(pw + sr.PREVIOUS_SUFFIX) is None
+        refs = docker_client.services.get(svc_name).attrs["Spec"]["TaskTemplate"]["ContainerSpec"]["Secrets"]
+        assert [r["SecretName"] for r in refs] == [f"{pw}_v2"]
+        assert read_secret() == new
     finally:
         subprocess.run(["docker", "stack", "rm", project_name], capture_output=True, timeout=60,
                        stdin=subprocess.DEVNULL)

@@ -141,6 +141,28 @@ def _rollback_uninterrupted(restore: Callable[[str], Any], reason: str) -> None:
             signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
+def _succeeded(stack: Any, store: Any, name: str, report: "RotateReport") -> "RotateReport":
+    """The new value is everywhere: drop the kept previous value and journal the run."""
+    store.delete(name + PREVIOUS_SUFFIX)
+    report.ok = True
+    report.steps.append("previous value deleted")
+    report.journal = _journal(stack, report)
+    return report
+
+
+def _on_interrupt(report: "RotateReport", name: str, restore: Callable[[str], Any],
+                  say: Callable[[str], None]) -> None:
+    """Ctrl-C, or SIGTERM/SIGHUP (the CLI turns them into KeyboardInterrupt): put the previous
+    value back everywhere before leaving, with further signals held until that is done. The
+    caller re-raises."""
+    if report.ok:  # done already: the new value is everywhere, nothing to undo
+        return
+    _rollback_uninterrupted(restore, "interrupted")
+    say(f"{name}: rolled back to the previous value" if report.rolled_back else
+        f"{name}: the rollback did not complete ({'; '.join(report.steps[-1:])}); run "
+        f"`toolbox-tui secrets rotate {name}` again")
+
+
 def _begin(stack: Any, name: str) -> tuple["RotateReport", list, list]:
     """The report, the inventory and the secrets that change with `name` (it and those derived
     from it); the report carries an error when `name` is not a secret of the stack."""
@@ -215,19 +237,9 @@ def rotate(stack: Any, store: Any, name: str, new_value: str, *, mode: str = "de
             if err:
                 return restore(err)
             report.steps.append(f"recreated {svc}: healthy")
-        store.delete(name + PREVIOUS_SUFFIX)
-        report.ok = True
-        report.steps.append("previous value deleted")
-        report.journal = _journal(stack, report)
-        return report
+        return _succeeded(stack, store, name, report)
     except KeyboardInterrupt:
-        # Ctrl-C, or SIGTERM/SIGHUP (the CLI turns them into KeyboardInterrupt): put the previous
-        # value back everywhere before leaving, with further signals held until that is done.
-        if not report.ok:  # done already: the new value is everywhere, nothing to undo
-            _rollback_uninterrupted(restore, "interrupted")
-            say(f"{name}: rolled back to the previous value" if report.rolled_back else
-                f"{name}: the rollback did not complete ({'; '.join(report.steps[-1:])}); run "
-                f"`toolbox-tui secrets rotate {name}` again")
+        _on_interrupt(report, name, restore, say)
         raise
 
 
@@ -274,43 +286,10 @@ def rotate_swarm(stack: Any, store: Any, name: str, new_value: str, *, client: A
         return report
     name = report.name
     old = store.get(name)
-    if old is not None:
-        store.set(name + PREVIOUS_SUFFIX, old)
-    store.set(name, new_value)
-    values, _status = resolve(stack, entries, store, mode=mode)
-    new_ids: dict[str, tuple[str, str]] = {}  # secret -> (engine id, engine name)
-    for e in chain:
-        if e.name not in values:
-            continue
-        engine_name, _what = sm.ensure_swarm_secret(client, store, stack.name, e.name, values[e.name],
-                                                    e.external_name or e.name)
-        new_ids[e.name] = (client.secrets.get(engine_name).id, engine_name)
-    report.steps.append("created " + ", ".join(n for _, n in new_ids.values()))
-    services = _stack_services(client, stack.name)
-
-    def owner(secret_id: str) -> str | None:
-        try:
-            labels = client.secrets.get(secret_id).attrs["Spec"].get("Labels") or {}
-        except Exception:  # noqa: BLE001
-            return None
-        return labels.get(sm.LABEL_SECRET)
-
+    services: dict[str, Any] = {}
     plan: dict[str, tuple[list[dict], list[dict]]] = {}
-    for short, svc in services.items():
-        spec = svc.attrs["Spec"]["TaskTemplate"]["ContainerSpec"]
-        refs = spec.get("Secrets") or []
-        new_refs, changed = [], False
-        for r in refs:
-            secret = owner(r["SecretID"]) or next(
-                (e.name for e in chain if r.get("SecretName") in ((e.external_name or e.name), e.name)), None)
-            if secret in new_ids and r["SecretID"] != new_ids[secret][0]:
-                new_refs.append({**r, "SecretID": new_ids[secret][0], "SecretName": new_ids[secret][1]})
-                changed = True
-            else:
-                new_refs.append(r)
-        if changed:
-            plan[short] = (refs, new_refs)
-    done: list[str] = []
+    swapped: list[str] = []
+    """Services whose update was sent (or being sent when interrupted): the ones to swap back."""
 
     def swap(short: str, refs: list[dict]) -> None:
         svc = services[short]
@@ -318,32 +297,77 @@ def rotate_swarm(stack: Any, store: Any, name: str, new_value: str, *, client: A
         client.api.update_service(svc.id, svc.version, task_template={"ContainerSpec": {"Secrets": refs}},
                                   fetch_current_spec=True)
 
-    for short in dependency_order(stack, set(plan)) + sorted(set(plan) - set(stack.services)):
-        say(f"updating swarm service {services[short].name}")
-        report.services.append(short)
-        swap(short, plan[short][1])
-        err = _wait_update(client, services[short].id, {i for i, _ in new_ids.values()}, timeout)
-        if err:
-            report.error = f"{short}: {err}"
-            say(f"rotation of {name} failed ({report.error}); restoring the previous secrets")
-            for back in [*done, short]:
-                try:
-                    swap(back, plan[back][0])
-                except Exception:  # noqa: BLE001
-                    report.steps.append(f"rollback of {back} failed")
-            if old is None:
-                store.delete(name)
-            else:
-                store.set(name, old)
-            store.delete(name + PREVIOUS_SUFFIX)
+    def restore(reason: str) -> RotateReport:
+        report.error = reason
+        say(f"rotation of {name} failed ({reason}); restoring the previous secrets")
+        failed = []
+        for back in swapped:
+            try:
+                swap(back, plan[back][0])
+            except Exception:  # noqa: BLE001 - engine refused or gone: say so below
+                failed.append(back)
+        if old is None:
+            store.delete(name)
+        else:
+            store.set(name, old)
+        store.delete(name + PREVIOUS_SUFFIX)
+        if failed:
+            report.steps.append(f"rollback incomplete: {', '.join(failed)} still use the new secret")
+        else:
             report.rolled_back = True
             report.steps.append("rolled back")
-            report.journal = _journal(stack, report)
-            return report
-        done.append(short)
-        report.steps.append(f"updated {short}")
-    store.delete(name + PREVIOUS_SUFFIX)
-    report.ok = True
-    report.steps.append("previous value deleted")
-    report.journal = _journal(stack, report)
-    return report
+        report.journal = _journal(stack, report)
+        return report
+
+    try:
+        if old is not None:
+            store.set(name + PREVIOUS_SUFFIX, old)
+        store.set(name, new_value)
+        values, _status = resolve(stack, entries, store, mode=mode)
+        new_ids: dict[str, tuple[str, str]] = {}  # secret -> (engine id, engine name)
+        for e in chain:
+            if e.name not in values:
+                continue
+            engine_name, _what = sm.ensure_swarm_secret(client, store, stack.name, e.name,
+                                                        values[e.name], e.external_name or e.name)
+            new_ids[e.name] = (client.secrets.get(engine_name).id, engine_name)
+        report.steps.append("created " + ", ".join(n for _, n in new_ids.values()))
+        services.update(_stack_services(client, stack.name))
+
+        def owner(secret_id: str) -> str | None:
+            try:
+                labels = client.secrets.get(secret_id).attrs["Spec"].get("Labels") or {}
+            except Exception:  # noqa: BLE001
+                return None
+            return labels.get(sm.LABEL_SECRET)
+
+        for short, svc in services.items():
+            spec = svc.attrs["Spec"]["TaskTemplate"]["ContainerSpec"]
+            refs = spec.get("Secrets") or []
+            new_refs, changed = [], False
+            for r in refs:
+                secret = owner(r["SecretID"]) or next(
+                    (e.name for e in chain
+                     if r.get("SecretName") in ((e.external_name or e.name), e.name)), None)
+                if secret in new_ids and r["SecretID"] != new_ids[secret][0]:
+                    new_refs.append({**r, "SecretID": new_ids[secret][0],
+                                     "SecretName": new_ids[secret][1]})
+                    changed = True
+                else:
+                    new_refs.append(r)
+            if changed:
+                plan[short] = (refs, new_refs)
+
+        for short in dependency_order(stack, set(plan)) + sorted(set(plan) - set(stack.services)):
+            say(f"updating swarm service {services[short].name}")
+            report.services.append(short)
+            swapped.append(short)
+            swap(short, plan[short][1])
+            err = _wait_update(client, services[short].id, {i for i, _ in new_ids.values()}, timeout)
+            if err:
+                return restore(f"{short}: {err}")
+            report.steps.append(f"updated {short}")
+        return _succeeded(stack, store, name, report)
+    except KeyboardInterrupt:
+        _on_interrupt(report, name, restore, say)
+        raise
