@@ -166,8 +166,21 @@ def attrs_from_list(c: Mapping[str, Any]) -> dict[str, Any]:
         state["Health"] = {"Status": health}
     if exit_code is not None:
         state["ExitCode"] = exit_code
-    return {"Id": c.get("Id"), "State": state, "Config": {"Labels": c.get("Labels") or {}},
-            "RestartCount": 0, "HostConfig": {}}
+    ports: dict[str, list[dict[str, str]] | None] = {}
+    for p in c.get("Ports") or ():
+        key = f"{p.get('PrivatePort')}/{p.get('Type') or 'tcp'}"
+        if p.get("PublicPort"):
+            ports.setdefault(key, []).append({"HostIp": str(p.get("IP") or ""),  # type: ignore[union-attr]
+                                              "HostPort": str(p["PublicPort"])})
+        else:
+            ports.setdefault(key, None)
+    network = dict(c.get("NetworkSettings") or {})
+    network["Ports"] = ports
+    names = c.get("Names") or []
+    return {"Id": c.get("Id"), "Name": names[0] if names else "", "State": state,
+            "Config": {"Labels": c.get("Labels") or {}, "Image": c.get("Image") or ""},
+            "RestartCount": 0, "HostConfig": {}, "Mounts": c.get("Mounts") or [],
+            "NetworkSettings": network}
 
 
 def call_bounded(fn: Callable[[], Any], timeout: float = INSPECT_WAIT) -> tuple[bool, Any]:
@@ -241,13 +254,6 @@ def list_attrs(client: Any, label: str, timeout: float = INSPECT_WAIT) -> list[M
 def list_containers(client: Any, label: str, timeout: float = INSPECT_WAIT) -> list[Any]:
     """`list_attrs` as docker SDK `Container` models (`.labels`, `.status`, `.attrs`, `.logs()`)."""
     return [client.containers.prepare_model(dict(a)) for a in list_attrs(client, label, timeout)]
-
-
-def add_listed(tracker: "HealthTracker", client: Any, label: str,
-               timeout: float = INSPECT_WAIT) -> None:
-    """Add every container with `label` to `tracker` (see `list_attrs`)."""
-    for attrs in list_attrs(client, label, timeout):
-        tracker.add_attrs(attrs)
 
 
 def container_verdict(b: _Box) -> tuple[str, str]:
@@ -554,8 +560,9 @@ class HealthWaiter:
         reader.start()
         try:
             list_ns = time.time_ns()
-            add_listed(tracker, self.client, label,
-                       min(INSPECT_WAIT, max(0.5, deadline - time.monotonic())))
+            for attrs in list_attrs(self.client, label,
+                                    min(INSPECT_WAIT, max(0.5, deadline - time.monotonic()))):
+                tracker.add_attrs(attrs)
             tracker.publish()
             stopped = tracker.first_failure()
             while stopped is None and not tracker.all_done() and not self._cancelled.is_set():
@@ -639,12 +646,15 @@ def wait_healthy(stack: Any, client: Any, *, timeout: float = 120,
                         settle=settle).run()
 
 
-def snapshot(stack: Any, client: Any) -> dict[str, ServiceState]:
-    """Current state of every service from one container list (for verify and diagnosis)."""
+def snapshot(stack: Any, client: Any,
+             attrs: Iterable[Mapping[str, Any]] | None = None) -> dict[str, ServiceState]:
+    """Current state of every service from one container list (for verify and diagnosis), or
+    from `attrs` already read with `list_attrs`."""
     names = list(getattr(stack, "services", {}) or {})
     policies = {n: restart_policy(s) for n, s in (getattr(stack, "services", {}) or {}).items()}
     tracker = HealthTracker(names, policies=policies)
-    add_listed(tracker, client, _project_label(stack.name))
+    for a in list_attrs(client, _project_label(stack.name)) if attrs is None else attrs:
+        tracker.add_attrs(a)
     return tracker.states()
 
 

@@ -21,12 +21,12 @@ import secrets as _secrets
 import shlex
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 from urllib.parse import urlsplit
 
 from toolbox_tui.findings import FAIL, PASS, SKIP, WARN, Check
 from toolbox_tui.health_wait import (
-    PROJECT_LABEL, SERVICE_LABEL, list_containers, snapshot, wait_healthy,
+    PROJECT_LABEL, SERVICE_LABEL, list_attrs, list_containers, snapshot, wait_healthy,
 )
 from toolbox_tui.sanitize import sanitize_oneline
 
@@ -121,9 +121,13 @@ def access_urls(stack: Any) -> list[AccessUrl]:
     return out
 
 
-def _containers(stack: Any, client: Any) -> dict[str, Any]:
+def _containers(stack: Any, client: Any, attrs: Iterable[Mapping[str, Any]] | None = None
+                ) -> dict[str, Any]:
+    """Service → its container (a running one first), from `attrs` (`list_attrs`) or read now."""
     out: dict[str, Any] = {}
-    for c in list_containers(client, f"{PROJECT_LABEL}={stack.name}"):
+    models = (list_containers(client, f"{PROJECT_LABEL}={stack.name}") if attrs is None else
+              [client.containers.prepare_model(dict(a)) for a in attrs])
+    for c in models:
         svc = (c.labels or {}).get(SERVICE_LABEL)
         if svc and (c.labels or {}).get("com.docker.compose.oneoff") != "True":
             if svc not in out or c.status == "running":
@@ -179,9 +183,10 @@ def check_secrets(stack: Any, containers: dict[str, Any]) -> list[Check]:
     return out
 
 
-def check_states(stack: Any, client: Any) -> list[Check]:
+def check_states(stack: Any, client: Any,
+                 attrs: Iterable[Mapping[str, Any]] | None = None) -> list[Check]:
     out = []
-    for name, st in snapshot(stack, client).items():
+    for name, st in snapshot(stack, client, attrs).items():
         if st.state == "running":
             out.append(_check(f"verify.running.{name}", PASS, f"{name}: running", service=name))
         elif st.done:
@@ -405,13 +410,14 @@ def verify(stack: Any, client: Any, *, persistence: bool = False,
                 on_check(c)
 
     add(check_paths(stack))
-    containers = _containers(stack, client)
+    attrs = list_attrs(client, f"{PROJECT_LABEL}={stack.name}")  # one read (bounded inspects)
+    containers = _containers(stack, client, attrs)
     if not containers:
         add([_check("verify.running", FAIL, f"no containers for project {stack.name}",
                     hint="run `toolbox-tui up` first")])
         return checks
     add(check_secrets(stack, containers))
-    add(check_states(stack, client))
+    add(check_states(stack, client, attrs))
     add(check_http(stack, containers))
     add(check_reachability(stack, containers))
     if persistence:
