@@ -280,7 +280,7 @@ class DashboardScreen(Screen):
                 "health": Text(st.health + (f" ×{st.failing_streak}" if st.failing_streak else ""),
                                HEALTH_STYLES.get(st.health, "")),
                 "restarts": str(st.restarts),
-                "uptime": format_uptime(st.uptime(self.clock())),
+                "uptime": self._uptime(st),
                 "ports": Text(", ".join(st.ports)),
             }
             for key, value in cells.items():
@@ -343,7 +343,13 @@ class DashboardScreen(Screen):
                 self._flush_stats()
             for svc, st in self.states.items():
                 if st.state == "running" and svc in table.rows:
-                    self._set_cell(svc, "uptime", format_uptime(st.uptime(now)))
+                    self._set_cell(svc, "uptime", self._uptime(st, now))
+
+    def _uptime(self, st: ServiceState, now: float | None = None) -> str:
+        """The uptime cell: `…` while the start time is not known (only the list answered)."""
+        if not st.details and st.state == "running":
+            return "…"
+        return format_uptime(st.uptime(self.clock() if now is None else now))
 
     @on(DataTable.RowHighlighted, "#services")
     def _row_changed(self, event: DataTable.RowHighlighted) -> None:
@@ -404,6 +410,10 @@ class DashboardScreen(Screen):
             head.append(f"\n ports {', '.join(st.ports)}")
         if st.exit_code is not None and st.state != "running":
             head.append(f"  exit code {st.exit_code}", "red" if st.exit_code else "")
+        if not st.details:
+            head.append("\n details pending: the engine has not answered `docker inspect` for this "
+                        "container (a health-check exec that hangs holds its lock); state and "
+                        "health are from the container list", "yellow")
         http = self._http_lines(st.service)
         if not st.health and not st.health_log:
             head.append("\n no health check defined for this service", "dim")

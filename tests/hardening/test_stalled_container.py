@@ -24,7 +24,7 @@ import pytest
 
 pytest.importorskip("textual")
 
-from textual.widgets import DataTable  # noqa: E402
+from textual.widgets import DataTable, Static  # noqa: E402
 
 from toolbox_tui.screens.dashboard import DashboardApp  # noqa: E402
 from toolbox_tui.stack_events import StackWatcher  # noqa: E402
@@ -133,7 +133,9 @@ def test_watcher_shows_every_service_when_one_cannot_be_inspected(stalled_projec
 @pytest.mark.engine
 async def test_dashboard_rows_and_json_when_one_cannot_be_inspected(stalled_project, tmp_path,
                                                                     record) -> None:
-    from test_dashboard import until
+    from test_dashboard import cell, until
+
+    from .test_hostile_engine_data import _static_text
 
     project, ids = stalled_project
     record.case(CLASS, "dashboard (Pilot) rows and `dashboard --json` with one container stalled")
@@ -147,6 +149,14 @@ async def test_dashboard_rows_and_json_when_one_cannot_be_inspected(stalled_proj
         running = sum(s.state == "running" for s in app.dashboard.states.values())
         assert running == len(SERVICES), app.dashboard.states
         n = table.row_count
+        # the stalled row says why its details are missing; a healthy one has its uptime
+        assert cell(app.dashboard, STALLED, "uptime") == "…"
+        assert await until(pilot, lambda: cell(app.dashboard, "web", "uptime") == "<1m", 10)
+        table.move_cursor(row=table.get_row_index(STALLED))
+        await pilot.press("2")
+        await pilot.pause(0.3)
+        health = _static_text(app.dashboard.query_one("#health-view", Static))
+        assert "details pending" in health and "docker inspect" in health, health
 
     t0 = time.monotonic()
     out, err, code = run_exe(["dashboard", "--json", "-p", project], tmp_path, timeout=60)
