@@ -141,6 +141,21 @@ def _rollback_uninterrupted(restore: Callable[[str], Any], reason: str) -> None:
             signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
+def _store_new(store: Any, name: str, old: str | None, new_value: str) -> None:
+    """Keep the current value as NAME@previous (if there is one) and store the new one."""
+    if old is not None:
+        store.set(name + PREVIOUS_SUFFIX, old)
+    store.set(name, new_value)
+
+
+def _restore_value(store: Any, name: str, old: str | None) -> None:
+    """Put the value from before the rotation back in the keyring (none: remove the new one)."""
+    if old is None:
+        store.delete(name)
+    else:
+        store.set(name, old)
+
+
 def _succeeded(stack: Any, store: Any, name: str, report: "RotateReport") -> "RotateReport":
     """The new value is everywhere: drop the kept previous value and journal the run."""
     store.delete(name + PREVIOUS_SUFFIX)
@@ -201,10 +216,7 @@ def rotate(stack: Any, store: Any, name: str, new_value: str, *, mode: str = "de
     def restore(reason: str) -> RotateReport:
         report.error = reason
         say(f"rotation of {name} failed ({reason}); restoring the previous value")
-        if old is None:
-            store.delete(name)
-        else:
-            store.set(name, old)
+        _restore_value(store, name, old)
         try:
             restored = rematerialize() if materialized else stack
             failed = [e for e in (recreate(restored, svc, timeout) for svc in report.services) if e]
@@ -220,9 +232,7 @@ def rotate(stack: Any, store: Any, name: str, new_value: str, *, mode: str = "de
         return report
 
     try:
-        if old is not None:
-            store.set(name + PREVIOUS_SUFFIX, old)
-        store.set(name, new_value)
+        _store_new(store, name, old, new_value)
         report.steps.append("stored new value; previous kept as " + name + PREVIOUS_SUFFIX)
         try:
             current = rematerialize() if materialized else stack
@@ -306,10 +316,7 @@ def rotate_swarm(stack: Any, store: Any, name: str, new_value: str, *, client: A
                 swap(back, plan[back][0])
             except Exception:  # noqa: BLE001 - engine refused or gone: say so below
                 failed.append(back)
-        if old is None:
-            store.delete(name)
-        else:
-            store.set(name, old)
+        _restore_value(store, name, old)
         store.delete(name + PREVIOUS_SUFFIX)
         if failed:
             report.steps.append(f"rollback incomplete: {', '.join(failed)} still use the new secret")
@@ -320,9 +327,7 @@ def rotate_swarm(stack: Any, store: Any, name: str, new_value: str, *, client: A
         return report
 
     try:
-        if old is not None:
-            store.set(name + PREVIOUS_SUFFIX, old)
-        store.set(name, new_value)
+        _store_new(store, name, old, new_value)
         values, _status = resolve(stack, entries, store, mode=mode)
         new_ids: dict[str, tuple[str, str]] = {}  # secret -> (engine id, engine name)
         for e in chain:
