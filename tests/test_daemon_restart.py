@@ -19,6 +19,7 @@ COMPOSE = """
 services:
   tick:
     image: {image}
+    init: true  # sh as PID 1 ignores SIGTERM: stopping dockerd would wait 10 s for it
     restart: unless-stopped
     command: sh -c 'i=0; while true; do i=$$((i+1)); echo "tick $$$$ $$i"; sleep 0.05; done'
 """

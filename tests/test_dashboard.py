@@ -36,9 +36,11 @@ while true; do echo "evil tick"; sleep 1; done
 """
 
 COMPOSE = """
+# init: true — sh as PID 1 ignores SIGTERM, so every restart/stop would wait its full 10 s
 services:
   web:
     image: {image}
+    init: true
     command: sh -c 'mkdir -p /www && echo ok > /www/index.html && httpd -p 8080 -h /www; while true; do echo "web tick INFO"; sleep 0.5; done'
     ports: ["127.0.0.1::8080"]
     healthcheck:
@@ -48,6 +50,7 @@ services:
       retries: 2
   flip:
     image: {image}
+    init: true
     command: sh -c 'touch /tmp/ok; while true; do echo "flip WARN tick"; sleep 0.5; done'
     healthcheck:
       test: ["CMD-SHELL", "test -f /tmp/ok"]
@@ -56,6 +59,7 @@ services:
       retries: 1
   evil:
     image: {image}
+    init: true
     command: ["sh", "/evil.sh"]
     volumes: ["./evil.sh:/evil.sh:ro"]
 """

@@ -33,6 +33,7 @@ services:
       retries: 2
   flip:
     image: {image}
+    init: true  # sh as PID 1 ignores SIGTERM: each stop would wait 10 s
     command: sh -c 'touch /tmp/ok; while true; do echo "flip $$(date +%s)"; sleep 1; done'
     healthcheck:
       test: ["CMD-SHELL", 'test -f /tmp/ok || {{ printf "probe says \\033]0;pwn\\007no\\n"; exit 1; }}']

@@ -125,9 +125,9 @@ def hostile_project(docker_client, test_image, project_name, cleanup_project):
             kw["healthcheck"] = {"test": ["CMD", "wget", "-q", "-O-", HEALTH_URL], "interval": NS,
                                  "timeout": 2 * NS, "retries": 1, "start_period": 0}
             kw["ports"] = {"8080/tcp": ("127.0.0.1", None)}
-        c = docker_client.containers.run(
+        c = docker_client.containers.run(  # init: sh as PID 1 would make each restart take 10 s
             test_image, ["sh", "-c", f"while :; do echo '{key} tick INFO'; sleep 0.5; done"],
-            detach=True, labels=_labels(project_name, service), **kw)
+            detach=True, init=True, labels=_labels(project_name, service), **kw)
         ids[key] = c.id
     return project_name, ids
 

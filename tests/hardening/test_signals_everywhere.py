@@ -684,7 +684,7 @@ def test_signal_in_the_dashboard(tmp_path, test_image, docker_client, project_na
     `toolbox-tui dashboard` with exit 130 and the terminal restored; the stack keeps running."""
     cleanup_project(project_name)
     box = docker_client.containers.run(
-        test_image, ["sh", "-c", "while :; do echo tick; sleep 1; done"], detach=True,
+        test_image, ["sh", "-c", "while :; do echo tick; sleep 1; done"], detach=True, init=True,
         name=f"{project_name}-web-1",
         labels={"com.docker.compose.project": project_name, "com.docker.compose.service": "web",
                 "com.docker.compose.container-number": "1", "com.docker.compose.oneoff": "False"})
