@@ -260,3 +260,16 @@ def test_installed_command_in_tmux(stack) -> None:
         assert alive.returncode != 0, "q did not quit"
     finally:
         subprocess.run([tmux, "kill-session", "-t", session], capture_output=True)
+
+
+@pytest.mark.engine
+def test_attach_by_name_to_a_project_with_no_containers(docker_client, project_name, tmp_path) -> None:
+    """`-p NAME` of a project the engine has no containers for: exit 3 naming it, both with and
+    without --json (before any screen opens), never an empty dashboard."""
+    exe = str(Path(sys.executable).with_name("toolbox-tui"))
+    for extra in (["--json"], []):
+        proc = subprocess.run([exe, "dashboard", "-p", project_name, *extra], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        assert proc.returncode == 3, (extra, proc.returncode, proc.stdout[-300:], proc.stderr[-300:])
+        assert f"project {project_name} has no containers on this engine" in proc.stderr
+        assert "docker compose ls -a" in proc.stderr and "Traceback" not in proc.stderr

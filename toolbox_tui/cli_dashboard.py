@@ -89,6 +89,10 @@ def run_dashboard(args: argparse.Namespace) -> int:
     except Exception as exc:  # noqa: BLE001
         raise EvalError(f"could not list the containers of project {project}: {exc}",
                         "check the engine with `docker ps`") from None
+    if not services and all(s.state == "missing" for s in watcher.states.values()):
+        raise EvalError(f"project {project} has no containers on this engine",
+                        "check the name with `docker compose ls -a`, or give the project files "
+                        "(-f / --project-dir) so the dashboard can bring it up")
     if args.json and not watcher.wait_details(DETAILS_WAIT):
         slow = sorted(f"{s.service} ({s.container_name})" for s in watcher.states.values()
                       if not s.details and s.state != "missing")
