@@ -155,6 +155,15 @@ class WizardPane:
         flags["echo"] = "1" if "echo" in tty else "0"
         return int(m.group(1)), text, flags
 
+    def close_terminal(self, pid: int, within: float) -> bool:
+        """Close the pane's terminal (the SSH-drop case: tmux kill-server, so the pty goes away)
+        and wait up to `within` seconds for process `pid` to end; True when it did."""
+        self.tmux("kill-server")
+        deadline = time.monotonic() + within
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return not _alive(pid)
+
     def kill(self) -> None:
         if self.pid is not None and _alive(self.pid):
             try:
@@ -428,11 +437,8 @@ def test_signal_at_wizard_startup_and_done(step, tmp_path, test_image, docker_cl
                 pane.wait("is up and healthy", 60)
             pid = pane.wizard_pid()
             if how == CLOSED:
-                pane.tmux("kill-server")
-                deadline = time.monotonic() + 40
-                while _alive(pid) and time.monotonic() < deadline:
-                    time.sleep(0.1)
-                bad = [f"the wizard process {pid} still runs 40 s after its terminal closed"] if _alive(pid) else []
+                bad = ([] if pane.close_terminal(pid, 40) else
+                       [f"the wizard process {pid} still runs 40 s after its terminal closed"])
             elif how == REPEATED:
                 deadline = time.monotonic() + 40
                 while _alive(pid) and time.monotonic() < deadline:
@@ -700,11 +706,7 @@ def test_signal_in_the_dashboard(tmp_path, test_image, docker_client, project_na
         pane.wait("tick", timeout=30)  # the log stream is live
         pid = pane.wizard_pid()
         if how == CLOSED:
-            pane.tmux("kill-server")
-            deadline = time.monotonic() + 20
-            while _alive(pid) and time.monotonic() < deadline:
-                time.sleep(0.1)
-            assert not _alive(pid), f"the dashboard {pid} still runs after its terminal closed"
+            assert pane.close_terminal(pid, 20), f"the dashboard {pid} still runs after its terminal closed"
             notes[how] = "the process ended after the terminal closed"
             return
         pane.interrupt(how)
