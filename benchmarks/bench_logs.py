@@ -84,7 +84,7 @@ async def dashboard(name: str, services: tuple[str, ...], total: int,
     """Seconds to ingest+render `total` lines, RSS then, and (with `args`) RSS after the
     containers were restarted and printed all their lines once more (0 without `args`)."""
     from toolbox_tui.screens.dashboard import DashboardApp
-    from toolbox_tui.stack_live import LiveStack
+    from toolbox_tui.live.stack import LiveStack
 
     source = LiveStack(name, services=services, initial_tail="all")  # type: ignore[arg-type]
     app = DashboardApp(name, source, services=services)

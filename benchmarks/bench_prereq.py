@@ -18,7 +18,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from toolbox_tui.prereq_checks import prereq_checks  # noqa: E402
+from toolbox_tui.checks.prereq import prereq_checks  # noqa: E402
 
 
 def timed(fn, runs: int) -> list[float]:
@@ -44,7 +44,7 @@ def main() -> int:
     stack = None
     example = REPO / "examples" / "toolboxai"
     if example.is_dir():
-        from toolbox_tui.project import ProjectOptions, load_stack
+        from toolbox_tui.compose.project import ProjectOptions, load_stack
 
         os.environ.setdefault("TBX_IMAGE", "toolbox-tui/busybox:test")
         stack = load_stack(ProjectOptions(cwd=str(example)))

@@ -29,8 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from toolbox_tui.health_wait import wait_healthy  # noqa: E402
-from toolbox_tui.startup import ProjectRef, compose_up  # noqa: E402
+from toolbox_tui.lifecycle.health import wait_healthy  # noqa: E402
+from toolbox_tui.lifecycle.startup import ProjectRef, compose_up  # noqa: E402
 
 # (service, port, dependencies) - the example stack's graph
 GRAPH = [

@@ -1,6 +1,6 @@
 """The live stack-health dashboard: services, health, multiplexed logs, events, actions.
 
-`DashboardScreen` gets its data source in the constructor (a `toolbox_tui.stack_live.LiveStack`,
+`DashboardScreen` gets its data source in the constructor (a `toolbox_tui.live.stack.LiveStack`,
 or None for a face driven only by messages). The source's threads never touch widgets: they
 post the messages below, and tests drive the screen by posting the very same messages.
 """
@@ -28,11 +28,11 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, RichLog, Static, TabbedContent, TabPane
 
-from toolbox_tui.http_probe import HttpHealth
-from toolbox_tui.log_pipeline import LEVELS, LogBatch, LogStore
+from toolbox_tui.live.http_probe import HttpHealth
+from toolbox_tui.live.logs import LEVELS, LogBatch, LogStore
 from toolbox_tui.sanitize import strip_all
-from toolbox_tui.stack_events import EngineStatus, ServiceState, StackEvent, format_uptime
-from toolbox_tui.stack_stats import ServiceStats, format_bytes, sparkline
+from toolbox_tui.live.events import EngineStatus, ServiceState, StackEvent, format_uptime
+from toolbox_tui.live.stats import ServiceStats, format_bytes, sparkline
 from toolbox_tui.screens.widgets_confirm import ConfirmModal
 from toolbox_tui.screens.widgets_logs import LogFilter, LogView, parse_filter
 
@@ -235,7 +235,7 @@ class DashboardScreen(Screen):
         self.set_interval(STATS_FLUSH_DELAY, self._tick_table, name="table-tick")
         table.focus()
         if self.source is not None:
-            from toolbox_tui.stack_live import LiveSinks
+            from toolbox_tui.live.stack import LiveSinks
 
             self.source.start(LiveSinks(
                 on_state=lambda s: self.post_message(StateUpdate(s)),
@@ -609,7 +609,7 @@ class DashboardScreen(Screen):
         self.app.push_screen(ConfirmModal(question), answered)
 
     def _run_action(self, method: str, *args: str) -> None:
-        from toolbox_tui.stack_live import ActionError
+        from toolbox_tui.live.stack import ActionError
 
         try:
             msg = getattr(self.source, method)(*args)

@@ -43,13 +43,13 @@ def use_real_terminal_size() -> None:
 
 def run_wizard(args: Any) -> int:
     """Open the wizard on the project the arguments select; returns the exit code."""
-    from toolbox_tui.project import options_from_args
-    from toolbox_tui.yaml_source import LoadError
+    from toolbox_tui.compose.project import options_from_args
+    from toolbox_tui.compose.yaml_source import LoadError
 
     debug = bool(getattr(args, "debug", False)) or os.environ.get("TOOLBOX_TUI_DEBUG") == "1"
     opts = options_from_args(args)
     try:
-        from toolbox_tui.project import load_stack
+        from toolbox_tui.compose.project import load_stack
 
         stack = load_stack(opts)
     except LoadError as exc:
@@ -72,8 +72,8 @@ def run_wizard(args: Any) -> int:
         return EXIT_NO_TTY
 
     from toolbox_tui.screens.wizard_app import EXIT_INTERRUPTED, WizardApp, hold_signals
-    from toolbox_tui.wizard_backend import WizardBackend
-    from toolbox_tui.wizard_state import load_state
+    from toolbox_tui.wizard.backend import WizardBackend
+    from toolbox_tui.wizard.state import load_state
 
     use_real_terminal_size()
     state = load_state(stack)

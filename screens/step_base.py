@@ -18,7 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from toolbox_tui.findings import FAIL, PASS, SKIP, WARN
-from toolbox_tui.wizard_state import STEP_SHORT, STEPS
+from toolbox_tui.wizard.state import STEP_SHORT, STEPS
 
 if TYPE_CHECKING:
     from toolbox_tui.screens.wizard_app import WizardApp

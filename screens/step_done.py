@@ -58,7 +58,7 @@ class DoneStep(StepScreen):
     def action_dashboard(self) -> None:
         try:
             from toolbox_tui.screens.dashboard import DashboardScreen
-            from toolbox_tui.stack_live import LiveStack
+            from toolbox_tui.live.stack import LiveStack
         except ImportError:
             self.set_status("The dashboard is not available in this build; run `toolbox-tui dashboard`.",
                             "yellow")

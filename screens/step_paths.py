@@ -230,7 +230,7 @@ class PathsStep(StepScreen):
         self.query_one("#paths-detail", Static).update(out)
 
     def action_cycle_option(self) -> None:
-        from toolbox_tui.fix_plan import Choice
+        from toolbox_tui.fixes.plan import Choice
 
         check, fp = self._current()
         if check is None or self.busy:

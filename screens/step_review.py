@@ -101,7 +101,7 @@ class ReviewStep(StepScreen):
             stack, _changed = self.reread()  # never review a model older than the files
             checks = backend.doctor(stack)
             missing = backend.missing_secrets(stack, wizard.store) if wizard.store is not None else ["?"]
-            from toolbox_tui.secret_materialize import needed
+            from toolbox_tui.secrets.materialize import needed
 
             names = [e.name for e in needed(backend.inventory(stack))]
             self.post_message(ReviewReady(checks, missing, names))

@@ -21,7 +21,7 @@ from textual.message import Message
 from textual.widgets import DataTable, RichLog, Static
 
 from toolbox_tui.screens.step_base import StepScreen, load_css
-from toolbox_tui.wizard_backend import StartupOutcome
+from toolbox_tui.wizard.backend import StartupOutcome
 
 LOG_KEEP = 200
 """Log lines kept per service for the tail panel."""

@@ -1,6 +1,6 @@
 """The multiplexed log view: filters, colours per service, only the visible rows rendered.
 
-Lines arrive already sanitized (`toolbox_tui.log_pipeline`). `LogView` keeps the newest
+Lines arrive already sanitized (`toolbox_tui.live.logs`). `LogView` keeps the newest
 `max_lines` of them as data (a deque of `LogLine`) and turns a line into `rich.text.Text` (SGR
 colours via `Text.from_ansi`, never markup) only when it is on screen (`render_line`, the Line
 API, like toolong's log view). Adding 20k lines a second is then a deque extend plus one
@@ -21,7 +21,7 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from toolbox_tui.log_pipeline import LEVELS, LineRing, LogLine
+from toolbox_tui.live.logs import LEVELS, LineRing, LogLine
 
 SERVICE_COLOURS = ("cyan", "magenta", "green", "yellow", "bright_blue", "bright_red",
                    "bright_cyan", "bright_magenta", "bright_green", "bright_yellow", "blue", "red")

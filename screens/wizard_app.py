@@ -1,7 +1,7 @@
 """The onboarding wizard App: step order, progress memory, quitting safely.
 
 Each step is its own Screen (screens/step_*.py); this module only moves between them, remembers
-which are done (`toolbox_tui.wizard_state`, no values) and keeps track of work in flight so that
+which are done (`toolbox_tui.wizard.state`, no values) and keeps track of work in flight so that
 `q` asks before quitting and Ctrl-C leaves nothing half done (the launcher cleans up after run()).
 """
 
@@ -20,8 +20,8 @@ from textual.screen import Screen
 
 from toolbox_tui.screens.dialogs import ConfirmDialog
 from toolbox_tui.screens.step_base import StepScreen, load_css
-from toolbox_tui.wizard_backend import WizardBackend
-from toolbox_tui.wizard_state import STEP_TITLES, STEPS, WizardState, save_state
+from toolbox_tui.wizard.backend import WizardBackend
+from toolbox_tui.wizard.state import STEP_TITLES, STEPS, WizardState, save_state
 
 STEP_CLASSES = {
     "project": "step_project:ProjectStep", "prereq": "step_prereq:PrereqStep",

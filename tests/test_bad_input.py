@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from toolbox_tui.project import ProjectOptions, env_file_problems, load_stack, read_env_file
-from toolbox_tui.yaml_source import LoadError, load_yaml
+from toolbox_tui.compose.project import ProjectOptions, env_file_problems, load_stack, read_env_file
+from toolbox_tui.compose.yaml_source import LoadError, load_yaml
 
 
 def run(cwd: Path, *args: str) -> subprocess.CompletedProcess:
@@ -82,7 +82,7 @@ def test_unreadable_file_as_other_user(tmp_path):
     f.write_text("services:\n  a:\n    image: busybox\n")
     f.chmod(0o600)
     tmp_path.chmod(0o755)
-    code = ("import sys; from toolbox_tui.cli import main; sys.exit(main(['doctor','--no-engine','-f',"
+    code = ("import sys; from toolbox_tui.cli.main import main; sys.exit(main(['doctor','--no-engine','-f',"
             f"{str(f)!r}]))")
     proc = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable,
                            "-c", code], capture_output=True, text=True, cwd="/",

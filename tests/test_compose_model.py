@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from toolbox_tui.interpolation import interpolate_str
-from toolbox_tui.project import ProjectOptions, load_stack
-from toolbox_tui.yaml_source import LoadError
+from toolbox_tui.compose.interpolation import interpolate_str
+from toolbox_tui.compose.project import ProjectOptions, load_stack
+from toolbox_tui.compose.yaml_source import LoadError
 
 
 def write(p: Path, text: str) -> Path:
@@ -203,7 +203,7 @@ def test_example_stack_agrees_with_real_compose(example_copy, compose_ready):
 
 
 def test_missing_extends_file_is_a_path_finding_not_a_crash(tmp_path):
-    from toolbox_tui.path_checks import path_checks
+    from toolbox_tui.checks.paths import path_checks
 
     write(tmp_path / "compose.yaml", "services:\n  a:\n    image: busybox\n    extends:\n"
           "      file: ./common/base.yml\n      service: base\n")
@@ -232,7 +232,7 @@ def test_include_agrees_with_real_compose(tmp_path, compose_ready):
 
 
 def test_windows_style_source_still_finds_candidates(tmp_path):
-    from toolbox_tui.path_checks import path_checks
+    from toolbox_tui.checks.paths import path_checks
 
     write(tmp_path / "compose.yaml", "services:\n  a:\n    image: busybox\n    volumes:\n"
           "      - 'C:\\data\\redis.conf:/etc/redis.conf'\n")

@@ -31,7 +31,7 @@ def test_daemon_restart_recovery(docker_client, test_image, project_name, cleanu
                                  tmp_path) -> None:
     import docker
 
-    from toolbox_tui.log_pipeline import LogPipeline
+    from toolbox_tui.live.logs import LogPipeline
 
     pids = dockerd_pids()
     if len(pids) != 1:

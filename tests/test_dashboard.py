@@ -20,7 +20,7 @@ from textual.widgets import DataTable  # noqa: E402
 from toolbox_tui.screens.dashboard import DashboardApp, DashboardScreen  # noqa: E402
 from toolbox_tui.screens.widgets_confirm import ConfirmModal  # noqa: E402
 from toolbox_tui.screens.widgets_logs import LogView  # noqa: E402
-from toolbox_tui.stack_live import LiveStack  # noqa: E402
+from toolbox_tui.live.stack import LiveStack  # noqa: E402
 
 EVIL_SH = r"""
 printf 'OSC-BEL:\033]0;pwn-bel\007 done1\n'

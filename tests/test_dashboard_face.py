@@ -12,13 +12,13 @@ pytest.importorskip("textual")
 
 from textual.widgets import DataTable  # noqa: E402
 
-from toolbox_tui.log_pipeline import LogBatch, LogLine  # noqa: E402
+from toolbox_tui.live.logs import LogBatch, LogLine  # noqa: E402
 from toolbox_tui.screens.dashboard import (  # noqa: E402
     DashboardApp, EngineUpdate, EventArrived, LogsArrived, StateUpdate, StatsUpdate,
 )
 from toolbox_tui.screens.widgets_logs import LogView  # noqa: E402
-from toolbox_tui.stack_events import EngineStatus, HealthProbe, ServiceState, StackEvent  # noqa: E402
-from toolbox_tui.stack_stats import ServiceStats  # noqa: E402
+from toolbox_tui.live.events import EngineStatus, HealthProbe, ServiceState, StackEvent  # noqa: E402
+from toolbox_tui.live.stats import ServiceStats  # noqa: E402
 
 NOW = 1_795_000_000.0
 
@@ -152,8 +152,8 @@ def test_snapshot_no_color(snap_compare, monkeypatch) -> None:
 
 
 def test_engine_modules_do_not_import_textual() -> None:
-    mods = ["toolbox_tui.sanitize", "toolbox_tui.log_pipeline", "toolbox_tui.stack_events",
-            "toolbox_tui.stack_stats", "toolbox_tui.stack_live", "toolbox_tui.cli_dashboard"]
+    mods = ["toolbox_tui.sanitize", "toolbox_tui.live.logs", "toolbox_tui.live.events",
+            "toolbox_tui.live.stats", "toolbox_tui.live.stack", "toolbox_tui.cli.dashboard"]
     code = ("import sys\n" + "".join(f"import {m}\n" for m in mods)
             + "assert 'textual' not in sys.modules, 'textual imported'\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -9,7 +9,7 @@ pytest.importorskip("textual")
 from textual.widgets import DataTable, Static  # noqa: E402
 
 from toolbox_tui.screens.dashboard import DashboardApp  # noqa: E402
-from toolbox_tui.stack_live import LiveStack  # noqa: E402
+from toolbox_tui.live.stack import LiveStack  # noqa: E402
 
 from test_dashboard import until  # noqa: E402
 from test_http_probe import web  # noqa: E402,F401 - fixture

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from toolbox_tui.diagnosis import Diagnosis, diagnose, from_compose_error, suspicious_mounts
-from toolbox_tui.health_wait import wait_healthy
-from toolbox_tui.startup import ProjectRef, compose_up
+from toolbox_tui.lifecycle.diagnosis import Diagnosis, diagnose, from_compose_error, suspicious_mounts
+from toolbox_tui.lifecycle.health import wait_healthy
+from toolbox_tui.lifecycle.startup import ProjectRef, compose_up
 
 
 def _run(tmp: Path, project: str, text: str, client, cleanup, *, timeout: float = 8) -> dict[str, Diagnosis]:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from toolbox_tui.doctor import doctor_report
+from toolbox_tui.checks.doctor import doctor_report
 from toolbox_tui.findings import FAIL, WARN
-from toolbox_tui.project import ProjectOptions, load_stack
+from toolbox_tui.compose.project import ProjectOptions, load_stack
 
 SECRETS = ["anthropic_api_key", "aws_access_key", "aws_secret_key", "backup_encryption_key",
            "database_url", "db_password", "jwt_secret", "langcache_api_key", "openai_api_key",

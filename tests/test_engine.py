@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from toolbox_tui import engine
-from toolbox_tui.engine import Endpoint, EngineUnavailable, connect, engine_info, resolve_endpoint
+from toolbox_tui.engine import client as engine
+from toolbox_tui.engine.client import Endpoint, EngineUnavailable, connect, engine_info, resolve_endpoint
 
 REPO = Path(__file__).resolve().parent.parent
 DOCKER_SOCK = "/var/run/docker.sock"
@@ -233,7 +233,7 @@ def _as_nobody(code: str) -> subprocess.CompletedProcess[str]:
 
 PROBE_AS_NOBODY = """
 import sys
-from toolbox_tui.engine import EngineUnavailable, resolve_endpoint, probe_endpoint
+from toolbox_tui.engine.client import EngineUnavailable, resolve_endpoint, probe_endpoint
 ep = resolve_endpoint({"DOCKER_HOST": sys.argv[1] if len(sys.argv) > 1 else "%s", "HOME": "/"})
 try:
     probe_endpoint(ep)
@@ -351,7 +351,7 @@ def test_version_tuple():
 
 def test_engine_module_works_without_docker_sdk_imported():
     """The probe and classifier must not import docker (they run under a bare system Python)."""
-    code = ("import sys; import toolbox_tui.engine as e; "
+    code = ("import sys; import toolbox_tui.engine.client as e; "
             "assert 'docker' not in sys.modules; assert 'textual' not in sys.modules; print('ok')")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=str(REPO), timeout=30)

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from test_fix_support import BASE, COMPOSE, failing_ids, load, plan_for, runs_dir, snapshot
-from toolbox_tui.fix_apply import FixError, apply_plan, undo
-from toolbox_tui.fix_plan import PlanError
-from toolbox_tui.project import state_dir
+from toolbox_tui.fixes.apply import FixError, apply_plan, undo
+from toolbox_tui.fixes.plan import PlanError
+from toolbox_tui.compose.project import state_dir
 
 REDIS_CAND = Path("infrastructure/docker/redis.conf")
 ROJO_CAND = Path("roblox/Config/default.project.json")
@@ -115,7 +115,7 @@ def test_rewrite_changes_only_the_referenced_scalars(example_copy: Path) -> None
 
 @pytest.mark.engine
 def test_rewrite_keeps_docker_compose_config_valid(example_copy: Path, compose_ready: str) -> None:
-    from toolbox_tui.compose_cli import config_json
+    from toolbox_tui.engine.compose_cli import config_json
 
     stack = load(example_copy)
     cfg_before = config_json(stack.compose_args())
@@ -323,7 +323,7 @@ def test_undo_keeps_a_created_file_the_user_changed(example_copy: Path) -> None:
 
 
 def test_paths_with_spaces_unicode_and_hash(example_copy: Path, compose_ready: str) -> None:
-    from toolbox_tui.compose_cli import config_json
+    from toolbox_tui.engine.compose_cli import config_json
 
     odd = example_copy / "infra files" / "über #1" / "redis.conf"
     odd.parent.mkdir(parents=True)
@@ -392,7 +392,7 @@ def test_state_dir_keeps_itself_out_of_git(example_copy: Path) -> None:
 
 @pytest.mark.engine
 def test_doctor_is_clean_for_fixed_findings(example_copy: Path, compose_ready: str) -> None:
-    from toolbox_tui.doctor import run_doctor
+    from toolbox_tui.checks.doctor import run_doctor
 
     stack = load(example_copy)
     before = {c.id for c in run_doctor(stack, engine=False, docs=False) if c.status == "fail"}

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from test_fix_support import BASE, COMPOSE, snapshot
-from toolbox_tui.cli import main
+from toolbox_tui.cli.main import main
 
 
 @pytest.fixture
@@ -185,8 +185,8 @@ def test_installed_command_end_to_end(example_copy: Path, compose_ready: str) ->
 
 
 def test_fix_engine_does_not_import_textual() -> None:
-    code = ("import sys, toolbox_tui.yaml_edit, toolbox_tui.fix_plan, toolbox_tui.fix_apply, "
-            "toolbox_tui.fix_options, toolbox_tui.atomic_files, toolbox_tui.cli_fix; assert 'textual' not in sys.modules, 'textual imported'")
+    code = ("import sys, toolbox_tui.fixes.yaml_edit, toolbox_tui.fixes.plan, toolbox_tui.fixes.apply, "
+            "toolbox_tui.fixes.options, toolbox_tui.atomic_files, toolbox_tui.cli.fix; assert 'textual' not in sys.modules, 'textual imported'")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
 

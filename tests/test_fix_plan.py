@@ -8,8 +8,8 @@ import pytest
 
 from test_fix_support import check
 from toolbox_tui.findings import PASS, WARN, Check
-from toolbox_tui.fix_apply import apply_plan, undo
-from toolbox_tui.fix_plan import PlanError, make_plan, parse_choice
+from toolbox_tui.fixes.apply import apply_plan, undo
+from toolbox_tui.fixes.plan import PlanError, make_plan, parse_choice
 
 
 @pytest.fixture

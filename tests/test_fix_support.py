@@ -7,10 +7,10 @@ import stat
 from pathlib import Path
 from typing import Sequence
 
-from toolbox_tui.cli_fix import gather_findings
+from toolbox_tui.cli.fix import gather_findings
 from toolbox_tui.findings import FAIL, Check
-from toolbox_tui.fix_plan import FixPlan, make_plan, parse_choice
-from toolbox_tui.project import ProjectOptions, load_stack, state_dir
+from toolbox_tui.fixes.plan import FixPlan, make_plan, parse_choice
+from toolbox_tui.compose.project import ProjectOptions, load_stack, state_dir
 
 COMPOSE = Path("infrastructure/docker/compose")
 BASE = COMPOSE / "docker-compose.yml"

@@ -7,8 +7,8 @@ import threading
 import time
 from pathlib import Path
 
-from toolbox_tui.health_wait import DONE, FAILED, PENDING, HealthTracker, wait_healthy
-from toolbox_tui.startup import ProjectRef, compose_up
+from toolbox_tui.lifecycle.health import DONE, FAILED, PENDING, HealthTracker, wait_healthy
+from toolbox_tui.lifecycle.startup import ProjectRef, compose_up
 
 
 def _attrs(cid, service, *, status="running", health=None, policy="no", exit_code=0, restarts=0):
@@ -192,8 +192,8 @@ def test_death_after_a_stop_request_is_named_and_marked():
 
 def test_engine_gone_names_the_missing_socket(tmp_path):
     """`engine_gone` against a real client whose socket is not there (no engine needed)."""
-    from toolbox_tui import engine
-    from toolbox_tui.health_wait import engine_gone
+    from toolbox_tui.engine import client as engine
+    from toolbox_tui.lifecycle.health import engine_gone
 
     sock = tmp_path / "docker.sock"
     ep = engine.resolve_endpoint({"DOCKER_HOST": f"unix://{sock}"})

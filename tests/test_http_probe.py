@@ -1,4 +1,4 @@
-"""HTTP health endpoint probes (`toolbox_tui.http_probe`) against a real container."""
+"""HTTP health endpoint probes (`toolbox_tui.live.http_probe`) against a real container."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from toolbox_tui.http_probe import HttpProber, endpoint_from_attrs, probe
+from toolbox_tui.live.http_probe import HttpProber, endpoint_from_attrs, probe
 
 COMPOSE = """
 services:
@@ -96,7 +96,7 @@ def test_probe_real_container_200_404_and_refused(docker_client, web) -> None:
 def test_probe_of_an_url_with_control_characters_is_an_error_not_a_crash() -> None:
     """The URL comes from a container's health check (free text): httpx refuses it with
     InvalidURL, which is not an HTTPError; the probe reports it, sanitized."""
-    from toolbox_tui.http_probe import probe
+    from toolbox_tui.live.http_probe import probe
 
     r = probe("http://127.0.0.1:9/he\x1b]52;c;aGk=\x07alth", timeout=1)
     assert r.status is None and r.error

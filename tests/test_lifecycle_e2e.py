@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from toolbox_tui.cli import main
+from toolbox_tui.cli.main import main
 
 pytestmark = [pytest.mark.engine, pytest.mark.keyring, pytest.mark.slow]
 
@@ -37,7 +37,7 @@ def test_example_fresh_copy_to_healthy_verified_and_down(example_copy, monkeypat
                                                          docker_client, test_image, compose_ready,
                                                          keyring_backend, project_name,
                                                          cleanup_project):
-    from toolbox_tui.project import ProjectOptions, load_stack
+    from toolbox_tui.compose.project import ProjectOptions, load_stack
 
     monkeypatch.chdir(example_copy)
     cleanup_project(project_name)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from toolbox_tui.log_pipeline import (
+from toolbox_tui.live.logs import (
     LineSplitter, LogBatch, LogLine, LogPipeline, LogStore, PARTIAL_CHUNK, detect_level,
     format_since, parse_ts,
 )

@@ -18,11 +18,19 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(REPO).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
 ENGINE_MODULES = sorted(
-    f"toolbox_tui.{p.stem}" if p.stem != "__init__" else "toolbox_tui"
-    for p in (REPO / "toolbox_tui").glob("*.py")
+    _module_name(p) for p in (REPO / "toolbox_tui").rglob("*.py")
     if p.stem != "__main__"  # runs the CLI on import
 )
+"""Every engine module, in every subpackage: a new folder cannot escape the no-Textual check."""
+ENGINE_PACKAGES = sorted(_module_name(p) for p in (REPO / "toolbox_tui").rglob("__init__.py"))
 RUNTIME_DEPENDENCIES = {"textual", "docker", "pyyaml", "python-dotenv", "keyring", "httpx"}
 """The card's dependencies. Adding one means giving the reason in the README (docs/setup.md)."""
 
@@ -42,7 +50,19 @@ def run_py(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
 
 
 def test_engine_modules_were_found() -> None:
-    assert "toolbox_tui.cli" in ENGINE_MODULES and "toolbox_tui.findings" in ENGINE_MODULES
+    assert "toolbox_tui.cli.main" in ENGINE_MODULES and "toolbox_tui.findings" in ENGINE_MODULES
+    assert "toolbox_tui.compose.model" in ENGINE_MODULES and "toolbox_tui.compose" in ENGINE_MODULES
+
+
+def test_every_package_is_listed_for_the_wheel() -> None:
+    """A folder missing from pyproject's `packages` would be left out of the installed command."""
+    import re
+
+    text = (REPO / "pyproject.toml").read_text(encoding="utf-8")
+    listed = set(re.findall(r'"(toolbox_tui[\w.]*)"', text.split("packages = [", 1)[1].split("]", 1)[0]))
+    faces = {"toolbox_tui.screens" + _module_name(p)[len("screens"):]
+             for p in (REPO / "screens").rglob("__init__.py")} | {"toolbox_tui.styles"}
+    assert listed == set(ENGINE_PACKAGES) | faces, sorted(listed ^ (set(ENGINE_PACKAGES) | faces))
 
 
 @pytest.mark.parametrize("module", ENGINE_MODULES)
@@ -54,7 +74,7 @@ def test_engine_module_imports_without_textual(module: str) -> None:
 
 @pytest.mark.parametrize("argv", [["--help"], ["doctor", "--help"]])
 def test_headless_cli_help_does_not_load_textual(argv: list[str]) -> None:
-    code = ("import sys\nfrom toolbox_tui.cli import main\n"
+    code = ("import sys\nfrom toolbox_tui.cli.main import main\n"
             "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
             "bad = [m for m in sys.modules if m == 'textual' or m.startswith('textual.')]\n"
             "sys.exit(1 if bad else 0)\n")
@@ -63,7 +83,7 @@ def test_headless_cli_help_does_not_load_textual(argv: list[str]) -> None:
 
 
 @pytest.mark.parametrize("path", sorted(
-    str(p.relative_to(REPO)) for d in ("toolbox_tui", "screens", "styles") for p in (REPO / d).glob("*.py")))
+    str(p.relative_to(REPO)) for d in ("toolbox_tui", "screens", "styles") for p in (REPO / d).rglob("*.py")))
 def test_source_parses_as_python_3_10(path: str) -> None:
     """requires-python is >=3.10: no 3.11+ syntax (except*, PEP 695...) and no 3.11-only stdlib."""
     src = (REPO / path).read_text(encoding="utf-8")
@@ -102,7 +122,8 @@ def test_wheel_holds_only_the_toolbox_tui_namespace(wheel: Path) -> None:
     top = {n.split("/", 1)[0] for n in names}
     dist_info = {t for t in top if t.endswith(".dist-info")}
     assert len(dist_info) == 1 and top - dist_info == {"toolbox_tui"}, sorted(top)
-    assert "toolbox_tui/cli.py" in names
+    assert "toolbox_tui/cli/main.py" in names
+    assert "toolbox_tui/compose/model.py" in names
     assert "toolbox_tui/screens/__init__.py" in names
     assert "toolbox_tui/styles/__init__.py" in names
     assert any(n.startswith("toolbox_tui/screens/") and n.endswith(".py")
@@ -124,7 +145,7 @@ def test_wheel_metadata(wheel: Path) -> None:
         entry_points = zf.read(f"{info}/entry_points.txt").decode()
         meta = email.parser.Parser().parsestr(zf.read(f"{info}/METADATA").decode())
     assert "[console_scripts]" in entry_points
-    assert "toolbox-tui = toolbox_tui.cli:entry" in entry_points
+    assert "toolbox-tui = toolbox_tui.cli.main:entry" in entry_points
     assert meta["Requires-Python"] == ">=3.10"
     runtime = {r.split(";")[0].split("[")[0].split(">")[0].split("=")[0].split("<")[0].strip().lower()
                for r in meta.get_all("Requires-Dist") or [] if "extra ==" not in r}

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from toolbox_tui import port_owners as po
-from toolbox_tui.port_owners import ContainerPort, port_owner
+from toolbox_tui.engine import port_owners as po
+from toolbox_tui.engine.port_owners import ContainerPort, port_owner
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -278,7 +278,7 @@ def test_other_users_process_is_reported_without_pid():
     srv.bind(("127.0.0.1", 0))
     srv.listen(1)
     port = srv.getsockname()[1]
-    code = ("import sys; from toolbox_tui.port_owners import port_owner; "
+    code = ("import sys; from toolbox_tui.engine.port_owners import port_owner; "
             f"o = port_owner({port}, host_ip='127.0.0.1'); print(o.kind); print(o.describe())")
     try:
         proc = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",

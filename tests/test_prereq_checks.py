@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from toolbox_tui import prereq_checks as pc
-from toolbox_tui.compose_model import PortRef
-from toolbox_tui.engine import EngineInfo
+from toolbox_tui.checks import prereq as pc
+from toolbox_tui.compose.model import PortRef
+from toolbox_tui.engine.client import EngineInfo
 from toolbox_tui.findings import Check
-from toolbox_tui.prereq_checks import prereq_checks
-from toolbox_tui.yaml_source import Loc
+from toolbox_tui.checks.prereq import prereq_checks
+from toolbox_tui.compose.yaml_source import Loc
 
 BASE_IDS = ["prereq.docker_cli", "prereq.engine", "prereq.engine_version", "prereq.compose",
             "prereq.swarm", "prereq.disk", "prereq.memory"]
@@ -118,7 +118,7 @@ def test_daemon_down_skips_engine_checks(no_docker_env):
 
 def test_a_known_engine_error_is_not_retried(no_docker_env, tmp_path, monkeypatch):
     """A hung daemon: the caller's failed connect is reported without a second wait."""
-    from toolbox_tui.engine import EngineUnavailable, connect
+    from toolbox_tui.engine.client import EngineUnavailable, connect
 
     path = tmp_path / "hung.sock"
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -227,7 +227,7 @@ def test_swarm_states():
 
 
 def test_compose_variants():
-    from toolbox_tui.compose_cli import ComposeInfo
+    from toolbox_tui.engine.compose_cli import ComposeInfo
 
     ok = pc._check_compose((ComposeInfo("2.40.3", "/d"), None, None), "/d")
     assert ok.status == "pass" and ok.extra("version") == "2.40.3"
@@ -254,7 +254,7 @@ def test_only_compose_v1_on_path_is_named(tmp_path, monkeypatch):
     for f in bindir.iterdir():
         f.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bindir}:/usr/bin:/bin")
-    from toolbox_tui import compose_cli
+    from toolbox_tui.engine import compose_cli
 
     compose_cli.compose_info.cache_clear()
     try:
@@ -268,7 +268,7 @@ def test_only_compose_v1_on_path_is_named(tmp_path, monkeypatch):
 
 def test_no_docker_cli_on_path(tmp_path, monkeypatch, docker_client):
     monkeypatch.setenv("PATH", str(tmp_path))
-    from toolbox_tui import compose_cli
+    from toolbox_tui.engine import compose_cli
 
     compose_cli.compose_info.cache_clear()
     try:
@@ -408,7 +408,7 @@ def test_port_held_by_this_stacks_own_service_passes(container_on_port, no_docke
 
 
 def test_ports_from_a_real_compose_file(tmp_path, no_docker_env):
-    from toolbox_tui.project import ProjectOptions, load_stack
+    from toolbox_tui.compose.project import ProjectOptions, load_stack
 
     free = free_port()
     srv = socket.socket()

@@ -14,10 +14,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from test_secret_helpers import run_cli  # noqa: E402
 
-from toolbox_tui import secret_audit as sa  # noqa: E402
+from toolbox_tui.secrets import audit as sa  # noqa: E402
 from toolbox_tui.findings import FAIL, PASS, WARN  # noqa: E402
-from toolbox_tui.project import ProjectOptions, load_stack  # noqa: E402
-from toolbox_tui.secret_store import SessionStore  # noqa: E402
+from toolbox_tui.compose.project import ProjectOptions, load_stack  # noqa: E402
+from toolbox_tui.secrets.store import SessionStore  # noqa: E402
 
 BASE = """\
 services:
@@ -126,8 +126,8 @@ secrets:
     cleanup_project(project_name, files=[root / "compose.yml"], project_dir=root)
     store = SessionStore()
     store.set("db_password", value)
-    from toolbox_tui import secret_materialize as sm
-    from toolbox_tui.compose_cli import run as compose_run
+    from toolbox_tui.secrets import materialize as sm
+    from toolbox_tui.engine.compose_cli import run as compose_run
 
     try:
         stack = sm.materialize(load_stack(ProjectOptions(cwd=str(root)), environ={"LEAK": value}), store)

@@ -64,6 +64,6 @@ def purge_keyring(project: str) -> None:
     """Delete every keyring entry toolbox-tui made for `project` (tests only)."""
     import keyring
 
-    from toolbox_tui.secret_store import KeyringStore, service_name
+    from toolbox_tui.secrets.store import KeyringStore, service_name
 
     KeyringStore(service_name(project), keyring.get_keyring()).purge()

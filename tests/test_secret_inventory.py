@@ -9,10 +9,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from test_secret_helpers import make_project  # noqa: E402
 
-from toolbox_tui import secret_kinds as sk  # noqa: E402
-from toolbox_tui.project import ProjectOptions, load_stack  # noqa: E402
-from toolbox_tui.secret_inventory import build_inventory, find, resolve  # noqa: E402
-from toolbox_tui.secret_store import SessionStore  # noqa: E402
+from toolbox_tui.secrets import kinds as sk  # noqa: E402
+from toolbox_tui.compose.project import ProjectOptions, load_stack  # noqa: E402
+from toolbox_tui.secrets.inventory import build_inventory, find, resolve  # noqa: E402
+from toolbox_tui.secrets.store import SessionStore  # noqa: E402
 
 COMPOSE = """\
 services:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from toolbox_tui import secret_kinds as sk
+from toolbox_tui.secrets import kinds as sk
 
 
 @pytest.mark.parametrize("name,kind", [
@@ -129,9 +129,9 @@ def test_secret_modules_are_headless() -> None:
     import sys
 
     code = ("import sys\n"
-            "import toolbox_tui.secret_kinds, toolbox_tui.secret_store, toolbox_tui.secret_inventory\n"
-            "import toolbox_tui.secret_materialize, toolbox_tui.secret_rotate, toolbox_tui.secret_audit\n"
-            "import toolbox_tui.cli_secrets\n"
+            "import toolbox_tui.secrets.kinds, toolbox_tui.secrets.store, toolbox_tui.secrets.inventory\n"
+            "import toolbox_tui.secrets.materialize, toolbox_tui.secrets.rotate, toolbox_tui.secrets.audit\n"
+            "import toolbox_tui.cli.secrets\n"
             "assert 'textual' not in sys.modules, sorted(m for m in sys.modules if 'textual' in m)\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr

@@ -21,10 +21,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from test_secret_helpers import purge_keyring  # noqa: E402
 
-from toolbox_tui import cli  # noqa: E402
-from toolbox_tui import secret_materialize as sm  # noqa: E402
-from toolbox_tui.compose_cli import run as compose_run  # noqa: E402
-from toolbox_tui.project import ProjectOptions, load_stack  # noqa: E402
+from toolbox_tui.cli import main as cli  # noqa: E402
+from toolbox_tui.secrets import materialize as sm  # noqa: E402
+from toolbox_tui.engine.compose_cli import run as compose_run  # noqa: E402
+from toolbox_tui.compose.project import ProjectOptions, load_stack  # noqa: E402
 
 pytestmark = [pytest.mark.engine, pytest.mark.keyring]
 

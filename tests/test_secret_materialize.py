@@ -15,10 +15,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from test_secret_helpers import make_project  # noqa: E402
 
-from toolbox_tui import secret_kinds as sk  # noqa: E402
-from toolbox_tui import secret_materialize as sm  # noqa: E402
-from toolbox_tui.project import ProjectOptions, load_stack  # noqa: E402
-from toolbox_tui.secret_store import SessionStore  # noqa: E402
+from toolbox_tui.secrets import kinds as sk  # noqa: E402
+from toolbox_tui.secrets import materialize as sm  # noqa: E402
+from toolbox_tui.compose.project import ProjectOptions, load_stack  # noqa: E402
+from toolbox_tui.secrets.store import SessionStore  # noqa: E402
 
 
 def _load(root: Path, **kw):

@@ -12,11 +12,11 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from test_secret_helpers import make_project  # noqa: E402
 
-from toolbox_tui import cli_lifecycle  # noqa: E402
-from toolbox_tui import secret_materialize as sm  # noqa: E402
-from toolbox_tui.path_checks import path_checks  # noqa: E402
-from toolbox_tui.project import ProjectOptions, load_stack  # noqa: E402
-from toolbox_tui.secret_store import SessionStore  # noqa: E402
+from toolbox_tui.cli import lifecycle as cli_lifecycle  # noqa: E402
+from toolbox_tui.secrets import materialize as sm  # noqa: E402
+from toolbox_tui.checks.paths import path_checks  # noqa: E402
+from toolbox_tui.compose.project import ProjectOptions, load_stack  # noqa: E402
+from toolbox_tui.secrets.store import SessionStore  # noqa: E402
 
 
 @pytest.fixture
@@ -24,7 +24,7 @@ def materialized(tmp_path, project_name, monkeypatch):
     root = make_project(tmp_path / "proj", project_name)
     store = SessionStore()
     store.set("db_password", "Refresh-" + "x" * 20)
-    monkeypatch.setattr("toolbox_tui.secret_store.open_store", lambda *a, **k: store)
+    monkeypatch.setattr("toolbox_tui.secrets.store.open_store", lambda *a, **k: store)
     result = sm.materialize_report(load_stack(ProjectOptions(cwd=str(root))), store, mode="dev")
     yield root, result
     sm.remove_materialized(load_stack(ProjectOptions(cwd=str(root))))

@@ -11,11 +11,11 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from test_secret_helpers import make_project  # noqa: E402
 
-from toolbox_tui import secret_materialize as sm  # noqa: E402
-from toolbox_tui import secret_rotate as sr  # noqa: E402
-from toolbox_tui.compose_cli import run as compose_run  # noqa: E402
-from toolbox_tui.project import ProjectOptions, load_stack  # noqa: E402
-from toolbox_tui.secret_store import SessionStore  # noqa: E402
+from toolbox_tui.secrets import materialize as sm  # noqa: E402
+from toolbox_tui.secrets import rotate as sr  # noqa: E402
+from toolbox_tui.engine.compose_cli import run as compose_run  # noqa: E402
+from toolbox_tui.compose.project import ProjectOptions, load_stack  # noqa: E402
+from toolbox_tui.secrets.store import SessionStore  # noqa: E402
 
 COMPOSE = """\
 services:
@@ -56,7 +56,7 @@ def _project(tmp_path: Path, name: str) -> Path:
 
 
 def test_affected_and_dependency_order(tmp_path: Path, project_name: str) -> None:
-    from toolbox_tui.secret_inventory import build_inventory
+    from toolbox_tui.secrets.inventory import build_inventory
 
     stack = load_stack(ProjectOptions(cwd=str(_project(tmp_path, project_name))))
     chain = sr.affected(build_inventory(stack), "db_password")

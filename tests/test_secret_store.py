@@ -12,7 +12,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from test_secret_helpers import make_project, run_cli  # noqa: E402
 
-from toolbox_tui import secret_store as ss  # noqa: E402
+from toolbox_tui.secrets import store as ss  # noqa: E402
 
 
 @pytest.fixture

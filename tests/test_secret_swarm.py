@@ -13,9 +13,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from test_secret_helpers import make_project  # noqa: E402
 
-from toolbox_tui import secret_materialize as sm  # noqa: E402
-from toolbox_tui.project import ProjectOptions, load_stack  # noqa: E402
-from toolbox_tui.secret_store import SessionStore  # noqa: E402
+from toolbox_tui.secrets import materialize as sm  # noqa: E402
+from toolbox_tui.compose.project import ProjectOptions, load_stack  # noqa: E402
+from toolbox_tui.secrets.store import SessionStore  # noqa: E402
 
 pytestmark = pytest.mark.engine
 
@@ -91,7 +91,7 @@ def test_swarm_rotation_swaps_secret_and_rolls_back(tmp_path: Path, project_name
                                                     test_image, swarm) -> None:
     import time
 
-    from toolbox_tui import secret_rotate as sr
+    from toolbox_tui.secrets import rotate as sr
 
     sfx = secrets.token_hex(3)
     pw = f"pw_{sfx}"

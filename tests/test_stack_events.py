@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from toolbox_tui.stack_events import (
+from toolbox_tui.live.events import (
     EngineStatus, ServiceState, StackEvent, StackWatcher, format_uptime, state_from_inspect,
     state_from_list,
 )
@@ -231,7 +231,7 @@ def test_engine_loss_is_reported_and_recovered(docker_client, test_image, projec
                                                cleanup_project, tmp_path) -> None:
     import docker
 
-    from toolbox_tui.log_pipeline import LogPipeline
+    from toolbox_tui.live.logs import LogPipeline
 
     cleanup_project(project_name)
     labels = {"com.docker.compose.project": project_name, "com.docker.compose.service": "tick"}

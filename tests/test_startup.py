@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from toolbox_tui.startup import ProgressParser, ProjectRef, ServiceProgress, compose_up
+from toolbox_tui.lifecycle.startup import ProgressParser, ProjectRef, ServiceProgress, compose_up
 
 
 def test_parser_maps_containers_to_services_including_dashes_and_explicit_names():

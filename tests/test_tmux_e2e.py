@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import wait_ports_free
-from toolbox_tui.project import ProjectOptions, load_stack, secrets_override_path
+from toolbox_tui.compose.project import ProjectOptions, load_stack, secrets_override_path
 
 
 def tool() -> str:
@@ -112,7 +112,7 @@ def test_wizard_in_tmux_from_fresh_clone_to_healthy(example_copy, project_name, 
         tmux.kill()
         stack = load_stack(opts)
         cleanup_project(project_name, files=list(stack.files), project_dir=stack.project_dir)
-        from toolbox_tui.secret_materialize import remove_materialized
+        from toolbox_tui.secrets.materialize import remove_materialized
 
         remove_materialized(stack)
         assert not secrets_override_path(stack).exists()

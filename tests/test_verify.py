@@ -8,8 +8,8 @@ import subprocess
 
 import pytest
 
-from toolbox_tui.cli import main
-from toolbox_tui.verify import HealthUrl, health_url, reach_command
+from toolbox_tui.cli.main import main
+from toolbox_tui.lifecycle.verify import HealthUrl, health_url, reach_command
 
 
 def _free_port() -> int:
@@ -144,7 +144,7 @@ services:
 def test_up_refuses_on_failing_paths_unless_forced(tmp_path, monkeypatch, capsys, docker_client,
                                                    test_image, compose_ready, project_name,
                                                    cleanup_project):
-    pytest.importorskip("toolbox_tui.doctor")
+    pytest.importorskip("toolbox_tui.checks.doctor")
     f = tmp_path / "compose.yaml"
     f.write_text(f"""
 services:
@@ -198,8 +198,8 @@ services:
 
 
 def test_prod_checklist_passes_for_the_example_prod_files(example_copy, monkeypatch):
-    from toolbox_tui.prod_checklist import prod_checklist
-    from toolbox_tui.project import ProjectOptions, load_stack
+    from toolbox_tui.checks.prod_checklist import prod_checklist
+    from toolbox_tui.compose.project import ProjectOptions, load_stack
 
     monkeypatch.chdir(example_copy)
     prod = prod_checklist(load_stack(ProjectOptions(mode="prod")))

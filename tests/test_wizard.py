@@ -18,15 +18,15 @@ from pathlib import Path
 import pytest
 
 from conftest import wait_ports_free
-from toolbox_tui.project import ProjectOptions, load_stack, state_dir
+from toolbox_tui.compose.project import ProjectOptions, load_stack, state_dir
 
 pytest.importorskip("textual")
 
 from textual.widgets import DataTable, Input  # noqa: E402
 
 from toolbox_tui.screens.wizard_app import WizardApp  # noqa: E402
-from toolbox_tui.wizard_backend import WizardBackend  # noqa: E402
-from toolbox_tui.wizard_state import load_state  # noqa: E402
+from toolbox_tui.wizard.backend import WizardBackend  # noqa: E402
+from toolbox_tui.wizard.state import load_state  # noqa: E402
 
 CANARY = "canary-Zq9xT3vLp8RwK2mN7bYc4"
 """A value that must never show up anywhere but the store (and the screen after reveal)."""
@@ -149,7 +149,7 @@ async def test_prereq_blocking_failure_keeps_next_disabled(example_copy, project
 
     class NoEngine(WizardBackend):
         def doctor(self, stack):
-            from toolbox_tui.doctor import doctor_report
+            from toolbox_tui.checks.doctor import doctor_report
 
             old = os.environ.get("DOCKER_HOST")
             os.environ["DOCKER_HOST"] = "unix:///nonexistent/docker.sock"
@@ -260,7 +260,7 @@ async def test_secrets_step_without_keyring_masks_validates_and_never_leaks(
 
 
 async def test_secrets_step_uses_the_real_keyring(example_copy, project_name, keyring_backend):
-    from toolbox_tui.secret_store import open_store
+    from toolbox_tui.secrets.store import open_store
 
     app = make_app(example_copy, project_name, persist=False, start_step="secrets")
     try:
@@ -337,8 +337,8 @@ async def test_ctrl_c_during_startup_leaves_no_secret_files(example_copy, projec
                                                             docker_client, compose_ready,
                                                             cleanup_project):
     from toolbox_tui.screens.launch import cleanup
-    from toolbox_tui.secret_materialize import read_journal
-    from toolbox_tui.secret_store import SessionStore
+    from toolbox_tui.secrets.materialize import read_journal
+    from toolbox_tui.secrets.store import SessionStore
 
     fix_paths(example_copy)  # so the wizard can go straight to the startup
     app = make_app(example_copy, project_name, persist=False, start_step="review")
@@ -391,7 +391,7 @@ async def test_q_asks_when_work_is_in_flight(example_copy, project_name):
 
 async def test_resume_rechecks_instead_of_trusting_memory(example_copy, project_name, compose_ready):
     """wizard.json says Paths was done, but the files are missing: the wizard says so."""
-    from toolbox_tui.wizard_state import WizardState, save_state
+    from toolbox_tui.wizard.state import WizardState, save_state
 
     stack = load_stack(ProjectOptions(project_name=project_name, cwd=str(example_copy)))
     save_state(stack, WizardState(project=stack.name, mode=stack.mode,

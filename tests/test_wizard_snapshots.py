@@ -17,14 +17,14 @@ import pytest
 
 pytest.importorskip("pytest_textual_snapshot")
 
-from toolbox_tui.diagnosis import Diagnosis, HealthProbe  # noqa: E402
+from toolbox_tui.lifecycle.diagnosis import Diagnosis, HealthProbe  # noqa: E402
 from toolbox_tui.findings import FAIL, PASS, WARN, Check  # noqa: E402
-from toolbox_tui.health_wait import ServiceState  # noqa: E402
-from toolbox_tui.log_pipeline import LogBatch, LogLine  # noqa: E402
-from toolbox_tui.project import ProjectOptions, load_stack  # noqa: E402
-from toolbox_tui.secret_store import BackendInfo, SessionStore  # noqa: E402
-from toolbox_tui.startup import ServiceProgress  # noqa: E402
-from toolbox_tui.wizard_backend import StartupOutcome, WizardBackend  # noqa: E402
+from toolbox_tui.lifecycle.health import ServiceState  # noqa: E402
+from toolbox_tui.live.logs import LogBatch, LogLine  # noqa: E402
+from toolbox_tui.compose.project import ProjectOptions, load_stack  # noqa: E402
+from toolbox_tui.secrets.store import BackendInfo, SessionStore  # noqa: E402
+from toolbox_tui.lifecycle.startup import ServiceProgress  # noqa: E402
+from toolbox_tui.wizard.backend import StartupOutcome, WizardBackend  # noqa: E402
 
 SNAP_ROOT = Path("/tmp/tbx-wizard-snap/toolboxai")
 """Fixed location of the example copy, so paths on screen are the same on every machine."""
@@ -57,7 +57,7 @@ class CannedBackend(WizardBackend):
         self.startup_ok = startup_ok
 
     def doctor(self, stack):
-        from toolbox_tui.doctor import doctor_report
+        from toolbox_tui.checks.doctor import doctor_report
 
         prereq = [c for c in PREREQ if self.port_busy or c.status != FAIL]
         rest = doctor_report(stack, engine=False, compose=False, docs=True).checks

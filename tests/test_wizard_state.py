@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from toolbox_tui.project import ProjectOptions, load_stack, state_dir
-from toolbox_tui.wizard_state import STEPS, WizardState, forget_state, load_state, save_state
+from toolbox_tui.compose.project import ProjectOptions, load_stack, state_dir
+from toolbox_tui.wizard.state import STEPS, WizardState, forget_state, load_state, save_state
 
 
 @pytest.fixture
@@ -69,14 +69,14 @@ def test_unwritable_state_dir_does_not_stop_the_wizard(stack, tmp_path):
 
 
 def test_engine_side_wizard_modules_do_not_import_textual():
-    code = ("import sys, toolbox_tui.wizard_state, toolbox_tui.wizard_backend; "
+    code = ("import sys, toolbox_tui.wizard.state, toolbox_tui.wizard.backend; "
             "assert 'textual' not in sys.modules, 'textual imported'")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
 
 
 def test_access_urls_and_next_commands(stack):
-    from toolbox_tui.wizard_backend import WizardBackend
+    from toolbox_tui.wizard.backend import WizardBackend
 
     urls = WizardBackend().access_urls(stack)
     assert [u.url for u in urls[:2]] == ["http://127.0.0.1:5180/", "http://127.0.0.1:8009/docs"]
@@ -92,7 +92,7 @@ def test_startup_tells_engine_gone_from_a_failed_service(stack, tmp_path, docker
     absent engine; the live engine is a present one."""
     import docker
 
-    from toolbox_tui.wizard_backend import StartupOutcome, WizardBackend
+    from toolbox_tui.wizard.backend import StartupOutcome, WizardBackend
 
     live = WizardBackend()
     live._client = docker_client

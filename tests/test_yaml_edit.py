@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from toolbox_tui.yaml_edit import (EditError, ScalarEdit, rewrite_scalar, rewrite_scalars,
+from toolbox_tui.fixes.yaml_edit import (EditError, ScalarEdit, rewrite_scalar, rewrite_scalars,
                                    scalar_at, volume_src_length)
 
 DOC = """\

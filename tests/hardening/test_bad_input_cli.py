@@ -3,7 +3,7 @@ characters. Invariants (tests/hardening/invariants.py): no traceback, a document
 control characters on the terminal, and the project's files untouched.
 
 tests/test_bad_input.py already covers the loader itself (malformed YAML, shapes, unknown keys,
-invalid UTF-8, 50 MB file, billion laughs, fuzzed loader); this module drives `toolbox_tui.cli.main`
+invalid UTF-8, 50 MB file, billion laughs, fuzzed loader); this module drives `toolbox_tui.cli.main.main`
 in-process and the installed command, and adds the cases it does not have.
 """
 
@@ -17,7 +17,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from toolbox_tui import cli
+from toolbox_tui.cli import main as cli
 
 from .invariants import problems, run_exe, tree_digest
 

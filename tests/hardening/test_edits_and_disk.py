@@ -309,9 +309,9 @@ from test_wizard import screen_text, status, wait_for  # noqa: E402,F401
 
 def make_app(root: Path, name: str, start_step: str):
     pytest.importorskip("textual")
-    from toolbox_tui.project import ProjectOptions, load_stack
+    from toolbox_tui.compose.project import ProjectOptions, load_stack
     from toolbox_tui.screens.wizard_app import WizardApp
-    from toolbox_tui.wizard_backend import WizardBackend
+    from toolbox_tui.wizard.backend import WizardBackend
 
     opts = ProjectOptions(project_name=name, cwd=str(root))
     return WizardApp(load_stack(opts), opts, WizardBackend(), start_step=start_step, persist=False,
@@ -526,9 +526,9 @@ async def test_review_refuses_start_on_a_stale_project(example_copy, project_nam
     """The last gate: the Startup step's engine call refuses a stack whose files changed after the
     review (no secret file written, nothing started) and names the file."""
     record.case(EDIT, "Review -> Start: compose file edited after the review")
-    from toolbox_tui.project import ProjectOptions, load_stack
-    from toolbox_tui.secret_materialize import read_journal
-    from toolbox_tui.wizard_backend import WizardBackend
+    from toolbox_tui.compose.project import ProjectOptions, load_stack
+    from toolbox_tui.secrets.materialize import read_journal
+    from toolbox_tui.wizard.backend import WizardBackend
 
     backend = WizardBackend()
     stack = backend.load(ProjectOptions(project_name=project_name, cwd=str(example_copy)))

@@ -298,9 +298,9 @@ def test_engine_lost_report_json(tmp_path, capsys, record):
     import argparse
     import json
 
-    from toolbox_tui.cli_lifecycle import _engine_lost, _Printer
-    from toolbox_tui.health_wait import ServiceState
-    from toolbox_tui.startup import ProjectRef
+    from toolbox_tui.cli.lifecycle import _engine_lost, _Printer
+    from toolbox_tui.lifecycle.health import ServiceState
+    from toolbox_tui.lifecycle.startup import ProjectRef
 
     record.case(KLASS, "engine-lost report as --json")
     args = argparse.Namespace(json=True)

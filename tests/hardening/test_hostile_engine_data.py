@@ -29,11 +29,11 @@ pytest.importorskip("textual")
 
 from textual.widgets import DataTable, RichLog, Static  # noqa: E402
 
-from toolbox_tui.log_pipeline import LogPipeline, LogStore  # noqa: E402
+from toolbox_tui.live.logs import LogPipeline, LogStore  # noqa: E402
 from toolbox_tui.screens.dashboard import DashboardApp, DashboardScreen  # noqa: E402
 from toolbox_tui.screens.widgets_confirm import ConfirmModal  # noqa: E402
 from toolbox_tui.screens.widgets_logs import LogView  # noqa: E402
-from toolbox_tui.stack_live import LiveSinks, LiveStack  # noqa: E402
+from toolbox_tui.live.stack import LiveSinks, LiveStack  # noqa: E402
 
 from .invariants import problems, run_exe  # noqa: E402
 
@@ -556,7 +556,7 @@ async def test_dashboard_memory_with_rings_full_of_long_lines(docker_client, tes
 def test_endless_line_through_splitter_and_sanitizer_is_bounded(record) -> None:
     """200 MB of one line that never ends (TTY-style: no 16 KiB pieces, no newline), in 64 KiB
     chunks, through `LineSplitter` + `sanitize_line` exactly as a log reader does."""
-    from toolbox_tui.log_pipeline import MAX_RAW_LINE, LineSplitter
+    from toolbox_tui.live.logs import MAX_RAW_LINE, LineSplitter
     from toolbox_tui.sanitize import sanitize_line
 
     record.case(MEMORY_CLASS, "no engine: a 200 MB line without newline through LineSplitter + "

@@ -312,10 +312,10 @@ def test_locked_keyring_refuses_fast_and_says_locked(display, private_keyring, p
 def test_wizard_backend_turns_locked_keyring_into_a_message(private_keyring, proj, monkeypatch, record):
     """The wizard's secrets step runs backend calls in `run_job`, which shows `user_error(exc)`."""
     record.case("keyring locked", "wizard secrets step (store_value, secret_status)")
-    from toolbox_tui.project import ProjectOptions, load_stack
+    from toolbox_tui.compose.project import ProjectOptions, load_stack
     from toolbox_tui.screens.step_base import user_error
-    from toolbox_tui.secret_store import StoreError
-    from toolbox_tui.wizard_backend import WizardBackend
+    from toolbox_tui.secrets.store import StoreError
+    from toolbox_tui.wizard.backend import WizardBackend
 
     name, root = proj
     kr = private_keyring()
@@ -395,7 +395,7 @@ def test_daemon_killed_between_calls(activation, private_keyring, proj, tmp_path
     name, root = proj
     kr = private_keyring(activation=activation)
     monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", kr.address)
-    from toolbox_tui.secret_store import StoreError, open_store
+    from toolbox_tui.secrets.store import StoreError, open_store
 
     store = open_store(name)
     canary = "CANARY" + pysecrets.token_hex(8)

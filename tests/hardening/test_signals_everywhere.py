@@ -277,7 +277,7 @@ def test_signal_at_wizard_step_before_start(step, example_copy, tmp_path, test_i
     """Each way of interrupting, at `step`, each in its own copy, terminal and process."""
     if not shutil.which("tmux"):
         pytest.fail("tmux is not installed")
-    from toolbox_tui.project import ProjectOptions, load_stack
+    from toolbox_tui.compose.project import ProjectOptions, load_stack
 
     stack = load_stack(ProjectOptions(cwd=str(example_copy)))
     done, marker = PRE_START[step]
@@ -497,7 +497,7 @@ command, the keyring and file writes, the recreate (rotate) or `compose up` and 
 def _store(project: str):
     import keyring
 
-    from toolbox_tui.secret_store import KeyringStore, service_name
+    from toolbox_tui.secrets.store import KeyringStore, service_name
 
     return KeyringStore(service_name(project), keyring.get_keyring())
 
@@ -522,8 +522,8 @@ def _early(err: str) -> bool:
 
 
 def _secret_file(root: Path, name: str) -> Path | None:
-    from toolbox_tui.project import ProjectOptions, load_stack
-    from toolbox_tui.secret_materialize import read_journal
+    from toolbox_tui.compose.project import ProjectOptions, load_stack
+    from toolbox_tui.secrets.materialize import read_journal
 
     files = read_journal(load_stack(ProjectOptions(cwd=str(root)))).get("files") or {}
     return Path(files[name]) if name in files else None
@@ -660,7 +660,7 @@ def test_signal_during_up(tmp_path, test_image, docker_client, compose_ready, ke
 def test_sigint_during_a_keyring_call_lets_it_land_first(record):
     """A keyring write interrupted in flight must not land after the rollback that follows (the
     call runs in a helper thread): the interrupt unwinds only once the call has finished."""
-    from toolbox_tui.secret_store import _run_bounded
+    from toolbox_tui.secrets.store import _run_bounded
 
     record.case("signal during a keyring call", "SIGINT while a 0.5 s write is in flight")
     landed = threading.Event()

@@ -27,8 +27,8 @@ pytest.importorskip("textual")
 from textual.widgets import DataTable, Static  # noqa: E402
 
 from toolbox_tui.screens.dashboard import DashboardApp  # noqa: E402
-from toolbox_tui.stack_events import StackWatcher  # noqa: E402
-from toolbox_tui.stack_live import LiveStack  # noqa: E402
+from toolbox_tui.live.events import StackWatcher  # noqa: E402
+from toolbox_tui.live.stack import LiveStack  # noqa: E402
 
 from .invariants import problems, run_exe  # noqa: E402
 

@@ -1,0 +1,96 @@
+"""Environment checks: variables Compose would silently replace with "", a missing `.env` that a
+template describes, template keys missing from the env file, and unparseable env-file lines."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+from toolbox_tui.compose.model import Stack
+from toolbox_tui.findings import FAIL, PASS, WARN, Check
+from toolbox_tui.compose.project import env_file_problems
+from toolbox_tui.compose.yaml_source import LoadError, read_text
+
+
+def _template(stack: Stack) -> Path | None:
+    if stack.manifest is not None and stack.manifest.env_template is not None:
+        return stack.manifest.env_template
+    for name in (".env.example", ".env.template", ".env.sample", ".env.docker.example"):
+        for d in (stack.project_dir, stack.root_dir()):
+            if (d / name).is_file():
+                return d / name
+    return None
+
+
+def _env_target(stack: Stack) -> Path:
+    if stack.manifest is not None and stack.manifest.env_file is not None:
+        return stack.manifest.env_file
+    return stack.project_dir / ".env"
+
+
+def template_keys(path: Path) -> list[str]:
+    try:
+        return list(dotenv_values(stream=io.StringIO(read_text(path, "env template"))).keys())
+    except LoadError:
+        return []
+
+
+def env_checks(stack: Stack) -> list[Check]:
+    out: list[Check] = []
+    template = _template(stack)
+    tkeys = set(template_keys(template)) if template and template.is_file() else set()
+    target = _env_target(stack)
+    rel = os.path.relpath(target, stack.root_dir())
+    if template is not None and template.is_file():
+        trel = os.path.relpath(template, stack.root_dir())
+        if not target.exists():
+            out.append(Check(id="env.file.missing", area="env", severity="error", status=FAIL,
+                             title=f"{rel} does not exist",
+                             detail=f"The project documents its variables in {trel}, but there is no "
+                                    f"{rel} for Compose to read.",
+                             hint=f"Run `toolbox-tui fix` to create it from {trel}, then review the values.",
+                             path=str(target), data=(("template", str(template)),)))
+        else:
+            try:
+                have = set(dotenv_values(stream=io.StringIO(read_text(target, "env file"))).keys())
+            except LoadError:
+                have = set()
+            missing = sorted(tkeys - have - set(os.environ))
+            if missing:
+                out.append(Check(id="env.template_keys", area="env", severity="warning", status=WARN,
+                                 title=f"{rel} lacks {len(missing)} key(s) from {trel}",
+                                 detail="Missing: " + ", ".join(missing),
+                                 hint=f"Copy those lines from {trel} into {rel}.",
+                                 path=str(target), data=(("missing", tuple(missing)),)))
+            else:
+                out.append(Check(id="env.template_keys", area="env", severity="info", status=PASS,
+                                 title=f"{rel} has every key of {trel}", path=str(target)))
+    for ef in stack.env_files:
+        for line, text in env_file_problems(ef):
+            out.append(Check(id=f"env.syntax.{os.path.basename(ef)}.{line}", area="env",
+                             severity="error", status=FAIL,
+                             title=f"{os.path.relpath(ef, stack.root_dir())}:{line} is not KEY=VALUE",
+                             detail=f"Line {line}: {text!r}", file=str(ef), line=line,
+                             hint="Fix or comment out the line (python-dotenv and Compose skip or reject it)."))
+    seen: dict[str, list] = {}
+    for use in stack.unset_vars:
+        seen.setdefault(use.name, []).append(use)
+    for name, uses in sorted(seen.items()):
+        first = uses[0].loc
+        where = ", ".join(f"{os.path.basename(u.loc.file)}:{u.loc.line}" for u in uses if u.loc)
+        known = name in tkeys
+        out.append(Check(
+            id=f"env.unset.{name}", area="env", severity="error" if known else "warning",
+            status=FAIL if known else WARN,
+            title=f"${{{name}}} is used without a default and is not set",
+            detail=f"Compose would silently use an empty string. Used at {where}." +
+                   (f" The template defines it." if known else ""),
+            hint=(f"Set {name} in {rel}" + (" (create it with `toolbox-tui fix`)." if known and not target.exists() else ".")
+                  if known else f"Set {name} in the environment or {rel}, or write ${{{name}:-default}}."),
+            file=first.file if first else None, line=first.line if first else None,
+            column=first.column if first else None,
+            data=(("uses", tuple(str(u.loc) for u in uses if u.loc)),)))
+    return out

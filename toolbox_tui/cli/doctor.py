@@ -1,0 +1,37 @@
+"""`toolbox-tui doctor`: every check, as a report or JSON, with exit codes for CI."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from toolbox_tui.findings import exit_code
+
+
+def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("doctor", parents=parents, help="check the project and the machine before `up`",
+                       description="Check prerequisites, paths, secrets, environment, overrides and "
+                                   "docs. Exit 0: nothing failing; 1: something fails; 2: usage; "
+                                   "3: could not evaluate.")
+    p.add_argument("--no-engine", action="store_true",
+                   help="skip checks that talk to the Docker engine (prereq, swarm)")
+    p.add_argument("--no-docs", action="store_true", help="skip the Markdown reference check")
+    p.add_argument("-v", "--verbose", action="store_true", help="also list passing checks")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from toolbox_tui.checks.doctor import doctor_report
+    from toolbox_tui.compose.project import load_stack, options_from_args
+    from toolbox_tui.cli.report import render, to_json
+
+    stack = load_stack(options_from_args(args))
+    report = doctor_report(stack, engine=not args.no_engine, docs=not args.no_docs)
+    if args.debug:
+        for line in report.debug:
+            sys.stderr.write(f"debug: {line}\n")
+    if args.json:
+        sys.stdout.write(to_json(stack, report.checks) + "\n")
+    else:
+        render(stack, report.checks, verbose=args.verbose)
+    return exit_code(report.checks)

@@ -1,0 +1,294 @@
+"""`toolbox-tui fix`: show the plan of safe path fixes, apply it, or undo the last run.
+
+Without `--apply` nothing is written. `--apply` carries the plan out atomically (backups and a
+journal under `.toolbox-tui/runs/`), then re-runs the path checks and `docker compose config` and
+says what is still wrong. `--undo` restores the newest applied run byte-for-byte.
+
+Exit codes: 0 nothing left to fix / applied cleanly; 1 findings remain without a fix, the user
+declined, or the apply failed (and was rolled back); 2 a bad `--choose`; 3 the project could not
+be loaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from toolbox_tui.findings import FAIL, Check
+from toolbox_tui.sanitize import plain_text
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_EVAL = 0, 1, 2, 3
+
+
+def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
+    p = subparsers.add_parser(
+        "fix", parents=parents, help="plan, apply or undo safe fixes for missing paths and .env",
+        description="Show how missing host paths (bind sources, build contexts, secret files...) "
+                    "and a missing env file would be fixed; --apply does it, --undo reverts it.")
+    p.add_argument("--apply", action="store_true", help="carry out the plan (asks first on a terminal)")
+    p.add_argument("--choose", action="append", default=[], metavar="ID=OPTION[:CANDIDATE]",
+                   help="pick a non-default fix: OPTION is copy, symlink, rewrite, template, mkdir, "
+                        "replace_dir or skip; CANDIDATE is a number from the plan or a path")
+    p.add_argument("--undo", action="store_true", help="restore what the last applied run changed")
+    p.add_argument("--allow-outside", action="store_true",
+                   help="allow candidates and targets outside the repository root")
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask before applying")
+    p.set_defaults(func=run_fix)
+
+
+# --- gathering ---------------------------------------------------------------------------------
+
+def _load(args: argparse.Namespace):
+    from toolbox_tui.compose.project import load_stack, options_from_args
+
+    return load_stack(options_from_args(args))
+
+
+def gather_findings(stack: Any) -> list[Check]:
+    """The findings `fix` works on: the path checks and a missing env file."""
+    from toolbox_tui.checks.paths import path_checks
+
+    checks = list(path_checks(stack))
+    try:
+        from toolbox_tui.checks.env import env_checks
+    except ImportError:  # pragma: no cover - env checks ship with the doctor
+        return checks
+    return checks + [c for c in env_checks(stack) if c.id == "env.file.missing"]
+
+
+def _compose_config(stack: Any) -> dict[str, Any] | None:
+    """{"ok": bool, "error": str|None} from `docker compose config`, None without Compose."""
+    from toolbox_tui.engine.compose_cli import ComposeError, compose_info, config_json
+
+    if compose_info() is None:
+        return None
+    try:
+        config_json(stack.compose_args())
+    except ComposeError as exc:
+        return {"ok": False, "error": str(exc)}
+    return {"ok": True, "error": None}
+
+
+# --- output ------------------------------------------------------------------------------------
+
+def _out(text: str = "") -> None:
+    # plans quote service names and paths from the (untrusted) compose file: no raw controls
+    sys.stdout.write(plain_text(text) + "\n")
+
+
+def _err(text: str) -> None:
+    sys.stderr.write(plain_text(text) + "\n")
+
+
+def _rel(path: str | None, root: str) -> str:
+    if not path:
+        return ""
+    rel = os.path.relpath(path, root)
+    return path if rel.startswith("..") else rel
+
+
+def print_plan(plan: Any, *, applying: bool) -> None:
+    root = plan.root
+    if not plan.findings:
+        _out("No path or env-file problems: nothing to fix.")
+        return
+    if plan.actions:
+        _out(f"Fix plan ({len(plan.actions)} change{'s' if len(plan.actions) != 1 else ''}):")
+        for i, a in enumerate(plan.actions, 1):
+            _out(f"  {i}. {a.summary}")
+            _out(f"     fixes {', '.join(a.finding_ids)}")
+            if a.diff:
+                for line in a.diff.rstrip("\n").splitlines():
+                    _out(f"     {line}")
+    else:
+        _out("Nothing to apply.")
+    unfixed = [f for f in plan.unfixed]
+    if unfixed:
+        _out("")
+        _out("Left as they are:")
+        for f in unfixed:
+            mark = "x" if f.status == FAIL else "!"
+            _out(f"  {mark} {f.finding_id}: {f.title}")
+            _out(f"      {f.reason}")
+    alternatives = [f for f in plan.findings if len({(o.option, o.candidate) for o in f.options
+                                                      if not o.refused}) > 1]
+    if alternatives and not applying:
+        _out("")
+        _out("Other choices (--choose ID=OPTION[:N]):")
+        for f in alternatives:
+            cands: list[str] = []
+            for o in f.options:
+                if o.candidate and o.candidate not in cands and o.option != "template":
+                    cands.append(o.candidate)
+            opts = sorted({o.option for o in f.options if not o.refused})
+            _out(f"  {f.finding_id}: {', '.join(opts)}")
+            for n, c in enumerate(cands, 1):
+                _out(f"      {n} = {_rel(c, root)}")
+
+
+def _print_remaining(remaining: list[Check]) -> None:
+    if not remaining:
+        _out("Path checks: all clear.")
+        return
+    _out(f"Still failing ({len(remaining)}):")
+    for c in remaining:
+        _out(f"  x {c.id}: {c.title}" + (f"  [{c.where}]" if c.where else ""))
+        if c.hint:
+            _out(f"      {c.hint}")
+
+
+def _emit_json(plan: Any, result: dict[str, Any]) -> None:
+    doc = {"version": 1, "plan": plan.to_json() if plan is not None else [],
+           "findings": [f.to_json() for f in plan.findings] if plan is not None else [],
+           "result": result}
+    sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+
+
+# --- the command -------------------------------------------------------------------------------
+
+def run_fix(args: argparse.Namespace) -> int:
+    from toolbox_tui.fixes.apply import FixError, apply_plan, undo
+    from toolbox_tui.fixes.plan import PlanError, make_plan, parse_choice
+    from toolbox_tui.compose.project import state_dir
+
+    as_json = bool(getattr(args, "json", False))
+    if args.undo and (args.apply or args.choose):
+        _err("toolbox-tui: error: --undo cannot be combined with --apply or --choose")
+        return EXIT_USAGE
+    try:
+        choices = [parse_choice(c) for c in args.choose]
+    except PlanError as exc:
+        _err(f"toolbox-tui: error: {exc}")
+        if exc.hint:
+            _err(f"  hint: {exc.hint}")
+        return EXIT_USAGE
+
+    stack = _load(args)  # LoadError → exit 3 in cli.main
+
+    if args.undo:
+        try:
+            res = undo(state_dir(stack))
+        except FixError as exc:
+            if as_json:
+                _emit_json(None, {"status": "failed", "error": str(exc), "hint": exc.hint})
+            else:
+                _err(f"toolbox-tui: error: {exc}")
+                if exc.hint:
+                    _err(f"  hint: {exc.hint}")
+            return EXIT_FAIL
+        if as_json:
+            _emit_json(None, {"status": "undone", **res.to_json()})
+        else:
+            root = str(stack.root_dir())
+            _out(f"Undid the fix run {Path(res.run_dir).name}:")
+            for p in res.restored:
+                _out(f"  restored {_rel(p, root)}")
+            for p in res.removed:
+                _out(f"  removed  {_rel(p, root)}")
+            for p in res.kept:
+                _out(f"  kept     {_rel(p, root)} (changed or not empty since the fix; remove it yourself)")
+        return EXIT_OK
+
+    findings = gather_findings(stack)
+    try:
+        plan = make_plan(findings, root=stack.root_dir(), project_dir=stack.project_dir,
+                         choices=choices, allow_outside=args.allow_outside)
+    except PlanError as exc:
+        _err(f"toolbox-tui: error: {exc}")
+        if exc.hint:
+            _err(f"  hint: {exc.hint}")
+        return EXIT_USAGE
+    failing_unfixed = [f for f in plan.unfixed if f.status == FAIL]
+
+    if not args.apply:
+        if as_json:
+            _emit_json(plan, {"status": "planned", "applied": False,
+                              "unfixed": [f.finding_id for f in plan.unfixed]})
+        else:
+            print_plan(plan, applying=False)
+            if plan.actions:
+                _out("")
+                _out("Nothing was changed. Run `toolbox-tui fix --apply` to apply this plan.")
+        return EXIT_FAIL if failing_unfixed else EXIT_OK
+
+    if not plan.actions:
+        if as_json:
+            _emit_json(plan, {"status": "nothing_to_do", "applied": False,
+                              "unfixed": [f.finding_id for f in plan.unfixed]})
+        else:
+            print_plan(plan, applying=True)
+            if plan.findings:
+                _out("Nothing to do.")
+        return EXIT_FAIL if failing_unfixed else EXIT_OK
+
+    if not as_json:
+        print_plan(plan, applying=True)
+    if not args.yes and not as_json and sys.stdin.isatty():
+        n = len(plan.actions)
+        try:
+            answer = input(f"Apply {n} change{'s' if n != 1 else ''}? [y/N] ")
+        except EOFError:
+            answer = ""
+        if answer.strip().lower() not in ("y", "yes"):
+            _out("Not applied; nothing was changed.")
+            return EXIT_FAIL
+
+    before = _compose_config(stack)
+    try:
+        applied = apply_plan(plan, state_dir(stack))
+    except FixError as exc:
+        if as_json:
+            _emit_json(plan, {"status": "failed", "applied": False, "rolled_back": exc.rolled_back,
+                              "run_dir": str(exc.run_dir) if exc.run_dir else None,
+                              "error": str(exc), "hint": exc.hint,
+                              "leftovers": list(exc.leftovers)})
+        else:
+            _err(f"toolbox-tui: error: {exc}")
+            if exc.hint:
+                _err(f"  hint: {exc.hint}")
+        return EXIT_FAIL
+
+    from toolbox_tui.compose.yaml_source import LoadError
+
+    try:
+        after_stack = _load(args)
+    except LoadError as exc:  # the fix itself worked; say so, and how to go back
+        msg = f"the fix was applied, but the project no longer loads: {exc}"
+        if as_json:
+            _emit_json(plan, {"status": "applied", "applied": True, **applied.to_json(),
+                              "remaining": None, "compose_config": None, "error": msg})
+        else:
+            _err(f"toolbox-tui: error: {msg}")
+            _err("  hint: `toolbox-tui fix --undo` reverts this run.")
+        return EXIT_FAIL
+    remaining = [c for c in gather_findings(after_stack) if c.status == FAIL]
+    after = _compose_config(after_stack)
+    regressed = bool(after and not after["ok"] and (before is None or before["ok"]))
+    result: dict[str, Any] = {
+        "status": "applied", "applied": True, **applied.to_json(),
+        "remaining": [c.to_json() for c in remaining],
+        "compose_config": after,
+    }
+    if as_json:
+        _emit_json(plan, result)
+    else:
+        _out("")
+        _out(f"Applied {len(applied.actions)} change{'s' if len(applied.actions) != 1 else ''}; "
+             f"backups and journal in {_rel(applied.run_dir, str(stack.root_dir()))} "
+             "(undo with `toolbox-tui fix --undo`).")
+        if any(a.kind == "template" for a in plan.actions):
+            _out("Review the values in the env file created from the template.")
+        _print_remaining(remaining)
+        if after is None:
+            _out("docker compose config: not run (Docker Compose v2 is not installed).")
+        elif after["ok"]:
+            _out("docker compose config: ok.")
+        else:
+            _out(f"docker compose config: FAILED: {after['error']}")
+            if regressed:
+                _out("  It passed before this fix; `toolbox-tui fix --undo` reverts the run.")
+    return EXIT_FAIL if remaining or regressed else EXIT_OK

@@ -1,0 +1,6 @@
+"""Fixing what the path checks found: the options per finding (`options`), a plan with previews
+(`plan`), applying it atomically with backups, a journal and undo (`apply`), and byte-exact edits
+of YAML scalars (`yaml_edit`).
+
+May import: `toolbox_tui.compose`, `toolbox_tui.checks` and the ground floor.
+"""

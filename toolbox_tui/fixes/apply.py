@@ -1,0 +1,467 @@
+"""Carry out a fix plan safely: check everything first, back up, write atomically, journal, undo.
+
+Order of a run: (1) preflight every action without touching anything — hashes still match the
+plan, sources still exist, targets still absent, files writable; (2) create the run directory
+`state_dir/runs/<UTC timestamp>/` with a backup of every existing file the run will touch and a
+`journal.json`; (3) do the actions one by one, journalling after each; (4) on any failure, undo
+what this run did in reverse order, so the user is never left with half a fix.
+
+`undo()` reads the newest run that is still applied and puts everything back byte-for-byte:
+edited files from their backups, created files/links/directories removed, a directory Docker had
+left (and we replaced) recreated. It refuses when something was changed after the run, because
+restoring would silently throw that change away.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import stat
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+from toolbox_tui.atomic_files import (atomic_write, copy_file_new, disk_full_hint, first_existing,
+                                      is_disk_full, sha256_file, writable)
+from toolbox_tui.fixes.plan import FixAction, FixPlan
+from toolbox_tui.fixes.yaml_edit import EditError, ScalarEdit, rewrite_scalars
+
+RUNS_DIR = "runs"
+JOURNAL = "journal.json"
+JOURNAL_VERSION = 1
+TEMPLATE_MODE = 0o600
+"""Files made from a template (`.env`) are about to receive secrets: owner-only from the start."""
+
+
+class FixError(Exception):
+    """The plan could not be applied (or undone). User-facing; `rolled_back` says what state is left."""
+
+    def __init__(self, message: str, hint: str = "", *, rolled_back: bool = False,
+                 run_dir: Path | None = None, leftovers: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.hint = hint
+        self.rolled_back = rolled_back
+        self.run_dir = run_dir
+        self.leftovers = leftovers
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """What a run did."""
+
+    run_dir: str | None
+    actions: tuple[dict[str, Any], ...]
+    """Journal entries of the actions carried out."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"run_dir": self.run_dir, "actions": list(self.actions)}
+
+
+@dataclass(frozen=True)
+class UndoResult:
+    run_dir: str
+    restored: tuple[str, ...]
+    removed: tuple[str, ...]
+    kept: tuple[str, ...] = ()
+    """Created paths left in place because they were no longer ours to remove (e.g. a directory
+    that now holds other files)."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"run_dir": self.run_dir, "restored": list(self.restored),
+                "removed": list(self.removed), "kept": list(self.kept)}
+
+
+# --- preflight ---------------------------------------------------------------------------------
+
+def _rel(path: str | Path, root: str | None) -> str:
+    if root:
+        try:
+            return os.path.relpath(path, root) if Path(path).is_relative_to(root) else str(path)
+        except ValueError:
+            return str(path)
+    return str(path)
+
+
+def _replan(msg: str) -> FixError:
+    return FixError(msg, "Nothing was changed. Run `toolbox-tui fix` again to make a fresh plan.")
+
+
+def preflight(plan: FixPlan) -> dict[int, bytes]:
+    """Raise FixError (nothing changed) unless every action can still be carried out as planned.
+
+    Returns the new bytes of every rewrite, computed now from the verified current content.
+    """
+    rewritten: dict[int, bytes] = {}
+    for i, action in enumerate(plan.actions):
+        target = Path(action.target)
+        shown = _rel(target, plan.root)
+        try:
+            os.lstat(target)
+            exists = True
+        except FileNotFoundError:
+            exists = False
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise FixError(f"{shown}: a symbolic link loop is in the way",
+                               "Remove the looping link, then plan again.") from None
+            raise FixError(f"{shown}: {exc.strerror}") from None
+        if action.source is not None:
+            src = Path(action.source)
+            if not os.path.exists(src):
+                raise _replan(f"{_rel(src, plan.root)} (the source of `{action.kind}`) no longer exists")
+            if action.source_sha256 is not None and sha256_file(src) != action.source_sha256:
+                raise _replan(f"{_rel(src, plan.root)} changed since the plan was made")
+            if not os.access(src, os.R_OK):
+                raise FixError(f"{_rel(src, plan.root)}: permission denied reading it",
+                               "Fix its permissions or choose another candidate.")
+        if action.kind == "rewrite":
+            if not exists or not target.is_file():
+                raise _replan(f"{shown} no longer exists")
+            if sha256_file(target) != action.target_sha256:
+                raise _replan(f"{shown} changed since the plan was made")
+            if not writable(target):
+                raise FixError(f"{shown} is read-only; nothing was changed",
+                               f"Make it writable (chmod u+w {shown}) or choose the copy fix "
+                               "(--choose ID=copy), which leaves the compose file alone.")
+            if not writable(target.parent):
+                raise FixError(f"{_rel(target.parent, plan.root)} is not writable, so {shown} "
+                               "cannot be replaced atomically", "Fix the directory's permissions.")
+            data = target.read_bytes()
+            try:
+                rewritten[i] = rewrite_scalars(
+                    data, [ScalarEdit(e.line, e.column, e.new_text, e.volume_src) for e in action.edits],
+                    file=shown)
+            except EditError as exc:
+                raise FixError(f"{exc.where or shown}: {exc}", exc.hint or "Plan again.") from None
+            continue
+        if action.kind == "replace_dir":
+            if not target.is_dir() or target.is_symlink():
+                raise _replan(f"{shown} is no longer a directory")
+            if any(os.scandir(target)):
+                raise FixError(f"{shown} is a directory with files in it, not the empty one Docker "
+                               "leaves behind; refusing to replace it",
+                               "Look inside, move what you need, remove it, then run fix again.")
+        elif exists:
+            raise _replan(f"{shown} exists now (it did not when the plan was made)")
+        parent = first_existing(target.parent)
+        if not parent.is_dir():
+            raise FixError(f"{_rel(parent, plan.root)} is a file, so {shown} cannot be created under it",
+                           "Move that file away or choose the rewrite fix.")
+        if not writable(parent):
+            raise FixError(f"{_rel(parent, plan.root)} is not writable, so {shown} cannot be created",
+                           "Fix the directory's permissions, or choose the rewrite fix.")
+    return rewritten
+
+
+# --- running -----------------------------------------------------------------------------------
+
+@dataclass
+class _Run:
+    run_dir: Path
+    journal: dict[str, Any]
+    entries: list[dict[str, Any]] = field(default_factory=list)
+
+    def save(self) -> None:
+        atomic_write(self.run_dir / JOURNAL,
+                     (json.dumps(self.journal, indent=2, ensure_ascii=False) + "\n").encode())
+
+
+def _new_run_dir(state_dir: Path) -> Path:
+    runs = Path(state_dir) / RUNS_DIR
+    runs.mkdir(parents=True, exist_ok=True)
+    ignore = Path(state_dir) / ".gitignore"
+    if not ignore.exists():  # backups and journals never belong in the user's repository
+        atomic_write(ignore, b"# toolbox-tui state (fix backups, journals): not for version control\n*\n")
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    run_dir = runs / stamp
+    n = 1
+    while True:
+        try:
+            run_dir.mkdir(mode=0o700)
+            return run_dir
+        except FileExistsError:
+            n += 1
+            run_dir = runs / f"{stamp}-{n:03d}"
+
+
+def _makedirs(path: Path, created: list[dict[str, Any]]) -> None:
+    missing = []
+    p = path
+    while not os.path.lexists(p):
+        missing.append(p)
+        p = p.parent
+    for d in reversed(missing):
+        os.mkdir(d)
+        created.append({"path": str(d), "type": "dir"})
+
+
+def _tree_entries(root: Path) -> list[dict[str, Any]]:
+    """Everything under a copied directory, parents first, with file hashes for a safe undo."""
+    out: list[dict[str, Any]] = [{"path": str(root), "type": "dir"}]
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for d in dirnames:
+            p = Path(dirpath, d)
+            out.append({"path": str(p), "type": "symlink" if p.is_symlink() else "dir"})
+        for f in sorted(filenames):
+            p = Path(dirpath, f)
+            if p.is_symlink():
+                out.append({"path": str(p), "type": "symlink"})
+            else:
+                out.append({"path": str(p), "type": "file", "sha256": sha256_file(p)})
+    return out
+
+
+def _do(action: FixAction, entry: dict[str, Any], new_bytes: bytes | None) -> None:
+    """Carry out one action, recording each created path in `entry` as soon as it exists."""
+    target = Path(action.target)
+    created: list[dict[str, Any]] = entry["created"]
+    if action.kind == "rewrite":
+        assert new_bytes is not None
+        atomic_write(target, new_bytes)
+        entry["sha256_after"] = sha256_file(target)
+        return
+    if action.kind == "replace_dir":
+        os.rmdir(target)  # its mode and owner are in the journal already
+    _makedirs(target.parent, created)
+    if action.kind == "mkdir":
+        os.mkdir(target)
+        created.append({"path": str(target), "type": "dir"})
+    elif action.kind == "symlink":
+        assert action.source is not None
+        link = os.path.relpath(os.path.realpath(action.source), os.path.realpath(target.parent))
+        os.symlink(link, target)
+        created.append({"path": str(target), "type": "symlink", "link": link})
+    elif action.kind in ("copy", "template", "replace_dir"):
+        assert action.source is not None
+        src = Path(action.source)
+        if src.is_dir():
+            tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tbx-tmp", dir=target.parent))
+            try:
+                os.rmdir(tmp)
+                shutil.copytree(src, tmp, symlinks=True)
+                if os.path.lexists(target):
+                    raise FileExistsError(errno.EEXIST, "exists", str(target))
+                os.rename(tmp, target)
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
+            created.extend(_tree_entries(target))
+        else:
+            copy_file_new(src, target, mode=TEMPLATE_MODE if action.kind == "template" else None)
+            created.append({"path": str(target), "type": "file", "sha256": sha256_file(target)})
+    else:
+        raise FixError(f"unknown fix kind {action.kind!r}")
+    entry["sha256_after"] = sha256_file(target)
+
+
+def apply_plan(plan: FixPlan, state_dir: Path, *,
+               before_action: Callable[[int, FixAction], None] | None = None) -> ApplyResult:
+    """Apply every action of `plan` or none of them. Raises FixError.
+
+    `before_action(i, action)` is called before each action (the wizard shows progress with it;
+    tests inject failures with it).
+    """
+    if not plan.actions:
+        return ApplyResult(None, ())
+    rewritten = preflight(plan)
+    try:
+        run_dir = _new_run_dir(state_dir)
+    except OSError as exc:
+        hint = (disk_full_hint(state_dir) if is_disk_full(exc)
+                else "Make the project root writable")
+        raise FixError(f"cannot create the backup directory under {state_dir}: {exc.strerror}",
+                       f"{hint[0].upper()}{hint[1:]}; nothing was changed.") from None
+    run = _Run(run_dir, {
+        "version": JOURNAL_VERSION,
+        "status": "applying",
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "project_dir": plan.project_dir,
+        "root": plan.root,
+        "actions": [],
+    })
+    try:
+        _back_up(plan, run)
+    except BaseException as exc:  # nothing changed yet: leave no half-written backup behind
+        shutil.rmtree(run_dir, ignore_errors=True)
+        if not isinstance(exc, OSError):
+            raise
+        where = exc.filename or run_dir
+        hint = disk_full_hint(where) if is_disk_full(exc) else "Fix the cause and run again"
+        raise FixError(f"cannot write {where} (backups before any change): {exc.strerror or exc}",
+                       f"{hint[0].upper()}{hint[1:]}; nothing was changed.",
+                       run_dir=None) from None
+
+    for i, action in enumerate(plan.actions):
+        entry = run.entries[i]
+        try:
+            if before_action is not None:
+                before_action(i, action)
+            _do(action, entry, rewritten.get(i))
+            entry["done"] = True
+            run.save()
+        except BaseException as exc:  # noqa: BLE001 - any failure (even Ctrl-C): put everything back
+            reason = (exc.strerror if isinstance(exc, OSError) and exc.strerror
+                      else "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc))
+            leftovers = _rollback(run, i + 1, f"{action.kind} {action.target}: {reason}")
+            shown = _rel(action.target, plan.root)
+            if leftovers:
+                hint = ("Could not remove: " + ", ".join(leftovers)
+                        + f". Backups are in {run_dir}.")
+            elif is_disk_full(exc):
+                hint = (f"Everything this run changed was put back; "
+                        f"{disk_full_hint(Path(action.target).parent)}.")
+            else:
+                hint = "Everything this run changed was put back; fix the cause and run again."
+            if not isinstance(exc, Exception):
+                raise
+            raise FixError(f"{action.kind} {shown} failed: {reason}", hint, rolled_back=True,
+                           run_dir=run_dir, leftovers=tuple(leftovers)) from None
+    run.journal["status"] = "applied"
+    try:
+        run.save()
+    except OSError as exc:  # the journal must say what was done, or the run is not kept
+        journal = run_dir / JOURNAL
+        leftovers = _rollback(run, len(run.entries), f"journal {journal}: {exc.strerror}")
+        hint = disk_full_hint(run_dir) if is_disk_full(exc) else "fix the cause and run again"
+        raise FixError(f"cannot write the fix journal {journal}: {exc.strerror or exc}",
+                       ("Could not remove: " + ", ".join(leftovers) + ". ") if leftovers else
+                       f"Everything this run changed was put back; {hint}.", rolled_back=True,
+                       run_dir=run_dir, leftovers=tuple(leftovers)) from None
+    return ApplyResult(str(run_dir), tuple(run.entries))
+
+
+def _back_up(plan: FixPlan, run: _Run) -> None:
+    """Back up every existing file the run touches and write the first journal, before any change."""
+    (run.run_dir / "backups").mkdir()
+    for i, action in enumerate(plan.actions):
+        entry: dict[str, Any] = {
+            "kind": action.kind, "target": action.target, "source": action.source,
+            "finding_ids": list(action.finding_ids), "backup": None,
+            "sha256_before": sha256_file(Path(action.target)), "sha256_after": None,
+            "created": [], "removed_dir": None, "done": False,
+        }
+        if action.kind == "rewrite":
+            backup = run.run_dir / "backups" / f"{i + 1:03d}-{Path(action.target).name}"
+            try:
+                shutil.copy2(action.target, backup)
+            except OSError as exc:
+                raise OSError(exc.errno, exc.strerror or str(exc), str(backup)) from None
+            entry["backup"] = str(backup)
+        elif action.kind == "replace_dir":
+            st = os.stat(action.target)
+            entry["removed_dir"] = {"path": action.target, "mode": stat.S_IMODE(st.st_mode),
+                                    "uid": st.st_uid, "gid": st.st_gid}
+        run.entries.append(entry)
+    run.journal["actions"] = run.entries
+    run.save()
+
+
+def _rollback(run: _Run, count: int, error: str) -> list[str]:
+    """Undo the first `count` entries of a failed run; returns what could not be removed. The
+    journal records the rollback when there is room for it. A full disk may refuse even that:
+    then a run that was put back completely is removed (nothing is left to undo, and a journal
+    still saying `applying` would send `undo` after it); one with leftovers keeps its journal,
+    so `undo` can finish the job."""
+    leftovers = _revert(run.entries[:count], strict=False).kept
+    run.journal["status"] = "rolled_back"
+    run.journal["error"] = error
+    try:
+        run.save()
+    except OSError:
+        if not leftovers:
+            shutil.rmtree(run.run_dir, ignore_errors=True)
+    return list(leftovers)
+
+
+# --- undo / rollback ---------------------------------------------------------------------------
+
+def _revert(entries: list[dict[str, Any]], *, strict: bool) -> UndoResult:
+    """Undo journal entries in reverse. With `strict` (user undo), created files whose content
+    changed are kept and reported rather than deleted."""
+    restored: list[str] = []
+    removed: list[str] = []
+    kept: list[str] = []
+    for entry in reversed(entries):
+        if entry.get("backup"):
+            target = Path(entry["target"])
+            if sha256_file(target) != entry["sha256_before"]:
+                atomic_write(target, Path(entry["backup"]).read_bytes())
+                restored.append(str(target))
+        for item in reversed(entry.get("created", [])):
+            p = Path(item["path"])
+            try:
+                if item["type"] == "dir":
+                    if p.is_dir() and not p.is_symlink():
+                        os.rmdir(p)
+                        removed.append(str(p))
+                elif os.path.lexists(p):
+                    if item["type"] == "file" and strict and item.get("sha256") \
+                            and sha256_file(p) != item["sha256"]:
+                        kept.append(str(p))
+                        continue
+                    os.unlink(p)
+                    removed.append(str(p))
+            except OSError:
+                kept.append(str(p))
+        gone = entry.get("removed_dir")
+        if gone and not os.path.lexists(gone["path"]):
+            os.mkdir(gone["path"])
+            os.chmod(gone["path"], gone["mode"])
+            try:
+                os.chown(gone["path"], gone["uid"], gone["gid"])
+            except PermissionError:
+                pass
+            restored.append(gone["path"])
+    return UndoResult("", tuple(restored), tuple(removed), tuple(kept))
+
+
+def list_runs(state_dir: Path) -> list[tuple[Path, dict[str, Any]]]:
+    """Runs newest first, with their journals (unreadable journals are skipped)."""
+    runs = Path(state_dir) / RUNS_DIR
+    out = []
+    if not runs.is_dir():
+        return out
+    for d in sorted(runs.iterdir(), reverse=True):
+        try:
+            journal = json.loads((d / JOURNAL).read_text("utf-8"))
+        except (OSError, ValueError):
+            continue
+        out.append((d, journal))
+    return out
+
+
+def undo(state_dir: Path) -> UndoResult:
+    """Restore the newest applied run byte-for-byte and mark it undone. Raises FixError."""
+    for run_dir, journal in list_runs(state_dir):
+        # `applying` = a run killed half-way (power loss, kill -9): undo finishes its rollback.
+        if journal.get("status") in ("applied", "applying"):
+            break
+    else:
+        raise FixError("there is no applied fix run to undo",
+                       f"Runs are recorded under {Path(state_dir) / RUNS_DIR}.")
+    entries = journal.get("actions", [])
+    changed = []
+    for entry in entries:
+        if entry.get("backup"):
+            now = sha256_file(Path(entry["target"]))
+            if now != entry.get("sha256_after") and (entry.get("done") or now != entry["sha256_before"]):
+                changed.append(entry["target"])
+            if not Path(entry["backup"]).is_file():
+                raise FixError(f"the backup {entry['backup']} is missing; cannot undo safely",
+                               f"Restore {entry['target']} by hand (e.g. from git).")
+    if changed:
+        raise FixError("changed after the fix, so undo would throw those edits away: "
+                       + ", ".join(changed),
+                       f"Backups of the originals are in {run_dir / 'backups'}; copy back what you need.")
+    result = _revert(entries, strict=True)
+    journal["status"] = "undone"
+    journal["undone_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    journal["undo"] = {"restored": list(result.restored), "removed": list(result.removed),
+                       "kept": list(result.kept)}
+    atomic_write(run_dir / JOURNAL, (json.dumps(journal, indent=2, ensure_ascii=False) + "\n").encode())
+    return UndoResult(str(run_dir), result.restored, result.removed, result.kept)

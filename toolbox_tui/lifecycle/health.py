@@ -1,0 +1,663 @@
+"""Wait until a started Compose project is healthy, driven by the engine's event stream.
+
+Why not `docker compose up --wait`: it fails at the first `unhealthy` even when the health check
+would recover, treats one-shot services (migrations, seeders) as failures when they exit, and
+cannot say *why* something is not healthy. Here:
+
+* the event stream (container events of the project's label, probes' `exec_*` noise ignored) is
+  opened *before* the one `containers.list` that reads the initial state, so nothing that happens
+  in between is lost; afterwards state changes come from events only, no polling loop;
+* a service is done when each of its containers is `running` and, if it has a health check,
+  `healthy`; a one-shot service (exited 0 and not restarted by policy) counts as done;
+* `unhealthy` is not final (health can recover before the deadline); what ends the wait early is a
+  container that exits non-zero with restart policy `no`, or a restart loop (>= 3 restarts);
+* a container without a health check counts as running once it has stayed up `SETTLE` seconds,
+  so a process that dies at once is seen dying instead of being reported ready;
+* a reader thread feeds events through a queue; the waiting thread blocks on that queue until
+  the next event, settle time or deadline, then closes the stream (`CancellableStream.close()`),
+  so no thread is left blocked on the socket. `HealthWaiter.cancel()` does the same from a UI;
+* the event stream only ends when the engine goes away (dockerd stopped or restarted closes it):
+  then the wait ends at once with `WaitResult.engine_lost` set instead of running to the deadline
+  or reporting a timeout, and a call that fails for the same reason does the same. Resuming is the
+  caller's choice (`up` says to re-run it; the dashboard's watcher reconnects by itself).
+  A stopping dockerd first stops every container (a `kill` event, then `die` with 143/137) and
+  only then closes the stream, so a container that died after a stop request does not end the
+  wait as a service failure at once: the wait gives the engine `STOP_GRACE` seconds to go away.
+
+Nothing here prints: changes go to `on_change(ServiceState)`.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable, Mapping
+
+from toolbox_tui.sanitize import sanitize_oneline
+from toolbox_tui.lifecycle.startup import restart_policy
+
+PROJECT_LABEL = "com.docker.compose.project"
+SERVICE_LABEL = "com.docker.compose.service"
+ONEOFF_LABEL = "com.docker.compose.oneoff"
+RESTART_LOOP = 3
+"""Restarts after which a service is declared to be in a restart loop."""
+SETTLE = 1.0
+"""Seconds a container without a health check must have been up before it counts as running:
+a process that dies at once is then seen to die instead of being reported ready."""
+STOP_GRACE = 15.0
+"""Seconds to wait, after a container died on a stop/kill request, for the event stream to end
+(dockerd stops containers with their stop timeout, 10 s by default, before it exits)."""
+INSPECT_WAIT = 5.0
+"""Seconds to wait for `docker inspect` of a container. The engine takes the container's lock to
+answer it, and a health-check exec that is slow to start (a loaded host) or hangs holds that
+lock; the container list answers from a snapshot and stands in until events say more."""
+_STOP = object()
+
+DONE, PENDING, FAILED = "done", "pending", "failed"
+
+
+@dataclass(frozen=True)
+class ServiceState:
+    """What the engine says about one service (its worst container when it has replicas)."""
+
+    service: str
+    container_id: str | None = None
+    state: str = "missing"
+    """missing | created | running | restarting | exited | dead | paused | removing"""
+    health: str | None = None
+    """None (no health check) | starting | healthy | unhealthy"""
+    exit_code: int | None = None
+    restarts: int = 0
+    oom_killed: bool = False
+    has_healthcheck: bool = False
+    restart_policy: str = "no"
+    verdict: str = PENDING
+    """done | pending | failed"""
+    reason: str = ""
+    """Why it is pending or failed, in a few words (`health: starting`, `exited with code 1`)."""
+
+    @property
+    def done(self) -> bool:
+        return self.verdict == DONE
+
+    def to_json(self) -> dict[str, Any]:
+        return {"service": self.service, "container_id": self.container_id, "state": self.state,
+                "health": self.health, "exit_code": self.exit_code, "restarts": self.restarts,
+                "oom_killed": self.oom_killed, "has_healthcheck": self.has_healthcheck,
+                "restart_policy": self.restart_policy, "verdict": self.verdict,
+                "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class WaitResult:
+    ok: bool
+    states: Mapping[str, ServiceState]
+    elapsed: float
+    timed_out: bool = False
+    stopped_early: str | None = None
+    """The service whose terminal failure ended the wait before the deadline."""
+    engine_lost: str | None = None
+    """Why the wait could not go on (the engine's event stream ended, a call to it failed), in
+    one sentence; None while the engine answered."""
+
+    @property
+    def not_ready(self) -> list[str]:
+        return [s for s, st in self.states.items() if not st.done]
+
+
+@dataclass
+class _Box:
+    """Mutable tracking of one container."""
+
+    id: str
+    service: str
+    state: str = "created"
+    health: str | None = None
+    has_hc: bool = False
+    exit_code: int | None = None
+    restarts: int = 0
+    oom: bool = False
+    policy: str = "no"
+    killed: bool = False
+    """A stop/kill request (`kill` event) came since the last start: docker stop, compose down,
+    or dockerd shutting down."""
+
+
+def _iso_ns(text: str | None) -> int:
+    """Docker's RFC 3339 timestamps (nanosecond fractions) as Unix nanoseconds; 0 if unknown."""
+    if not text or text.startswith("0001-"):
+        return 0
+    try:
+        main, _, frac = text.rstrip("Z").partition(".")
+        frac, tz = (frac.split("+", 1) + [""])[:2] if "+" in frac else (frac, "")
+        dt = datetime.strptime(main, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
+        ns = int((frac + "000000000")[:9]) if frac else 0
+        return int(dt.timestamp()) * 1_000_000_000 + ns
+    except ValueError:
+        return 0
+
+
+def box_from_attrs(attrs: Mapping[str, Any], service: str, declared_policy: str | None = None) -> _Box:
+    st = attrs.get("State") or {}
+    cfg = attrs.get("Config") or {}
+    hcfg = cfg.get("Healthcheck") or {}
+    has_hc = bool(hcfg.get("Test")) and hcfg.get("Test") != ["NONE"] or bool(st.get("Health"))
+    host = attrs.get("HostConfig") or {}
+    policy = (host.get("RestartPolicy") or {}).get("Name") or declared_policy or "no"
+    status = str(st.get("Status") or "created")
+    exit_code = st.get("ExitCode") if status in ("exited", "dead") else None
+    return _Box(id=str(attrs.get("Id") or ""), service=service, state=status,
+                health=(st.get("Health") or {}).get("Status") if has_hc else None, has_hc=has_hc,
+                exit_code=exit_code, restarts=int(attrs.get("RestartCount") or 0),
+                oom=bool(st.get("OOMKilled")), policy=str(policy))
+
+
+def attrs_from_list(c: Mapping[str, Any]) -> dict[str, Any]:
+    """Inspect-shaped attributes from a container-list entry (for `box_from_attrs`): state,
+    labels, health and exit code as the list shows them; restart count unknown (0)."""
+    from toolbox_tui.live.events import list_status
+
+    health, exit_code = list_status(dict(c))
+    state: dict[str, Any] = {"Status": c.get("State") or "created"}
+    if health:
+        state["Health"] = {"Status": health}
+    if exit_code is not None:
+        state["ExitCode"] = exit_code
+    ports: dict[str, list[dict[str, str]] | None] = {}
+    for p in c.get("Ports") or ():
+        key = f"{p.get('PrivatePort')}/{p.get('Type') or 'tcp'}"
+        if p.get("PublicPort"):
+            ports.setdefault(key, []).append({"HostIp": str(p.get("IP") or ""),  # type: ignore[union-attr]
+                                              "HostPort": str(p["PublicPort"])})
+        else:
+            ports.setdefault(key, None)
+    network = dict(c.get("NetworkSettings") or {})
+    network["Ports"] = ports
+    names = c.get("Names") or []
+    return {"Id": c.get("Id"), "Name": names[0] if names else "", "State": state,
+            "Config": {"Labels": c.get("Labels") or {}, "Image": c.get("Image") or ""},
+            "RestartCount": 0, "HostConfig": {}, "Mounts": c.get("Mounts") or [],
+            "NetworkSettings": network}
+
+
+def call_bounded(fn: Callable[[], Any], timeout: float = INSPECT_WAIT) -> tuple[bool, Any]:
+    """`fn()` in a daemon thread: (True, its result), or (False, None) when it has not returned
+    within `timeout` seconds (it is left to finish on its own). Its exception is raised."""
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            box["error"] = exc
+
+    t = threading.Thread(target=run, name="tbx-bounded", daemon=True)
+    t.start()
+    t.join(timeout)
+    if t.is_alive():
+        return False, None
+    if "error" in box:
+        raise box["error"]
+    return True, box.get("value")
+
+
+def inspect_bounded(client: Any, ids: Iterable[str], timeout: float = INSPECT_WAIT
+                    ) -> dict[str, Mapping[str, Any] | None]:
+    """`docker inspect` of each id, concurrently, for at most `timeout` seconds in all.
+
+    id → attributes, or None when the container is gone; ids the engine did not answer for in
+    time are left out. Other errors (the engine went away) are raised."""
+    import docker
+
+    results: dict[str, Any] = {}
+
+    def one(cid: str) -> None:
+        try:
+            results[cid] = client.api.inspect_container(cid)
+        except docker.errors.NotFound:
+            results[cid] = None
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            results[cid] = exc
+
+    threads = [threading.Thread(target=one, args=(cid,), name="tbx-inspect", daemon=True)
+               for cid in dict.fromkeys(ids)]
+    for t in threads:
+        t.start()
+    end = time.monotonic() + timeout
+    for t in threads:
+        t.join(max(0.0, end - time.monotonic()))
+    done = dict(results)  # a late answer must not change what was decided
+    for value in done.values():
+        if isinstance(value, BaseException):
+            raise value
+    return done
+
+
+def list_attrs(client: Any, label: str, timeout: float = INSPECT_WAIT) -> list[Mapping[str, Any]]:
+    """The attributes of every container with `label`: inspected where the engine answers within
+    `timeout`, from the container list where it does not (`docker.containers.list` would inspect
+    each one and wait as long as the engine holds a container's lock)."""
+    listed = client.api.containers(all=True, filters={"label": label})
+    inspected = inspect_bounded(client, [c["Id"] for c in listed], timeout)
+    out: list[Mapping[str, Any]] = []
+    for c in listed:
+        if c["Id"] not in inspected:
+            out.append(attrs_from_list(c))
+        elif inspected[c["Id"]] is not None:  # (None: removed in between)
+            out.append(inspected[c["Id"]])  # type: ignore[arg-type]
+    return out
+
+
+def list_containers(client: Any, label: str, timeout: float = INSPECT_WAIT) -> list[Any]:
+    """`list_attrs` as docker SDK `Container` models (`.labels`, `.status`, `.attrs`, `.logs()`)."""
+    return [client.containers.prepare_model(dict(a)) for a in list_attrs(client, label, timeout)]
+
+
+def container_verdict(b: _Box) -> tuple[str, str]:
+    """(done|pending|failed, reason) for one container."""
+    restarts_by_policy = b.policy not in ("no", "")
+    if b.restarts >= RESTART_LOOP and not (b.state == "running" and b.has_hc and b.health == "healthy"):
+        return FAILED, f"restart loop ({b.restarts} restarts)" + (", OOM-killed" if b.oom else "")
+    if b.state == "running":
+        if not b.has_hc:
+            return DONE, "running"
+        if b.health == "healthy":
+            return DONE, "healthy"
+        return PENDING, f"health: {b.health or 'starting'}"
+    if b.state in ("exited", "dead"):
+        code = b.exit_code if b.exit_code is not None else 0
+        oom = ", OOM-killed" if b.oom else ""
+        if code == 0 and b.policy in ("no", "", "on-failure") and not b.oom:
+            return DONE, "completed (exit 0)"
+        if not restarts_by_policy or (b.policy == "on-failure" and code == 0):
+            why = " after a stop request (docker stop, compose down or the engine stopping)" \
+                if b.killed else ""
+            return FAILED, f"exited with code {code}{oom}{why}"
+        return PENDING, f"exited with code {code}{oom}; restart policy {b.policy}"
+    if b.state == "restarting":
+        return PENDING, "restarting"
+    return PENDING, b.state
+
+
+_RANK = {FAILED: 0, PENDING: 1, DONE: 2}
+
+
+class HealthTracker:
+    """Project state from one snapshot plus events. Usable without a live stream (tests, replays)."""
+
+    def __init__(self, services: Iterable[str], *, policies: Mapping[str, str] | None = None,
+                 on_change: Callable[[ServiceState], None] | None = None,
+                 inspect: Callable[[str], Mapping[str, Any] | None] | None = None,
+                 settle: float = 0.0, extend: bool = True) -> None:
+        self.extend = extend
+        """Also track services that only show up in the engine (orphans, other profiles)."""
+        self.settle = settle
+        """Seconds a running container without health check must be up to count (0: at once)."""
+        self.services = list(services)
+        """Services expected to become ready (the stack's enabled services)."""
+        self.policies = dict(policies or {})
+        self.on_change = on_change
+        self.inspect = inspect
+        """Looks a container up by id when an event names one not seen yet (None when gone)."""
+        self.boxes: dict[str, _Box] = {}
+        self.started_ns: dict[str, int] = {}
+        self.ignored: set[str] = set()
+        self._last: dict[str, ServiceState] = {}
+
+    # - state
+    def add_attrs(self, attrs: Mapping[str, Any]) -> None:
+        labels = (attrs.get("Config") or {}).get("Labels") or {}
+        service = labels.get(SERVICE_LABEL)
+        if not service or labels.get(ONEOFF_LABEL) == "True":
+            self.ignored.add(str(attrs.get("Id")))
+            return
+        box = box_from_attrs(attrs, service, self.policies.get(service))
+        self.boxes[box.id] = box
+        self.started_ns[box.id] = _iso_ns((attrs.get("State") or {}).get("StartedAt"))
+        if service not in self.services:
+            if not self.extend:
+                self.ignored.add(box.id)
+                del self.boxes[box.id]
+                return
+            self.services.append(service)
+
+    def service_state(self, service: str) -> ServiceState:
+        boxes = [b for b in self.boxes.values() if b.service == service]
+        if not boxes:
+            return ServiceState(service=service, state="missing", verdict=PENDING,
+                                reason="no container", restart_policy=self.policies.get(service, "no"))
+        judged = sorted(((self._verdict(b), b) for b in boxes), key=lambda t: _RANK[t[0][0]])
+        (verdict, reason), b = judged[0]
+        return ServiceState(service=service, container_id=b.id, state=b.state, health=b.health,
+                            exit_code=b.exit_code, restarts=b.restarts, oom_killed=b.oom,
+                            has_healthcheck=b.has_hc, restart_policy=b.policy, verdict=verdict,
+                            reason=reason)
+
+    def _verdict(self, b: _Box) -> tuple[str, str]:
+        verdict, reason = container_verdict(b)
+        if verdict == DONE and b.state == "running" and not b.has_hc and self.settle > 0:
+            up_since = self.started_ns.get(b.id, 0) / 1e9
+            if time.time() - up_since < self.settle:
+                return PENDING, "starting"
+        return verdict, reason
+
+    def next_settle(self) -> float | None:
+        """Wall-clock time when the next settling container counts as running, if any."""
+        times = [self.started_ns.get(b.id, 0) / 1e9 + self.settle for b in self.boxes.values()
+                 if self.settle > 0 and b.state == "running" and not b.has_hc]
+        future = [t for t in times if t > time.time()]
+        return min(future) if future else None
+
+    def states(self) -> dict[str, ServiceState]:
+        return {s: self.service_state(s) for s in self.services}
+
+    def publish(self) -> None:
+        for s in self.services:
+            st = self.service_state(s)
+            if self._last.get(s) != st:
+                self._last[s] = st
+                if self.on_change is not None:
+                    self.on_change(st)
+
+    def all_done(self) -> bool:
+        return all(self.service_state(s).done for s in self.services)
+
+    def stopped_on_request(self, service: str) -> bool:
+        """`service` failed because one of its containers was stopped from outside."""
+        return any(b.killed and b.state in ("exited", "dead") for b in self.boxes.values()
+                   if b.service == service)
+
+    def first_failure(self) -> str | None:
+        for s in self.services:
+            if self.service_state(s).verdict == FAILED:
+                return s
+        return None
+
+    # - events
+    def apply(self, ev: Mapping[str, Any]) -> bool:
+        """Apply one decoded engine event; True when it changed something."""
+        if ev.get("Type", "container") != "container":
+            return False
+        action = str(ev.get("Action") or ev.get("status") or "")
+        if action.startswith("exec_") or not action:
+            return False
+        cid = str(ev.get("id") or (ev.get("Actor") or {}).get("ID") or "")
+        if not cid or cid in self.ignored:
+            return False
+        attrs = (ev.get("Actor") or {}).get("Attributes") or {}
+        box = self.boxes.get(cid)
+        if box is None:
+            if action == "destroy":
+                return False
+            looked = self.inspect(cid) if self.inspect else None
+            if looked is None:
+                if not attrs.get(SERVICE_LABEL):
+                    return False
+                self.ignored.add(cid)
+                return False
+            self.add_attrs(looked)
+            return True
+        ev_ns = int(ev.get("timeNano") or 0)
+        if action == "start":
+            if box.state in ("exited", "dead", "restarting") and box.policy not in ("no", "") \
+                    and ev_ns > self.started_ns.get(cid, 0):
+                box.restarts += 1
+            box.state = "running"
+            box.exit_code = None
+            box.killed = False
+            self.started_ns[cid] = max(ev_ns, self.started_ns.get(cid, 0))
+            if box.has_hc:
+                box.health = "starting"
+        elif action == "die":
+            box.state = "exited"
+            try:
+                box.exit_code = int(attrs.get("exitCode", box.exit_code or 0))
+            except (TypeError, ValueError):
+                box.exit_code = None
+        elif action == "oom":
+            box.oom = True
+        elif action == "kill":
+            box.killed = True
+            return False  # nothing to show until it dies
+        elif action.startswith("health_status"):
+            box.health = action.split(":", 1)[1].strip() if ":" in action else box.health
+            box.has_hc = True
+        elif action == "destroy":
+            del self.boxes[cid]
+        elif action == "pause":
+            box.state = "paused"
+        elif action == "unpause":
+            box.state = "running"
+        else:
+            return False
+        return True
+
+
+def _project_label(project: str) -> str:
+    return f"{PROJECT_LABEL}={project}"
+
+
+class HealthWaiter:
+    """One wait, cancellable from another thread (the wizard's Startup screen on unmount).
+
+    A reader thread iterates the engine's event stream and hands events over a queue; this
+    thread blocks on the queue until the next moment something can change: an event, the end of
+    a settle window, or the deadline. On exit the stream is closed (`CancellableStream.close()`)
+    so the reader is never left blocked on the socket.
+    """
+
+    def __init__(self, stack: Any, client: Any, *, timeout: float = 120,
+                 on_change: Callable[[ServiceState], None] | None = None,
+                 services: Iterable[str] | None = None, settle: float = SETTLE) -> None:
+        self.stack = stack
+        self.client = client
+        self.timeout = timeout
+        """Seconds from `run()` until the wait gives up."""
+        self.on_change = on_change
+        """Called (from the waiting thread) with each service whose state changed."""
+        self._explicit = services
+        self.services = list(services) if services is not None else \
+            list(getattr(stack, "services", {}) or {})
+        self.settle = settle
+        """Seconds a container without a health check must stay up to count as running."""
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self._stream: Any = None
+        self._cancelled = threading.Event()
+        self._reader_error: str = ""
+        """Why the event stream ended, when it ended with an error."""
+
+    def cancel(self) -> None:
+        """End `run()` now (thread-safe); it returns what it knows."""
+        self._cancelled.set()
+        self._queue.put(_STOP)
+        self._close()
+
+    def _close(self) -> None:
+        stream = self._stream
+        if stream is not None:
+            try:
+                stream.close()
+            except Exception:  # noqa: BLE001 - closing a broken socket must not raise
+                pass
+
+    def _reader(self) -> None:
+        try:
+            for ev in self._stream:
+                self._queue.put(ev)
+        except Exception as exc:  # noqa: BLE001 - the socket closed under us (engine gone, or us)
+            self._reader_error = _short_error(exc)
+        finally:
+            self._queue.put(_STOP)
+
+    def _engine_stopping(self, tracker: HealthTracker, grace: float) -> str | None:
+        """After a container died on a stop request: if the event stream ends within `grace`
+        seconds, dockerd was stopping (the reason, for `engine_lost`); None if it did not."""
+        end = time.monotonic() + grace
+        while not self._cancelled.is_set():
+            left = end - time.monotonic()
+            if left <= 0:
+                return None
+            try:
+                ev = self._queue.get(timeout=left)
+            except queue.Empty:
+                return None
+            if ev is _STOP:
+                if self._cancelled.is_set():
+                    return None
+                return "the engine stopped its containers and closed its event stream" + (
+                    f" ({self._reader_error})" if self._reader_error else "")
+            if isinstance(ev, dict) and tracker.apply(ev):
+                tracker.publish()
+        return None
+
+    def run(self) -> WaitResult:
+        import docker
+        import requests
+
+        engine_errors = (requests.exceptions.RequestException, docker.errors.DockerException, OSError)
+
+        t0 = time.monotonic()
+        deadline = t0 + self.timeout
+        policies = {n: restart_policy(s) for n, s in (getattr(self.stack, "services", {}) or {}).items()}
+        label = _project_label(self.stack.name)
+
+        def inspect(cid: str) -> Mapping[str, Any] | None:
+            try:
+                got = inspect_bounded(self.client, [cid])
+            except docker.errors.APIError:
+                return None
+            if cid in got:
+                return got[cid]
+            listed = self.client.api.containers(all=True, filters={"id": cid})
+            return attrs_from_list(listed[0]) if listed else None
+
+        tracker = HealthTracker(self.services, policies=policies, on_change=self.on_change,
+                                inspect=inspect, settle=self.settle,
+                                extend=self._explicit is None)
+        stopped: str | None = None
+        lost: str | None = None
+
+        def result() -> WaitResult:
+            states = tracker.states()
+            ok = all(st.done for st in states.values()) and lost is None
+            return WaitResult(ok=ok, states=states, elapsed=time.monotonic() - t0,
+                              timed_out=not ok and stopped is None and lost is None
+                              and not self._cancelled.is_set(),
+                              stopped_early=stopped, engine_lost=lost)
+
+        # Subscribe first (replaying the last second), then read the state once: nothing that
+        # happens in between is lost, and events older than the snapshot are dropped below.
+        try:
+            self._stream = self.client.events(decode=True, since=int(time.time()) - 1,
+                                              filters={"type": "container", "label": [label]})
+        except engine_errors as exc:
+            lost = f"the engine did not answer: {_short_error(exc)}"
+            return result()
+        reader = threading.Thread(target=self._reader, name="tbx-health-events", daemon=True)
+        reader.start()
+        try:
+            list_ns = time.time_ns()
+            for attrs in list_attrs(self.client, label,
+                                    min(INSPECT_WAIT, max(0.5, deadline - time.monotonic()))):
+                tracker.add_attrs(attrs)
+            tracker.publish()
+            stopped = tracker.first_failure()
+            while stopped is None and not tracker.all_done() and not self._cancelled.is_set():
+                now = time.monotonic()
+                if now >= deadline:
+                    break
+                wake = tracker.next_settle()
+                wait = deadline - now if wake is None else min(deadline - now, max(0.01, wake - time.time()))
+                try:
+                    ev = self._queue.get(timeout=wait)
+                except queue.Empty:
+                    tracker.publish()  # a settle window ended
+                    continue
+                if ev is _STOP:
+                    if not self._cancelled.is_set():
+                        # Nothing but the engine ends this stream: dockerd stopped or restarted.
+                        lost = "the engine closed its event stream" + (
+                            f" ({self._reader_error})" if self._reader_error else "")
+                    break
+                if not isinstance(ev, dict) or int(ev.get("timeNano") or 0) < list_ns:
+                    continue
+                if tracker.apply(ev):
+                    tracker.publish()
+                    stopped = tracker.first_failure()
+                if stopped is not None and tracker.stopped_on_request(stopped):
+                    lost = self._engine_stopping(tracker, min(STOP_GRACE, max(0.0, deadline - now)))
+                    if lost is not None:
+                        stopped = None  # not the service's fault: the engine went away
+                        break
+        except engine_errors as exc:  # list/inspect failed mid-wait
+            if self._cancelled.is_set():
+                return result()
+            lost = f"a call to the engine failed: {_short_error(exc)}"
+        finally:
+            self._close()
+            reader.join(2)
+        return result()
+
+
+def _short_error(exc: BaseException) -> str:
+    """A requests/docker exception in one sanitized line (their texts nest reprs of reprs)."""
+    text = getattr(exc, "explanation", None) or str(exc) or type(exc).__name__
+    return sanitize_oneline(f"{type(exc).__name__}: {text}", max_len=200)
+
+
+def engine_gone(client: Any, timeout: float = 5.0) -> str | None:
+    """None when the engine answers `/_ping` within `timeout` seconds, else why not (one line).
+
+    For callers that saw a failure and must tell "the engine went away" from "a service failed".
+    A stopping dockerd closes its listener first but still answers on connections already open
+    (the client's pool), so a fresh connection is tried first.
+    """
+    from toolbox_tui.engine.client import EngineUnavailable, client_endpoint, probe_endpoint
+
+    ep = client_endpoint(client)
+    if ep is not None:
+        try:
+            probe_endpoint(ep, timeout=timeout)
+        except EngineUnavailable as exc:
+            return sanitize_oneline(str(exc), max_len=200)
+    try:
+        api = client.api
+        resp = api.get(api._url("/_ping"), timeout=timeout)
+        if resp.status_code == 200:
+            return None
+        return f"the engine answered /_ping with HTTP {resp.status_code}"
+    except Exception as exc:  # noqa: BLE001 - requests.ConnectionError, timeouts, docker errors
+        return f"the engine does not answer: {_short_error(exc)}"
+
+
+def wait_healthy(stack: Any, client: Any, *, timeout: float = 120,
+                 on_change: Callable[[ServiceState], None] | None = None,
+                 services: Iterable[str] | None = None, settle: float = SETTLE) -> WaitResult:
+    """Block until every service is done, one fails for good, or `timeout` seconds pass.
+
+    `stack` needs `name` and `services` (a Stack or `startup.ProjectRef`); `client` is a
+    `docker.DockerClient`. In a UI, build a `HealthWaiter` in a worker thread and `cancel()` it
+    on unmount.
+    """
+    return HealthWaiter(stack, client, timeout=timeout, on_change=on_change, services=services,
+                        settle=settle).run()
+
+
+def snapshot(stack: Any, client: Any,
+             attrs: Iterable[Mapping[str, Any]] | None = None) -> dict[str, ServiceState]:
+    """Current state of every service from one container list (for verify and diagnosis), or
+    from `attrs` already read with `list_attrs`."""
+    names = list(getattr(stack, "services", {}) or {})
+    policies = {n: restart_policy(s) for n, s in (getattr(stack, "services", {}) or {}).items()}
+    tracker = HealthTracker(names, policies=policies)
+    for a in list_attrs(client, _project_label(stack.name)) if attrs is None else attrs:
+        tracker.add_attrs(a)
+    return tracker.states()
+
+
+def describe(st: ServiceState) -> str:
+    """One line for humans: `web: healthy`, `worker: exited with code 1`."""
+    return sanitize_oneline(f"{st.service}: {st.reason or st.state}")

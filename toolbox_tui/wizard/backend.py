@@ -1,0 +1,519 @@
+"""The engine calls the wizard makes, in one object the Textual app receives in its constructor.
+
+The screens only show and ask; every call here goes to the same engine functions the headless CLI
+uses (doctor, fix plan/apply/undo, secret inventory/store/materialize, compose up, health wait,
+diagnosis, log pipeline). Keeping them behind one small object lets tests hand the app a backend
+with canned answers (deterministic snapshots) while Pilot tests use this real one. No textual here.
+
+Every method may block: the app calls them from thread workers only.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+from toolbox_tui.findings import FAIL, Check
+from toolbox_tui.sanitize import sanitize_oneline
+
+COMPOSE_EXIT_WAIT = 15.0
+"""Seconds the clean-up waits for a signalled `docker compose up` to exit before `down`."""
+
+
+@dataclass(frozen=True)
+class AccessUrl:
+    """One place the user can open once the stack is up."""
+
+    label: str
+    url: str
+
+
+@dataclass(frozen=True)
+class StartupOutcome:
+    """How the Startup step ended."""
+
+    ok: bool
+    summary: str
+    """One sentence for the status line."""
+    diagnoses: tuple[Any, ...] = ()
+    """`diagnosis.Diagnosis` objects (sanitized text) when something did not come up."""
+    cancelled: bool = False
+
+
+def own_children(comm: str, *, running: bool = False) -> list[int]:
+    """PIDs of this process's direct children named `comm` (Linux /proc; [] elsewhere); with
+    `running`, not those that have exited and wait to be reaped."""
+    me = os.getpid()
+    out = []
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return out
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="utf-8", errors="replace") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        name = stat[stat.find("(") + 1: stat.rfind(")")]
+        fields = stat[stat.rfind(")") + 2:].split()
+        if name == comm and fields and int(fields[1]) == me and not (running and fields[0] == "Z"):
+            out.append(int(entry))
+    return out
+
+
+class ProjectChanged(Exception):
+    """A project file changed on disk after the wizard read it: work planned on the old content is
+    refused (nothing written). User-facing; `files` are the paths that changed."""
+
+    def __init__(self, files: Sequence[str], doing: str, hint: str = "") -> None:
+        self.files = tuple(files)
+        super().__init__(f"{', '.join(self.files)} changed on disk since {doing}; nothing was written")
+        self.hint = hint or "press r to re-check (the project is read again)"
+
+
+def source_files(stack: Any) -> list[Path]:
+    """Every file the loaded model came from: compose files (includes, extends, the secrets
+    override), the env files that fed interpolation, the manifest."""
+    out: list[Path] = []
+    for f in list(getattr(stack, "files", None) or ()) + list(getattr(stack, "env_files", None) or ()):
+        out.append(Path(f))
+    for f in (getattr(stack, "file_docs", None) or {}):
+        out.append(Path(f))
+    manifest = getattr(stack, "manifest", None)
+    if getattr(manifest, "path", None):
+        out.append(Path(manifest.path))
+    env_file = getattr(manifest, "env_file", None)  # watched before it exists: it may appear
+    if env_file is None and getattr(stack, "project_dir", None):
+        env_file = Path(stack.project_dir) / ".env"
+    if env_file is not None:
+        out.append(Path(env_file))
+    return list(dict.fromkeys(out))
+
+
+def fingerprint(stack: Any) -> dict[str, str | None]:
+    """sha256 of each source file now (None: gone or unreadable)."""
+    from toolbox_tui.atomic_files import sha256_file
+
+    out: dict[str, str | None] = {}
+    for f in source_files(stack):
+        try:
+            out[str(f)] = sha256_file(f)
+        except OSError:
+            out[str(f)] = None
+    return out
+
+
+def blocking_prereqs(checks: Iterable[Check]) -> list[Check]:
+    """Failing prerequisite checks: nothing can start while one of them fails."""
+    return [c for c in checks if c.area == "prereq" and c.status == FAIL]
+
+
+class _ClosableClient:
+    """A DockerClient proxy that remembers the event streams it opened, so a screen that goes
+    away can close them and the thread blocked on one returns at once."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        """The real `docker.DockerClient`."""
+        self.streams: list[Any] = []
+        """Streams opened through `events()`, closed by `close_streams()`."""
+
+    def events(self, *args: Any, **kwargs: Any) -> Any:
+        stream = self._client.events(*args, **kwargs)
+        self.streams.append(stream)
+        return stream
+
+    def close_streams(self) -> None:
+        for s in self.streams:
+            try:
+                s.close()
+            except Exception:  # noqa: BLE001 - closing a dead socket is fine
+                pass
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+def _rel(path: str, root: Path | None) -> str:
+    if root is not None:
+        try:
+            return os.path.relpath(path, root) if Path(path).is_relative_to(root) else path
+        except ValueError:
+            return path
+    return path
+
+
+class WizardBackend:
+    """Real engine access for the wizard. Subclass and override for canned data."""
+
+    health_timeout = 180.0
+    """Seconds `wait_healthy` may take before the startup is declared failed."""
+
+    def __init__(self) -> None:
+        self._client: Any = None
+        self._live: list[_ClosableClient] = []
+        self.cancel = threading.Event()
+        """Set when the user quits: long waits return as soon as they can."""
+        self._prints: dict[int, tuple[Any, dict[str, str | None]]] = {}
+        """id(stack) -> (stack, its source files' hashes when it was read): what "stale" means."""
+        self._prints_lock = threading.Lock()
+
+    # --- project ------------------------------------------------------------------------------
+
+    def load(self, opts: Any) -> Any:
+        from toolbox_tui.compose.project import load_stack
+
+        stack = load_stack(opts)
+        self.watch(stack)
+        return stack
+
+    def watch(self, stack: Any) -> None:
+        """Remember what `stack`'s source files hold now (once per stack; the app calls it as soon
+        as a step shows, so edits made while the wizard is open are noticed)."""
+        with self._prints_lock:
+            if id(stack) not in self._prints:
+                self._prints[id(stack)] = (stack, fingerprint(stack))
+
+    def changed_files(self, stack: Any) -> list[str]:
+        """Source files of `stack` whose content differs from when it was read (relative to the
+        root where possible). [] for a stack never watched (it is watched from now on)."""
+        with self._prints_lock:
+            seen = self._prints.get(id(stack))
+        if seen is None:
+            self.watch(stack)
+            return []
+        now = fingerprint(stack)
+        root = self._root_or_none(stack)
+        return [_rel(f, root) for f, h in seen[1].items() if now.get(f) != h]
+
+    def reread(self, stack: Any, opts: Any) -> tuple[Any, list[str]]:
+        """(the project as it is on disk now, files that changed). Reloads only when a source file
+        changed; raises LoadError (file:line) when the edited project no longer loads."""
+        changed = self.changed_files(stack)
+        if not changed:
+            return stack, []
+        return self.load(opts), changed
+
+    def check_fresh(self, stack: Any, doing: str, hint: str = "") -> None:
+        """Raise ProjectChanged when a source file of `stack` changed since it was read."""
+        changed = self.changed_files(stack)
+        if changed:
+            raise ProjectChanged(changed, doing, hint)
+
+    @staticmethod
+    def _root_or_none(stack: Any) -> Path | None:
+        try:
+            return Path(stack.root_dir())
+        except Exception:  # noqa: BLE001 - canned stacks in tests
+            return None
+
+    def root(self, stack: Any) -> Path:
+        return Path(stack.root_dir())
+
+    # --- checks -------------------------------------------------------------------------------
+
+    def doctor(self, stack: Any) -> list[Check]:
+        from toolbox_tui.checks.doctor import doctor_report
+
+        return doctor_report(stack, engine=True).checks
+
+    # --- paths --------------------------------------------------------------------------------
+
+    def fix_findings(self, stack: Any) -> list[Check]:
+        from toolbox_tui.cli.fix import gather_findings
+
+        return gather_findings(stack)
+
+    def plan(self, stack: Any, findings: Sequence[Check], choices: Sequence[Any] = ()) -> Any:
+        from toolbox_tui.fixes.plan import fixable, make_plan
+
+        open_ids = {f.id for f in findings if fixable(f)}
+        return make_plan(findings, root=self.root(stack), project_dir=stack.project_dir,
+                         choices=[c for c in choices if c.finding_id in open_ids])
+
+    def apply(self, stack: Any, plan: Any) -> Any:
+        """Apply `plan` (made from `stack`); refused when a project file changed since, because
+        the plan may no longer match it (fix_apply itself only checks the files it touches)."""
+        from toolbox_tui.fixes.apply import apply_plan
+        from toolbox_tui.compose.project import state_dir
+
+        self.check_fresh(stack, "the plan was made", "press r to re-check and get a fresh plan")
+        return apply_plan(plan, state_dir(stack))
+
+    def undo(self, stack: Any) -> Any:
+        from toolbox_tui.fixes.apply import undo
+        from toolbox_tui.compose.project import state_dir
+
+        return undo(state_dir(stack))
+
+    def can_undo(self, stack: Any) -> bool:
+        from toolbox_tui.fixes.apply import list_runs
+        from toolbox_tui.compose.project import state_dir
+
+        return any(j.get("status") == "applied" for _, j in list_runs(state_dir(stack)))
+
+    # --- secrets ------------------------------------------------------------------------------
+
+    def keyring_info(self) -> Any:
+        from toolbox_tui.secrets.store import detect_backend
+
+        return detect_backend()
+
+    def open_store(self, stack: Any, *, session: bool = False) -> Any:
+        """The keyring store, or the session store when the user chose it. Raises NoSecureKeyring."""
+        from toolbox_tui.secrets.store import open_store
+
+        return open_store(stack.name, store="session" if session else None)
+
+    def inventory(self, stack: Any) -> list[Any]:
+        from toolbox_tui.secrets.inventory import build_inventory
+
+        return build_inventory(stack)
+
+    def secret_status(self, stack: Any, entries: list[Any], store: Any) -> dict[str, Any]:
+        """Status per secret name (never values)."""
+        from toolbox_tui.secrets.inventory import resolve
+
+        _values, status = resolve(stack, entries, store, mode=stack.mode or "dev")
+        return status
+
+    def missing_secrets(self, stack: Any, store: Any) -> list[str]:
+        """Names of secrets `up` needs that have no value yet (empty: ready)."""
+        from toolbox_tui.secrets.materialize import SecretsIncomplete, plan
+
+        try:
+            plan(stack, store, mode=stack.mode or "dev")
+        except SecretsIncomplete as exc:
+            return list(exc.names)
+        return []
+
+    def problems(self, entry: Any, value: str) -> list[str]:
+        from toolbox_tui.secrets.kinds import problems
+
+        return problems(entry.name, value, entry.rule)
+
+    def generate(self, entry: Any) -> str:
+        from toolbox_tui.secrets.kinds import generate
+
+        return generate(entry.rule)
+
+    def store_value(self, store: Any, name: str, value: str) -> None:
+        store.set(name, value)
+
+    # --- startup ------------------------------------------------------------------------------
+
+    def client(self) -> Any:
+        if self._client is None:
+            from toolbox_tui.engine.client import connect
+
+            self._client = connect(timeout=None)
+        return self._client
+
+    def materialize(self, stack: Any, store: Any) -> Any:
+        """The stack with the secrets override applied (files 0600). Raises SecretsIncomplete."""
+        from toolbox_tui.secrets.materialize import materialize
+
+        return materialize(stack, store, mode=stack.mode or "dev")
+
+    def remove_secret_files(self, stack: Any) -> list[str]:
+        from toolbox_tui.secrets.materialize import remove_materialized
+
+        return remove_materialized(stack)
+
+    def compose_up(self, stack: Any, on_event: Callable[[Any], None]) -> Any:
+        from toolbox_tui.lifecycle.startup import compose_up
+
+        return compose_up(stack, on_event=on_event)
+
+    def wait_healthy(self, stack: Any, on_change: Callable[[Any], None]) -> Any:
+        from toolbox_tui.lifecycle.health import wait_healthy
+
+        live = _ClosableClient(self.client())
+        self._live.append(live)
+        if self.cancel.is_set():
+            live.close_streams()
+        try:
+            return wait_healthy(stack, live, timeout=self.health_timeout, on_change=on_change)
+        finally:
+            self._live.remove(live)
+
+    def diagnose(self, stack: Any, services: Iterable[str], *, states: Any = None,
+                 up_error: str = "", failed_service: str | None = None) -> list[Any]:
+        from toolbox_tui.lifecycle.diagnosis import diagnose
+
+        return diagnose(stack, self.client(), list(services), states=states, up_error=up_error,
+                        failed_service=failed_service)
+
+    def run_startup(self, stack: Any, store: Any, *, on_progress: Callable[[Any], None],
+                    on_state: Callable[[Any], None], on_stack: Callable[[Any], None]) -> StartupOutcome:
+        """Materialize secrets, `compose up -d`, wait until healthy, diagnose what is not."""
+        from toolbox_tui.engine.compose_cli import ComposeError
+
+        changed = self.changed_files(stack)
+        if changed:  # secrets and services would come from the old content: refuse, re-check
+            return StartupOutcome(False, f"{', '.join(changed)} changed on disk since the review; "
+                                         "nothing was started. Esc goes back to Review, which "
+                                         "reads the project again.")
+        stack = self.materialize(stack, store)
+        self.watch(stack)
+        on_stack(stack)
+        if self.cancel.is_set():
+            return StartupOutcome(False, "Cancelled before the containers were started.", cancelled=True)
+        try:
+            up = self.compose_up(stack, on_progress)
+        except ComposeError as exc:
+            return StartupOutcome(False, f"docker compose could not run: {exc}")
+        if self.cancel.is_set():  # stop_waiting() ended `compose up` itself: not a failure to diagnose
+            return StartupOutcome(False, "Cancelled while the containers were starting.", cancelled=True)
+        if not up.ok:
+            gone = self._engine_gone()
+            if gone:  # dockerd stopped under Compose: not the project's fault, nothing to diagnose
+                return self._engine_lost("starting the containers", gone)
+            diags = self._diagnose_or_lost(stack, [], up_error=up.error, failed_service=up.failed_service)
+            if isinstance(diags, StartupOutcome):
+                return diags
+            return StartupOutcome(False, "docker compose up failed.", tuple(diags))
+        result = self.wait_healthy(stack, on_state)
+        if self.cancel.is_set():
+            return StartupOutcome(False, "Cancelled while waiting for health checks.", cancelled=True)
+        if result.ok:
+            return StartupOutcome(True, f"All {len(result.states)} services are up "
+                                        f"({result.elapsed:.0f} s of health checks).")
+        if getattr(result, "engine_lost", None):
+            return self._engine_lost("waiting for health checks", result.engine_lost)
+        bad = result.not_ready
+        diags = self._diagnose_or_lost(stack, bad, states=result.states)
+        if isinstance(diags, StartupOutcome):
+            return diags
+        why = "timed out" if result.timed_out else f"{result.stopped_early} failed"
+        return StartupOutcome(False, f"Not healthy: {', '.join(bad)} ({why}).", tuple(diags))
+
+    def _engine_gone(self) -> str | None:
+        from toolbox_tui.lifecycle.health import engine_gone
+
+        try:
+            return engine_gone(self.client())
+        except Exception as exc:  # noqa: BLE001 - no client at all: the engine is not there
+            return sanitize_oneline(str(exc), max_len=200) or type(exc).__name__
+
+    @staticmethod
+    def _engine_lost(phase: str, why: str) -> StartupOutcome:
+        """The same report as `toolbox-tui up` (exit 3 there): the engine, not a service, failed."""
+        return StartupOutcome(False, f"The Docker engine went away while {phase} ({why}). Start it "
+                                     "again (until `docker info` answers), then press r to retry; "
+                                     "the secret files stay for the retry.")
+
+    def _diagnose_or_lost(self, stack: Any, services: Iterable[str], **kw: Any) -> Any:
+        """`diagnose`, or the engine-lost outcome when the engine is gone (a diagnosis without an
+        engine would blame the services: "no container was created")."""
+        gone = self._engine_gone()
+        if gone:
+            return self._engine_lost("diagnosing", gone)
+        try:
+            return self.diagnose(stack, services, **kw)
+        except Exception:  # noqa: BLE001 - the diagnosis reads logs/inspect: the engine went away
+            gone = self._engine_gone()
+            if gone is None:
+                raise
+            return self._engine_lost("diagnosing", gone)
+
+    def start_logs(self, stack: Any, on_batch: Callable[[Any], None]) -> Any:
+        """A running `LogPipeline` for the project (stop() it when done)."""
+        from toolbox_tui.live.logs import LogPipeline
+
+        pipe = LogPipeline(self.client(), stack.name, on_batch, services=list(stack.services),
+                           initial_tail=20, flush_interval=0.2, max_in_flight=None)
+        pipe.start()
+        return pipe
+
+    def down(self, stack: Any) -> None:
+        """Bring the project down after a startup that did not complete.
+
+        First the `docker compose up` this process started must have exited (`stop_waiting`
+        signalled it): a create it sent can still land after a `down` that ran meanwhile. Then
+        `down`, repeated while the engine still lists containers of the project. Raises
+        RuntimeError (user-facing) when Compose refuses."""
+        from toolbox_tui.engine import compose_cli
+        from toolbox_tui.lifecycle.startup import compose_command
+
+        end = time.monotonic() + COMPOSE_EXIT_WAIT
+        while own_children("docker", running=True) and time.monotonic() < end:
+            time.sleep(0.1)
+        for _attempt in range(3):
+            proc = compose_command(stack, ["down", "--timeout", "5"], timeout=120)
+            if proc.returncode != 0:
+                raise RuntimeError(f"docker compose down failed: {compose_cli.clean_error(proc.stderr)}")
+            if not self._project_containers(stack.name):
+                return
+            time.sleep(1.0)
+
+    def _project_containers(self, project: str) -> list[str]:
+        """Ids of the containers of `project` the engine lists ([] when it does not answer)."""
+        try:
+            found = self.client().api.containers(
+                all=True, filters={"label": [f"com.docker.compose.project={project}"]})
+        except Exception:  # noqa: BLE001 - no engine: nothing more to do here
+            return []
+        return [c["Id"] for c in found]
+
+    def stop_waiting(self) -> None:
+        """Make blocked waits return now (the user quits): close the event streams and stop the
+        `docker compose` this process started (the launcher then brings the project down)."""
+        self.cancel.set()
+        for live in list(self._live):
+            live.close_streams()
+        for pid in own_children("docker"):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except OSError:
+                pass
+
+    # --- done ---------------------------------------------------------------------------------
+
+    def access_urls(self, stack: Any) -> list[AccessUrl]:
+        """The manifest's URLs, then every published TCP port not already among them."""
+        out: list[AccessUrl] = []
+        manifest = getattr(stack, "manifest", None)
+        for label, url in (getattr(manifest, "urls", None) or {}).items():
+            out.append(AccessUrl(str(label), str(url)))
+        seen = " ".join(u.url for u in out)
+        for p in stack.published_ports():
+            if p.protocol != "tcp" or f":{p.published}" in seen:
+                continue
+            host = p.host_ip if p.host_ip not in ("", "0.0.0.0", "::") else "127.0.0.1"
+            out.append(AccessUrl(f"{p.service} ({p.target})", f"http://{host}:{p.published}/"))
+        return out
+
+    def next_commands(self, stack: Any, opts: Any = None) -> list[tuple[str, str]]:
+        """(command, what it does) to show on the Done step, with the options the wizard got."""
+        import shlex
+
+        flags: list[str] = []
+        if opts is not None and getattr(opts, "project_name", None):
+            flags += ["-p", stack.name]
+        if opts is not None and getattr(opts, "mode", None):
+            flags += ["--mode", str(opts.mode)]
+        for f in (getattr(opts, "files", None) or ()) if opts is not None else ():
+            flags += ["-f", str(f)]
+        suffix = (" " + shlex.join(flags)) if flags else ""
+        return [
+            (f"toolbox-tui doctor{suffix}", "check the stack again"),
+            (f"toolbox-tui dashboard{suffix}", "live health, logs and actions"),
+            (f"toolbox-tui down{suffix}", "stop the stack and remove the secret files"),
+        ]
+
+    def close(self) -> None:
+        self.stop_waiting()
+        if self._client is not None:
+            try:
+                self._client.close()
+            except Exception:  # noqa: BLE001
+                pass
