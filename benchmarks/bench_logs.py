@@ -83,7 +83,7 @@ async def dashboard(name: str, services: tuple[str, ...], total: int,
                     args: list[str] | None = None) -> tuple[float, float, float]:
     """Seconds to ingest+render `total` lines, RSS then, and (with `args`) RSS after the
     containers were restarted and printed all their lines once more (0 without `args`)."""
-    from toolbox_tui.screens.dashboard import DashboardApp
+    from toolbox_tui.screens.dashboard.screen import DashboardApp
     from toolbox_tui.live.stack import LiveStack
 
     source = LiveStack(name, services=services, initial_tail="all")  # type: ignore[arg-type]

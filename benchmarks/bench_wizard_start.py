@@ -54,7 +54,7 @@ t0 = time.perf_counter()
 import resource, sys
 from toolbox_tui.cli.main import build_parser
 from toolbox_tui.compose.project import load_stack, options_from_args
-from toolbox_tui.screens.wizard_app import WizardApp
+from toolbox_tui.screens.wizard.app import WizardApp
 args = build_parser().parse_args(["-p", "tbxbench"])
 opts = options_from_args(args)
 stack = load_stack(opts)

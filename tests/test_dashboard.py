@@ -17,9 +17,9 @@ pytest.importorskip("textual")
 
 from textual.widgets import DataTable  # noqa: E402
 
-from toolbox_tui.screens.dashboard import DashboardApp, DashboardScreen  # noqa: E402
+from toolbox_tui.screens.dashboard.screen import DashboardApp, DashboardScreen  # noqa: E402
 from toolbox_tui.screens.widgets_confirm import ConfirmModal  # noqa: E402
-from toolbox_tui.screens.widgets_logs import LogView  # noqa: E402
+from toolbox_tui.screens.dashboard.log_view import LogView  # noqa: E402
 from toolbox_tui.live.stack import LiveStack  # noqa: E402
 
 EVIL_SH = r"""

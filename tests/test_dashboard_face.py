@@ -13,10 +13,10 @@ pytest.importorskip("textual")
 from textual.widgets import DataTable  # noqa: E402
 
 from toolbox_tui.live.logs import LogBatch, LogLine  # noqa: E402
-from toolbox_tui.screens.dashboard import (  # noqa: E402
+from toolbox_tui.screens.dashboard.screen import (  # noqa: E402
     DashboardApp, EngineUpdate, EventArrived, LogsArrived, StateUpdate, StatsUpdate,
 )
-from toolbox_tui.screens.widgets_logs import LogView  # noqa: E402
+from toolbox_tui.screens.dashboard.log_view import LogView  # noqa: E402
 from toolbox_tui.live.events import EngineStatus, HealthProbe, ServiceState, StackEvent  # noqa: E402
 from toolbox_tui.live.stats import ServiceStats  # noqa: E402
 
@@ -163,7 +163,7 @@ def test_engine_modules_do_not_import_textual() -> None:
 def test_filter_syntax_quotes_service_names_with_spaces() -> None:
     """A cleaned label is shown with a digest suffix (`svc-twin ~db144d`): typed in quotes, it is
     one service; bare words still form the regex as typed."""
-    from toolbox_tui.screens.widgets_logs import LogFilter, parse_filter
+    from toolbox_tui.screens.dashboard.log_view import LogFilter, parse_filter
 
     base = LogFilter()
     f = parse_filter('service:"svc-twin ~db144d" level:warning boom', base)

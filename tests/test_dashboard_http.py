@@ -8,7 +8,7 @@ pytest.importorskip("textual")
 
 from textual.widgets import DataTable, Static  # noqa: E402
 
-from toolbox_tui.screens.dashboard import DashboardApp  # noqa: E402
+from toolbox_tui.screens.dashboard.screen import DashboardApp  # noqa: E402
 from toolbox_tui.live.stack import LiveStack  # noqa: E402
 
 from test_dashboard import until  # noqa: E402

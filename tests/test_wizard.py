@@ -24,7 +24,7 @@ pytest.importorskip("textual")
 
 from textual.widgets import DataTable, Input  # noqa: E402
 
-from toolbox_tui.screens.wizard_app import WizardApp  # noqa: E402
+from toolbox_tui.screens.wizard.app import WizardApp  # noqa: E402
 from toolbox_tui.wizard.backend import WizardBackend  # noqa: E402
 from toolbox_tui.wizard.state import load_state  # noqa: E402
 
@@ -336,7 +336,7 @@ async def test_full_run_to_healthy_then_resume(example_copy, project_name, test_
 async def test_ctrl_c_during_startup_leaves_no_secret_files(example_copy, project_name, test_image,
                                                             docker_client, compose_ready,
                                                             cleanup_project):
-    from toolbox_tui.screens.launch import cleanup
+    from toolbox_tui.screens.wizard.launch import cleanup
     from toolbox_tui.secrets.materialize import read_journal
     from toolbox_tui.secrets.store import SessionStore
 
@@ -412,12 +412,12 @@ async def test_resume_rechecks_instead_of_trusting_memory(example_copy, project_
 def test_every_wizard_binding_has_an_id():
     import importlib
 
-    from toolbox_tui.screens.wizard_app import STEP_CLASSES
+    from toolbox_tui.screens.wizard.app import STEP_CLASSES
 
     classes = [WizardApp]
     for spec in STEP_CLASSES.values():
         module, cls = spec.split(":")
-        classes.append(getattr(importlib.import_module(f"toolbox_tui.screens.{module}"), cls))
+        classes.append(getattr(importlib.import_module(f"toolbox_tui.screens.wizard.{module}"), cls))
     from toolbox_tui.screens import dialogs
 
     classes += [dialogs.ConfirmDialog, dialogs.TextDialog, dialogs.TextViewDialog]

@@ -114,7 +114,7 @@ def fresh_stack():
 
 
 def make_app(start_step: str, *, store=None, **backend_kw):
-    from toolbox_tui.screens.wizard_app import WizardApp
+    from toolbox_tui.screens.wizard.app import WizardApp
 
     stack, opts = fresh_stack()
     app = WizardApp(stack, opts, CannedBackend(**backend_kw), start_step=start_step, persist=False,
@@ -225,7 +225,7 @@ def test_quit_confirmation(snap_compare, size):
 async def test_untrusted_container_text_is_never_markup():
     """Compose progress, log lines and diagnoses are attacker-controlled: `[@click=...]` must show
     literally and run nothing."""
-    from toolbox_tui.screens.step_startup import Logs, Progress
+    from toolbox_tui.screens.wizard.startup import Logs, Progress
 
     app = make_app("startup", store=filled_store(), startup_ok=False)
     evil = "[@click=app.quit]boom[/] [b]bold?[/b]"

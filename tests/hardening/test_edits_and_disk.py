@@ -310,7 +310,7 @@ from test_wizard import screen_text, status, wait_for  # noqa: E402,F401
 def make_app(root: Path, name: str, start_step: str):
     pytest.importorskip("textual")
     from toolbox_tui.compose.project import ProjectOptions, load_stack
-    from toolbox_tui.screens.wizard_app import WizardApp
+    from toolbox_tui.screens.wizard.app import WizardApp
     from toolbox_tui.wizard.backend import WizardBackend
 
     opts = ProjectOptions(project_name=name, cwd=str(root))

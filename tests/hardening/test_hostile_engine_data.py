@@ -30,9 +30,9 @@ pytest.importorskip("textual")
 from textual.widgets import DataTable, RichLog, Static  # noqa: E402
 
 from toolbox_tui.live.logs import LogPipeline, LogStore  # noqa: E402
-from toolbox_tui.screens.dashboard import DashboardApp, DashboardScreen  # noqa: E402
+from toolbox_tui.screens.dashboard.screen import DashboardApp, DashboardScreen  # noqa: E402
 from toolbox_tui.screens.widgets_confirm import ConfirmModal  # noqa: E402
-from toolbox_tui.screens.widgets_logs import LogView  # noqa: E402
+from toolbox_tui.screens.dashboard.log_view import LogView  # noqa: E402
 from toolbox_tui.live.stack import LiveSinks, LiveStack  # noqa: E402
 
 from .invariants import problems, run_exe  # noqa: E402

@@ -313,7 +313,7 @@ def test_wizard_backend_turns_locked_keyring_into_a_message(private_keyring, pro
     """The wizard's secrets step runs backend calls in `run_job`, which shows `user_error(exc)`."""
     record.case("keyring locked", "wizard secrets step (store_value, secret_status)")
     from toolbox_tui.compose.project import ProjectOptions, load_stack
-    from toolbox_tui.screens.step_base import user_error
+    from toolbox_tui.screens.wizard.step_base import user_error
     from toolbox_tui.secrets.store import StoreError
     from toolbox_tui.wizard.backend import WizardBackend
 

@@ -96,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run_wizard(args: argparse.Namespace) -> int:
-    from toolbox_tui.screens.launch import run_wizard  # Textual only for the interactive face
+    from toolbox_tui.screens.wizard.launch import run_wizard  # Textual only for the interactive face
 
     return run_wizard(args)
 

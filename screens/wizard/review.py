@@ -13,7 +13,7 @@ from textual.message import Message
 from textual.widgets import Static
 
 from toolbox_tui.findings import FAIL, WARN, Check
-from toolbox_tui.screens.step_base import StepScreen, load_css
+from toolbox_tui.screens.wizard.step_base import StepScreen, load_css
 
 HANDLED_BY_STARTUP = ("secrets.external.",)
 """Failing check ids the startup itself resolves (external secrets become file secrets)."""
@@ -109,7 +109,7 @@ class ReviewStep(StepScreen):
         self.run_job("re-checking", work)
 
     def job_failed(self, message: Any) -> None:
-        from toolbox_tui.screens.step_base import STALE_KINDS
+        from toolbox_tui.screens.wizard.step_base import STALE_KINDS
 
         self.busy = False
         if getattr(message, "kind", "") in STALE_KINDS:  # nothing checked may be started

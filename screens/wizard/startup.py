@@ -20,7 +20,7 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, RichLog, Static
 
-from toolbox_tui.screens.step_base import StepScreen, load_css
+from toolbox_tui.screens.wizard.step_base import StepScreen, load_css
 from toolbox_tui.wizard.backend import StartupOutcome
 
 LOG_KEEP = 200

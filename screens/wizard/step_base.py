@@ -21,7 +21,7 @@ from toolbox_tui.findings import FAIL, PASS, SKIP, WARN
 from toolbox_tui.wizard.state import STEP_SHORT, STEPS
 
 if TYPE_CHECKING:
-    from toolbox_tui.screens.wizard_app import WizardApp
+    from toolbox_tui.screens.wizard.app import WizardApp
 
 
 def load_css(name: str) -> str:

@@ -9,7 +9,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from toolbox_tui.screens.step_base import StepScreen, load_css
+from toolbox_tui.screens.wizard.step_base import StepScreen, load_css
 
 
 def done_table(urls: list, commands: list) -> Table:
@@ -57,7 +57,7 @@ class DoneStep(StepScreen):
 
     def action_dashboard(self) -> None:
         try:
-            from toolbox_tui.screens.dashboard import DashboardScreen
+            from toolbox_tui.screens.dashboard.screen import DashboardScreen
             from toolbox_tui.live.stack import LiveStack
         except ImportError:
             self.set_status("The dashboard is not available in this build; run `toolbox-tui dashboard`.",

@@ -17,7 +17,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Input, Static
 
-from toolbox_tui.screens.step_base import StepScreen, load_css
+from toolbox_tui.screens.wizard.step_base import StepScreen, load_css
 
 STATUS_WORDS = {
     "keyring": ("stored in the keyring", "green"), "session": ("kept for this session", "green"),
@@ -222,7 +222,7 @@ class SecretsStep(StepScreen):
         self.run_job("checking secrets", work)
 
     def job_failed(self, message: Any) -> None:
-        from toolbox_tui.screens.step_base import STALE_KINDS
+        from toolbox_tui.screens.wizard.step_base import STALE_KINDS
 
         self.busy = False
         if getattr(message, "kind", "") in STALE_KINDS:

@@ -71,7 +71,7 @@ def run_wizard(args: Any) -> int:
         _err("  hint: use the headless commands instead: `toolbox-tui doctor`, `fix`, `secrets`, `up`.")
         return EXIT_NO_TTY
 
-    from toolbox_tui.screens.wizard_app import EXIT_INTERRUPTED, WizardApp, hold_signals
+    from toolbox_tui.screens.wizard.app import EXIT_INTERRUPTED, WizardApp, hold_signals
     from toolbox_tui.wizard.backend import WizardBackend
     from toolbox_tui.wizard.state import load_state
 

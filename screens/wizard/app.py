@@ -19,17 +19,17 @@ from textual.message import Message
 from textual.screen import Screen
 
 from toolbox_tui.screens.dialogs import ConfirmDialog
-from toolbox_tui.screens.step_base import StepScreen, load_css
+from toolbox_tui.screens.wizard.step_base import StepScreen, load_css
 from toolbox_tui.wizard.backend import WizardBackend
 from toolbox_tui.wizard.state import STEP_TITLES, STEPS, WizardState, save_state
 
 STEP_CLASSES = {
-    "project": "step_project:ProjectStep", "prereq": "step_prereq:PrereqStep",
-    "paths": "step_paths:PathsStep", "secrets": "step_secrets:SecretsStep",
-    "review": "step_review:ReviewStep", "startup": "step_startup:StartupStep",
-    "done": "step_done:DoneStep",
+    "project": "project:ProjectStep", "prereq": "prereq:PrereqStep",
+    "paths": "paths:PathsStep", "secrets": "secrets:SecretsStep",
+    "review": "review:ReviewStep", "startup": "startup:StartupStep",
+    "done": "done:DoneStep",
 }
-"""Step id -> `module:Class` under toolbox_tui.screens (imported when first shown)."""
+"""Step id -> `module:Class` under toolbox_tui.screens.wizard (imported when first shown)."""
 
 EXIT_DONE, EXIT_QUIT, EXIT_INTERRUPTED = 0, 1, 130
 
@@ -187,7 +187,7 @@ class WizardApp(App[int]):
     def _screen(self, step: str) -> Screen:
         if not self.is_screen_installed(step):
             module, cls = STEP_CLASSES[step].split(":")
-            mod = importlib.import_module(f"toolbox_tui.screens.{module}")
+            mod = importlib.import_module(f"toolbox_tui.screens.wizard.{module}")
             self.install_screen(getattr(mod, cls)(), step)
         return self.get_screen(step)
 

@@ -17,8 +17,8 @@ from textual.widgets import DataTable, Static
 
 from toolbox_tui.findings import FAIL, Check
 from toolbox_tui.screens.dialogs import ConfirmDialog, TextViewDialog, diff_text
-from toolbox_tui.screens.step_base import StepScreen, load_css, status_text
-from toolbox_tui.screens.step_project import rel
+from toolbox_tui.screens.wizard.step_base import StepScreen, load_css, status_text
+from toolbox_tui.screens.wizard.project import rel
 
 
 class PathsReady(Message):
@@ -125,7 +125,7 @@ class PathsStep(StepScreen):
         self.run_job("checking paths", work)
 
     def job_failed(self, message: Any) -> None:
-        from toolbox_tui.screens.step_base import STALE_KINDS
+        from toolbox_tui.screens.wizard.step_base import STALE_KINDS
 
         self.busy = False
         if getattr(message, "kind", "") in STALE_KINDS:

@@ -15,7 +15,7 @@ from textual.message import Message
 from textual.widgets import Static
 
 from toolbox_tui.screens.dialogs import TextDialog
-from toolbox_tui.screens.step_base import StepScreen, load_css, user_error
+from toolbox_tui.screens.wizard.step_base import StepScreen, load_css, user_error
 
 
 class StackLoaded(Message):
@@ -92,7 +92,7 @@ class ProjectStep(StepScreen):
             try:
                 stack = self.wizard.backend.load(opts)
             except Exception as exc:  # noqa: BLE001 - LoadError and friends: message, no traceback
-                from toolbox_tui.screens.step_base import JobFailed
+                from toolbox_tui.screens.wizard.step_base import JobFailed
 
                 self.post_message(JobFailed("Loading the project", user_error(exc)))
                 return

@@ -34,7 +34,7 @@ from toolbox_tui.sanitize import strip_all
 from toolbox_tui.live.events import EngineStatus, ServiceState, StackEvent, format_uptime
 from toolbox_tui.live.stats import ServiceStats, format_bytes, sparkline
 from toolbox_tui.screens.widgets_confirm import ConfirmModal
-from toolbox_tui.screens.widgets_logs import LogFilter, LogView, parse_filter
+from toolbox_tui.screens.dashboard.log_view import LogFilter, LogView, parse_filter
 
 
 def load_css(name: str) -> str:
