@@ -11,46 +11,18 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import socket
 import subprocess
-import tempfile
-import time
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-"""The checkout under test."""
-
-EXAMPLE_DIR = REPO_ROOT / "examples" / "toolboxai"
-"""The bundled example stack (never modified by tests: use `example_copy`)."""
-
-DEFAULT_TEST_IMAGE = "toolbox-tui/busybox:test"
-"""Local busybox image built by `.ci/provision.sh` (no registry on these machines)."""
-
-PROVISION_HINT = ("run `bash .ci/provision.sh` (installs docker.io, starts dockerd in the background "
-                  "with `setsid dockerd >/tmp/dockerd.log 2>&1 &`, installs Compose v2 and builds the "
-                  "local test image), or run the whole suite with `bash scripts/test.sh`")
-
-
-def in_ci() -> bool:
-    """True when running under CI, where missing machinery is a failure, not a skip."""
-    return os.environ.get("CI", "").strip().lower() == "true"
-
-
-def unavailable(message: str) -> None:
-    """Fail under CI, skip elsewhere. Never returns."""
-    if in_ci():
-        pytest.fail(f"{message} (CI=true, so this is a failure, not a skip). {PROVISION_HINT}",
-                    pytrace=False)
-    pytest.skip(f"{message}; {PROVISION_HINT}")
-
+from tests.helpers.machine import DEFAULT_TEST_IMAGE, EXAMPLE_DIR, down_project, in_ci, unavailable
 
 # --- Docker engine and Compose ---------------------------------------------------------------
 
 @pytest.fixture(scope="session")
-def docker_client() -> Iterator[docker.DockerClient]:
+def docker_client() -> Iterator["docker.DockerClient"]:
     """A `docker.DockerClient` talking to a live engine (`docker.from_env()`)."""
     try:
         import docker
@@ -116,48 +88,6 @@ def project_name() -> str:
     return f"tbxtest-{secrets.token_hex(4)}"
 
 
-def down_project(name: str, files: Sequence[os.PathLike | str] = (),
-                 project_dir: os.PathLike | str | None = None,
-                 env: dict[str, str] | None = None) -> None:
-    """Remove everything Compose project `name` left on the engine; never raises.
-
-    Runs `docker compose -p NAME down -v --remove-orphans` (with the given files when known, else
-    from an empty directory so no stray compose file is picked up), then force-removes leftover
-    containers, networks and volumes labelled with the project.
-    """
-    if not name.startswith("tbxtest-"):
-        raise ValueError(f"refusing to clean up {name!r}: test projects are named tbxtest-*")
-    docker = shutil.which("docker")
-    if not docker:
-        return
-    run_env = dict(os.environ if env is None else env)
-    run_env.setdefault("TBX_IMAGE", os.environ.get("TBX_IMAGE", DEFAULT_TEST_IMAGE))
-
-    def quiet(args: list[str], cwd: str | None = None) -> str:
-        try:
-            proc = subprocess.run(args, capture_output=True, text=True, timeout=120, cwd=cwd,
-                                  env=run_env, stdin=subprocess.DEVNULL)
-        except (OSError, subprocess.TimeoutExpired):
-            return ""
-        return proc.stdout
-
-    with tempfile.TemporaryDirectory(prefix="tbxtest-down-") as empty:
-        args = [docker, "compose", "-p", name]
-        if files:
-            if project_dir is not None:
-                args += ["--project-directory", str(project_dir)]
-            for f in files:
-                args += ["-f", str(f)]
-        quiet(args + ["down", "-v", "--remove-orphans", "--timeout", "2"], cwd=empty)
-    label = f"label=com.docker.compose.project={name}"
-    for kind, rm in (("container", ["rm", "-f", "-v"]), ("network", ["rm"]),
-                     ("volume", ["rm", "-f"])):
-        ids = quiet([docker, kind, "ls", "-q", "--filter", label]
-                    + (["-a"] if kind == "container" else [])).split()
-        if ids:
-            quiet([docker, kind, *rm, *ids])
-
-
 @pytest.fixture
 def cleanup_project() -> Iterator[Callable[..., str]]:
     """Register Compose projects to tear down after the test, even when it fails.
@@ -219,20 +149,39 @@ def keyring_backend():
     return backend
 
 
-def wait_ports_free(stack, timeout: float = 300) -> None:
-    """The example publishes fixed ports; another test run on this engine may hold them for a
-    while. Wait (bounded) instead of failing on someone else's stack."""
-    deadline = time.monotonic() + timeout
-    ports = [p.published for p in stack.published_ports()]
-    while True:
-        busy = []
-        for port in ports:
-            with socket.socket() as s:
-                s.settimeout(0.2)
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    busy.append(port)
-        if not busy:
-            return
-        if time.monotonic() > deadline:
-            pytest.fail(f"ports {busy} stayed in use for {timeout:.0f} s (another stack is up)")
-        time.sleep(2)
+
+
+# --- Small projects shared by several folders -------------------------------------------------
+
+@pytest.fixture
+def secrets_project(tmp_path: Path, project_name: str) -> Iterator[tuple[str, Path]]:
+    """(name, root) of a one-service project with three external secrets and a manifest
+    (`tests.helpers.secrets.COMPOSE`); the secret files it materialized are removed afterwards."""
+    from tests.helpers.secrets import make_project
+
+    root = make_project(tmp_path / "proj", project_name)
+    yield project_name, root
+    from toolbox_tui.compose.project import ProjectOptions, load_stack
+    from toolbox_tui.secrets.materialize import remove_materialized
+
+    try:
+        remove_materialized(load_stack(ProjectOptions(cwd=str(root))))
+    except Exception:  # noqa: BLE001 - the test may have broken the project on purpose
+        pass
+
+
+@pytest.fixture
+def keyring_project(secrets_project: tuple[str, Path], keyring_backend) -> Iterator[tuple[str, Path]]:
+    """`secrets_project` with the real Secret Service; its keyring entries are removed afterwards."""
+    from tests.helpers.secrets import purge_keyring
+
+    yield secrets_project
+    purge_keyring(secrets_project[0])
+
+
+@pytest.fixture
+def web(docker_client, test_image, project_name, cleanup_project, tmp_path) -> str:
+    """A running busybox httpd with a /health file on a random loopback port; its container id."""
+    from tests.helpers.web import start_web
+
+    return start_web(docker_client, test_image, project_name, cleanup_project, tmp_path)

@@ -28,8 +28,8 @@ from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-"""The checkout under test."""
+from tests.helpers.machine import REPO_ROOT
+
 
 DEFAULT_OUT = REPO_ROOT / ".toolbox-tui-reliability.jsonl"
 """Where results go unless `TBX_RELIABILITY_OUT` says otherwise."""

@@ -21,15 +21,13 @@ import os
 import re
 import secrets as pysecrets
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
 from .invariants import problems, run_exe, tree_digest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from test_secret_helpers import make_project, purge_keyring  # noqa: E402
+from tests.helpers.secrets import make_project, purge_keyring
 
 DISK = "disk fills during a write"
 EDIT = "compose file edited while the wizard is open"
@@ -304,7 +302,7 @@ DEV_REL = "infrastructure/docker/compose/docker-compose.dev.yml"
 
 
 # Pilot helpers shared with the wizard tests
-from test_wizard import screen_text, status, wait_for  # noqa: E402,F401
+from tests.helpers.wizard import screen_text, status, wait_for  # noqa: E402,F401
 
 
 def make_app(root: Path, name: str, start_step: str):
@@ -526,7 +524,7 @@ async def test_review_refuses_start_on_a_stale_project(example_copy, project_nam
     """The last gate: the Startup step's engine call refuses a stack whose files changed after the
     review (no secret file written, nothing started) and names the file."""
     record.case(EDIT, "Review -> Start: compose file edited after the review")
-    from toolbox_tui.compose.project import ProjectOptions, load_stack
+    from toolbox_tui.compose.project import ProjectOptions
     from toolbox_tui.secrets.materialize import read_journal
     from toolbox_tui.wizard.backend import WizardBackend
 

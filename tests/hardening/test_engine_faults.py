@@ -4,7 +4,6 @@ removed by hand. `toolbox-tui up` and `verify` must name the cause per service, 
 
 from __future__ import annotations
 
-import json
 import subprocess
 
 import pytest

@@ -19,7 +19,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -28,9 +27,8 @@ import pytest
 
 from .invariants import EXE, problems, run_exe
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from engine_control import ensure_dockerd, poll, stop_dockerd, the_dockerd  # noqa: E402
-from test_secret_helpers import purge_keyring  # noqa: E402
+from tests.helpers.dockerd import ensure_dockerd, poll, stop_dockerd, the_dockerd
+from tests.helpers.secrets import purge_keyring
 
 KLASS = "dockerd killed during `up` (real engine)"
 

@@ -12,7 +12,6 @@ import secrets as pysecrets
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,8 +19,7 @@ import pytest
 
 from .invariants import EXE, problems, run_exe, tree_digest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from test_secret_helpers import make_project, purge_keyring  # noqa: E402
+from tests.helpers.secrets import make_project, purge_keyring
 
 
 def _reference_after_apply(example: Path, tmp: Path) -> dict[str, str]:

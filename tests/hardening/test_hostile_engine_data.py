@@ -94,7 +94,7 @@ def _clean(text: str, where: str, *, multiline: bool = False) -> None:
 
 
 # the dashboard tests' Pilot wait
-from test_dashboard import until as _until  # noqa: E402
+from tests.helpers.waiting import pilot_until  # noqa: E402
 
 
 def _started(client, cid: str) -> str:
@@ -145,7 +145,7 @@ async def test_hostile_labels_and_health_output_in_the_dashboard(hostile_project
         screen: DashboardScreen = app.dashboard
         table = screen.query_one("#services", DataTable)
         n = len(HOSTILE_SERVICES)
-        assert await _until(pilot, lambda: table.row_count == n
+        assert await pilot_until(pilot, lambda: table.row_count == n
                             and sum(s.state == "running" for s in screen.states.values()) == n), \
             (table.row_count, list(screen.states))
         # every row: no control, bounded, identifiable by its plain prefix, one row per container
@@ -167,7 +167,7 @@ async def test_hostile_labels_and_health_output_in_the_dashboard(hostile_project
 
         # the Health panel of the service with the hostile health check
         esc = rows["esc"]
-        assert await _until(pilot, lambda: screen.states[esc].health == "unhealthy"
+        assert await pilot_until(pilot, lambda: screen.states[esc].health == "unhealthy"
                             and screen.states[esc].health_log, 30)
         table.move_cursor(row=table.get_row_index(esc))
         await pilot.press("2")
@@ -183,7 +183,7 @@ async def test_hostile_labels_and_health_output_in_the_dashboard(hostile_project
         # the HTTP probe lines of the service whose health-check URL is hostile
         url = rows["url"]
         table.move_cursor(row=table.get_row_index(url))
-        assert await _until(pilot, lambda: screen.http.get(url) is not None
+        assert await pilot_until(pilot, lambda: screen.http.get(url) is not None
                             and screen.http[url].probes, 20), "no HTTP probe of svc-url"
         screen._render_health()
         await pilot.pause(0.3)
@@ -195,7 +195,7 @@ async def test_hostile_labels_and_health_output_in_the_dashboard(hostile_project
         assert app.is_running
 
         # logs of every hostile service are filed under its row
-        assert await _until(pilot, lambda: set(screen.store.rings) >= set(rows.values()), 20), \
+        assert await pilot_until(pilot, lambda: set(screen.store.rings) >= set(rows.values()), 20), \
             list(screen.store.rings)
         await pilot.press("1")
         await pilot.pause(0.3)
@@ -214,10 +214,10 @@ async def test_hostile_labels_and_health_output_in_the_dashboard(hostile_project
             assert screen.selected_service() == svc
             started = {k: _started(docker_client, ids[k]) for k in ("twin", "twin-spoof", target)}
             await pilot.press("r")
-            assert await _until(pilot, lambda: isinstance(app.screen, ConfirmModal), 10)
+            assert await pilot_until(pilot, lambda: isinstance(app.screen, ConfirmModal), 10)
             _clean(app.export_screenshot(), "SVG of the confirm dialog", multiline=True)
             await pilot.press("y")
-            assert await _until(pilot, lambda: _started(docker_client, ids[target])
+            assert await pilot_until(pilot, lambda: _started(docker_client, ids[target])
                                 != started[target], 40), f"restart of {target} did not happen"
             await pilot.pause(0.5)
             assert app.is_running, f"the dashboard died after restarting {target}"
@@ -233,7 +233,7 @@ async def test_hostile_labels_and_health_output_in_the_dashboard(hostile_project
 
         # events panel: restart the hostile-health container from outside
         docker_client.api.restart(ids["esc"], timeout=0)
-        assert await _until(pilot, lambda: sum(e.service == esc for e in screen._events) >= 2, 30)
+        assert await pilot_until(pilot, lambda: sum(e.service == esc for e in screen._events) >= 2, 30)
         await pilot.press("3")
         await pilot.pause(0.3)
         events = screen.query_one("#events-log", RichLog)
@@ -525,7 +525,7 @@ async def test_dashboard_memory_with_rings_full_of_long_lines(docker_client, tes
     app = DashboardApp(project_name, LiveStack(project_name, client=docker_client, initial_tail=0))
     async with app.run_test(size=(120, 40)) as pilot:
         screen = app.dashboard
-        assert await _until(pilot, lambda: len(screen.states) == 2, 20)
+        assert await pilot_until(pilot, lambda: len(screen.states) == 2, 20)
         tracemalloc.start()
         try:
             tracemalloc.reset_peak()

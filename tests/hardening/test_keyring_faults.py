@@ -23,16 +23,12 @@ import os
 import secrets as pysecrets
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from .invariants import EXE, problems, run_exe
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from test_secret_helpers import make_project  # noqa: E402
 
 pytestmark = pytest.mark.keyring
 
@@ -238,12 +234,6 @@ def private_keyring(tmp_path: Path):
         kr.close()
 
 
-@pytest.fixture
-def proj(tmp_path: Path):
-    name = f"tbxtest-{pysecrets.token_hex(4)}"
-    return name, make_project(tmp_path / "proj", name)
-
-
 def _files(root: Path) -> set[str]:
     return {str(p.relative_to(root)) for p in root.rglob("*")} if root.exists() else set()
 
@@ -274,8 +264,8 @@ LOCKED_COMMANDS = [
 
 
 @pytest.mark.parametrize("display", [None, ":97"], ids=["no DISPLAY", "stale DISPLAY"])
-def test_locked_keyring_refuses_fast_and_says_locked(display, private_keyring, proj, tmp_path, record):
-    name, root = proj
+def test_locked_keyring_refuses_fast_and_says_locked(display, private_keyring, secrets_project, tmp_path, record):
+    name, root = secrets_project
     kr = private_keyring(display=display)
     env = kr.cli_env(tmp_path)
     canary = "CANARY" + pysecrets.token_hex(8)
@@ -309,7 +299,7 @@ def test_locked_keyring_refuses_fast_and_says_locked(display, private_keyring, p
     record.note("after UnlockWithMasterPassword: set exit 0, list shows db_password set")
 
 
-def test_wizard_backend_turns_locked_keyring_into_a_message(private_keyring, proj, monkeypatch, record):
+def test_wizard_backend_turns_locked_keyring_into_a_message(private_keyring, secrets_project, monkeypatch, record):
     """The wizard's secrets step runs backend calls in `run_job`, which shows `user_error(exc)`."""
     record.case("keyring locked", "wizard secrets step (store_value, secret_status)")
     from toolbox_tui.compose.project import ProjectOptions, load_stack
@@ -317,7 +307,7 @@ def test_wizard_backend_turns_locked_keyring_into_a_message(private_keyring, pro
     from toolbox_tui.secrets.store import StoreError
     from toolbox_tui.wizard.backend import WizardBackend
 
-    name, root = proj
+    name, root = secrets_project
     kr = private_keyring()
     monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", kr.address)
     backend = WizardBackend()
@@ -355,11 +345,11 @@ def _wait_for_keyring_call(pid: int, timeout: float = 20) -> None:
     raise AssertionError("the CLI never reached its keyring call")
 
 
-def test_daemon_killed_while_the_cli_waits_on_it(private_keyring, proj, tmp_path, record):
+def test_daemon_killed_while_the_cli_waits_on_it(private_keyring, secrets_project, tmp_path, record):
     """SIGSTOP the daemon, start `secrets set`, wait until it is inside the keyring call, SIGKILL
     the daemon: the pending call gets D-Bus NoReply; the CLI says the daemon is gone."""
     record.case("keyring daemon gone mid-run", "SIGKILL while `secrets set` waits on the daemon")
-    name, root = proj
+    name, root = secrets_project
     kr = private_keyring()
     env = kr.cli_env(tmp_path)
     canary = "CANARY" + pysecrets.token_hex(8)
@@ -389,10 +379,10 @@ def test_daemon_killed_while_the_cli_waits_on_it(private_keyring, proj, tmp_path
 
 
 @pytest.mark.parametrize("activation", [True, False], ids=["bus re-activates keyring", "no activation"])
-def test_daemon_killed_between_calls(activation, private_keyring, proj, tmp_path, monkeypatch, record):
+def test_daemon_killed_between_calls(activation, private_keyring, secrets_project, tmp_path, monkeypatch, record):
     """A store opened while the daemon ran (the wizard keeps one for its whole run), then the daemon
     dies: the next read/write is a message; a new CLI process is refused with the explicit choice."""
-    name, root = proj
+    name, root = secrets_project
     kr = private_keyring(activation=activation)
     monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", kr.address)
     from toolbox_tui.secrets.store import StoreError, open_store
@@ -435,11 +425,11 @@ def test_daemon_killed_between_calls(activation, private_keyring, proj, tmp_path
     record.note(f"StoreError({info.value.reason}): {str(info.value)[:110]}")
 
 
-def test_hung_daemon_is_bounded(private_keyring, proj, tmp_path, record):
+def test_hung_daemon_is_bounded(private_keyring, secrets_project, tmp_path, record):
     """A daemon that never answers (SIGSTOP; same as an unlock prompt nobody answers): the call is
     given up after TOOLBOX_TUI_KEYRING_TIMEOUT and the CLI says so; SIGCONT and it works again."""
     record.case("keyring daemon hung (SIGSTOP)", "secrets list with TOOLBOX_TUI_KEYRING_TIMEOUT=2")
-    name, root = proj
+    name, root = secrets_project
     kr = private_keyring()
     env = kr.cli_env(tmp_path, TOOLBOX_TUI_KEYRING_TIMEOUT="2")
     pid = kr.service_pid()

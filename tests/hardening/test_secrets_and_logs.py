@@ -11,9 +11,7 @@ from __future__ import annotations
 import os
 import re
 import secrets as pysecrets
-import sys
 import time
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -24,16 +22,7 @@ from toolbox_tui.sanitize import DEFAULT_MAX_LINE, TRUNCATION_MARKER, sanitize_l
 
 from .invariants import problems, run_exe
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from test_secret_helpers import make_project, purge_keyring  # noqa: E402
-
-
-@pytest.fixture
-def proj(tmp_path: Path, keyring_backend):
-    name = f"tbxtest-{pysecrets.token_hex(4)}"
-    root = make_project(tmp_path / "proj", name)
-    yield name, root
-    purge_keyring(name)
+from tests.helpers.secrets import make_project
 
 
 def _values(canary: str) -> dict[str, bytes]:
@@ -78,9 +67,9 @@ EXPECT = {
 
 @pytest.mark.keyring
 @pytest.mark.parametrize("case", CASES)
-def test_secret_value_on_stdin(case, proj, record):
+def test_secret_value_on_stdin(case, keyring_project, record):
     record.case("secret value on stdin (`secrets set db_password`)", case)
-    name, root = proj
+    name, root = keyring_project
     canary = "CANARY" + pysecrets.token_hex(8)
     value = _values(canary)[case]
     before = sorted(p.name for p in root.rglob("*"))

@@ -31,7 +31,6 @@ import secrets as pysecrets
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -41,8 +40,7 @@ import pytest
 
 from .invariants import EXE, problems, run_exe, tree_digest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from conftest import down_project  # noqa: E402
+from tests.helpers.machine import down_project
 
 DELIVERIES = ("Ctrl-C key", "SIGINT", "SIGTERM", "SIGHUP")
 """How the interrupt reaches the wizard: the key in the terminal, or a real signal to its pid."""

@@ -64,7 +64,7 @@ def _inspect_blocks(cid: str) -> bool:
 def stalled_project(docker_client, test_image):
     """Four running services; `cache` has a health check and, once healthy, a stopped shim.
     Shared by the tests of this module (setting it up takes seconds)."""
-    from conftest import down_project
+    from tests.helpers.machine import down_project
 
     project_name = f"tbxtest-{secrets.token_hex(4)}"
     try:
@@ -133,7 +133,8 @@ def test_watcher_shows_every_service_when_one_cannot_be_inspected(stalled_projec
 @pytest.mark.engine
 async def test_dashboard_rows_and_json_when_one_cannot_be_inspected(stalled_project, tmp_path,
                                                                     record) -> None:
-    from test_dashboard import cell, until
+    from tests.helpers.dashboard import cell
+    from tests.helpers.waiting import pilot_until
 
     from .test_hostile_engine_data import _static_text
 
@@ -143,7 +144,7 @@ async def test_dashboard_rows_and_json_when_one_cannot_be_inspected(stalled_proj
     t0 = time.monotonic()
     async with app.run_test(size=(120, 40)) as pilot:
         table = app.dashboard.query_one("#services", DataTable)
-        ok = await until(pilot, lambda: table.row_count == len(SERVICES), 10)
+        ok = await pilot_until(pilot, lambda: table.row_count == len(SERVICES), 10)
         took = time.monotonic() - t0
         assert ok, (table.row_count, list(app.dashboard.states))
         running = sum(s.state == "running" for s in app.dashboard.states.values())
@@ -151,7 +152,7 @@ async def test_dashboard_rows_and_json_when_one_cannot_be_inspected(stalled_proj
         n = table.row_count
         # the stalled row says why its details are missing; a healthy one has its uptime
         assert cell(app.dashboard, STALLED, "uptime") == "…"
-        assert await until(pilot, lambda: cell(app.dashboard, "web", "uptime") == "<1m", 10)
+        assert await pilot_until(pilot, lambda: cell(app.dashboard, "web", "uptime") == "<1m", 10)
         table.move_cursor(row=table.get_row_index(STALLED))
         await pilot.press("2")
         await pilot.pause(0.3)

@@ -1,0 +1,118 @@
+"""End to end in a real terminal: the installed `toolbox-tui` in tmux, from a fresh copy of the
+example to a healthy stack, driven with send-keys and checked with capture-pane.
+
+The keyring is forced to "none" (`PYTHON_KEYRING_BACKEND=keyring.backends.fail.Keyring`) so the
+run is the same with or without a Secret Service: the wizard must offer the explicit
+session-only choice. The stack is torn down (and its secret files removed) in a finalizer.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.machine import wait_ports_free
+from toolbox_tui.compose.project import ProjectOptions, load_stack, secrets_override_path
+
+
+def tool() -> str:
+    exe = Path(sys.executable).parent / "toolbox-tui"
+    if not exe.exists():
+        pytest.fail(f"the installed console script is missing: {exe} (pip install -e .)")
+    return str(exe)
+
+
+class Tmux:
+    """One tmux server on a private socket, one session."""
+
+    def __init__(self, socket: str) -> None:
+        self.socket = socket
+        self.target = "wizard"
+
+    def run(self, *args: str) -> str:
+        return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True,
+                              timeout=30).stdout
+
+    def capture(self) -> str:
+        return self.run("capture-pane", "-p", "-t", self.target)
+
+    def keys(self, *keys: str) -> None:
+        self.run("send-keys", "-t", self.target, *keys)
+
+    def wait(self, text: str, timeout: float = 60) -> str:
+        deadline = time.monotonic() + timeout
+        screen = ""
+        while time.monotonic() < deadline:
+            screen = self.capture()
+            if text in screen:
+                return screen
+            time.sleep(0.25)
+        raise AssertionError(f"{text!r} did not appear within {timeout:.0f} s; the pane shows:\n{screen}")
+
+    def kill(self) -> None:
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=30)
+
+
+@pytest.mark.engine
+def test_wizard_in_tmux_from_fresh_clone_to_healthy(example_copy, project_name, test_image,
+                                                    docker_client, compose_ready, cleanup_project):
+    if not shutil.which("tmux"):
+        pytest.fail("tmux is not installed")
+    opts = ProjectOptions(project_name=project_name, cwd=str(example_copy))
+    wait_ports_free(load_stack(opts))
+    tmux = Tmux(project_name)
+    env = {"TBX_IMAGE": test_image, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+           "TERM": "xterm-256color", "COLORTERM": "truecolor"}
+    # stale COLUMNS/LINES exported (shell profile, CI): Textual would take them over the pane's
+    # 120x40; the wizard drops them when the terminal can tell its size
+    command = ("env COLUMNS=200 LINES=60 " + " ".join(f"{k}={v}" for k, v in env.items())
+               + f" {tool()} -p {project_name}; echo WIZARD-EXIT=$?; sleep 600")
+    try:
+        tmux.run("new-session", "-d", "-s", tmux.target, "-x", "120", "-y", "40", "-c",
+                 str(example_copy), command)
+        tmux.wait("Detected project", 20)
+        screen = tmux.wait("Services (13)")
+        assert project_name in screen and "docker-compose.dev.yml" in screen
+        rows = screen.split("\n")
+        assert rows[39].strip() and max(map(len, rows)) <= 120, screen  # drawn at the pane's size
+        tmux.keys("n")
+        tmux.wait("checks passed. Press n", 60)
+        tmux.keys("n")
+        screen = tmux.wait("fix ready", 60)
+        assert "redis: ./config/redis.conf" in screen
+        tmux.keys("a")
+        tmux.wait("Apply 4 change(s)?", 10)
+        tmux.keys("y")
+        tmux.wait("Applied 4 change(s)", 60)
+        assert (example_copy / "infrastructure/docker/compose/config/redis.conf").is_file()
+        tmux.keys("n")
+        tmux.wait("No secure keyring", 30)
+        tmux.keys("s")
+        tmux.wait("required secret(s) have no value", 30)
+        tmux.keys("C-t")
+        tmux.wait("Every required secret has a value", 30)
+        tmux.keys("C-n")
+        tmux.wait("Ready. Press s to start", 60)
+        tmux.keys("s")
+        tmux.wait("Starting the stack", 20)
+        cleanup_project(project_name, files=[*load_stack(opts).files], project_dir=None)
+        screen = tmux.wait("is up and healthy", 240)
+        assert "http://127.0.0.1:5180/" in screen and "toolbox-tui dashboard" in screen
+        states = [c.attrs["State"].get("Health", {}).get("Status") for c in docker_client.containers.list(
+            filters={"label": f"com.docker.compose.project={project_name}"})]
+        assert len(states) == 13 and set(states) == {"healthy"}
+        tmux.keys("q")
+        tmux.wait("WIZARD-EXIT=0", 30)
+    finally:
+        tmux.kill()
+        stack = load_stack(opts)
+        cleanup_project(project_name, files=list(stack.files), project_dir=stack.project_dir)
+        from toolbox_tui.secrets.materialize import remove_materialized
+
+        remove_materialized(stack)
+        assert not secrets_override_path(stack).exists()
