@@ -7,7 +7,6 @@ post the messages below, and tests drive the screen by posting the very same mes
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import os
 import signal
@@ -15,7 +14,6 @@ import threading
 import time
 from collections import deque
 from dataclasses import replace
-from importlib import resources
 from typing import Any
 
 from rich.table import Table
@@ -31,15 +29,14 @@ from textual.widgets import DataTable, Footer, Input, RichLog, Static, TabbedCon
 from toolbox_tui.live.http_probe import HttpHealth
 from toolbox_tui.live.logs import LEVELS, LogBatch, LogStore
 from toolbox_tui.sanitize import strip_all
-from toolbox_tui.live.events import EngineStatus, ServiceState, StackEvent, format_uptime
+from toolbox_tui.engine.containers import ServiceState
+from toolbox_tui.live.events import EngineStatus, StackEvent, format_uptime
 from toolbox_tui.live.stats import ServiceStats, format_bytes, sparkline
-from toolbox_tui.screens.widgets_confirm import ConfirmModal
+from toolbox_tui.screens.dialogs import ConfirmDialog
+from toolbox_tui.screens.stylesheets import load_css
+from toolbox_tui.screens.terminal import route_signals
+from toolbox_tui.errors import EXIT_INTERRUPTED
 from toolbox_tui.screens.dashboard.log_view import LogFilter, LogView, parse_filter
-
-
-def load_css(name: str) -> str:
-    """A stylesheet from the installed `toolbox_tui.styles` package."""
-    return resources.files("toolbox_tui.styles").joinpath(name).read_text(encoding="utf-8")
 
 
 # --- messages posted by the data source's threads (and by tests) ---------------------------
@@ -606,7 +603,7 @@ class DashboardScreen(Screen):
                 self.run_worker(lambda: self._run_action(method, *args), thread=True,
                                 group="actions", exclusive=False)
 
-        self.app.push_screen(ConfirmModal(question), answered)
+        self.app.push_screen(ConfirmDialog("Confirm", question), answered)
 
     def _run_action(self, method: str, *args: str) -> None:
         from toolbox_tui.live.stack import ActionError
@@ -656,8 +653,6 @@ class DashboardApp(App):
     """q quits (ctrl+q too, Textual's default); ctrl+c quits like a signal (exit 130); ctrl+p opens
     the command palette."""
 
-    EXIT_INTERRUPTED = 130
-    """Exit code after Ctrl-C, SIGINT, SIGTERM or SIGHUP (the SSH session dropped)."""
     HANGUP_GRACE = 5.0
     """Seconds Textual may take to shut down after SIGHUP before the process leaves without it
     (with the terminal gone its writer thread can die and its shutdown block for good)."""
@@ -678,30 +673,20 @@ class DashboardApp(App):
         self.dashboard: DashboardScreen | None = None
         """The screen, once pushed."""
 
-    def _install_signal_handlers(self) -> None:
-        """Without this SIGTERM/SIGHUP kill the process at once and leave the terminal raw, in the
-        alternate screen with mouse reporting on; a real SIGINT would end it with exit 1."""
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            try:
-                loop.add_signal_handler(sig, self._on_signal, sig)
-            except (ValueError, RuntimeError, NotImplementedError):  # not the main thread
-                pass
-
     def _on_signal(self, sig: int) -> None:
         if sig == signal.SIGHUP:
             # The dashboard only reads, so leaving without Textual's shutdown loses nothing.
-            timer = threading.Timer(self.HANGUP_GRACE, os._exit, args=(self.EXIT_INTERRUPTED,))
+            timer = threading.Timer(self.HANGUP_GRACE, os._exit, args=(EXIT_INTERRUPTED,))
             timer.daemon = True
             timer.start()
         self.action_interrupt()
 
     def action_interrupt(self) -> None:
-        self.exit(self.EXIT_INTERRUPTED)
+        self.exit(EXIT_INTERRUPTED)
 
     def on_mount(self) -> None:
         if self.handle_signals:
-            self._install_signal_handlers()
+            route_signals(self._on_signal)  # Ctrl-C, SIGTERM, SIGHUP (the SSH session dropped): exit 130
         self.dashboard = DashboardScreen(self.project, self.source, services=self.services,
                                          ring_size=self.ring_size, clock=self.clock)
         self.push_screen(self.dashboard)

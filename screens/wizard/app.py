@@ -7,7 +7,6 @@ which are done (`toolbox_tui.wizard.state`, no values) and keeps track of work i
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import signal
 import threading
@@ -18,8 +17,11 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 
+from toolbox_tui.errors import EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK
 from toolbox_tui.screens.dialogs import ConfirmDialog
-from toolbox_tui.screens.wizard.step_base import StepScreen, load_css
+from toolbox_tui.screens.terminal import hold_signals, route_signals
+from toolbox_tui.screens.stylesheets import load_css
+from toolbox_tui.screens.wizard.step_base import StepScreen
 from toolbox_tui.wizard.backend import WizardBackend
 from toolbox_tui.wizard.state import STEP_TITLES, STEPS, WizardState, save_state
 
@@ -31,36 +33,8 @@ STEP_CLASSES = {
 }
 """Step id -> `module:Class` under toolbox_tui.screens.wizard (imported when first shown)."""
 
-EXIT_DONE, EXIT_QUIT, EXIT_INTERRUPTED = 0, 1, 130
-
-HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-"""Signals that end the wizard like Ctrl-C, and that are held off while it cleans up."""
-
-
-def hold_signals() -> None:
-    """Ignore HELD_SIGNALS from now on, until the process exits (main thread only). A second signal must not kill the process half way through bringing a stack down:
-    a closing terminal sends SIGHUP more than once, impatient tools repeat SIGTERM. SIG_IGN is
-    inherited by the `docker compose down` the clean-up runs, which is in the same process group."""
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        loop = None
-    try:  # remove_signal_handler() resets to the default first: no signal may land in between
-        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, HELD_SIGNALS)
-    except (AttributeError, OSError, ValueError):
-        blocked = None
-    try:
-        for sig in HELD_SIGNALS:
-            try:
-                if loop is not None:
-                    loop.remove_signal_handler(sig)  # else loop.close() would reset it to the default
-                signal.signal(sig, signal.SIG_IGN)
-            except (ValueError, RuntimeError, OSError):  # not the main thread
-                pass
-    finally:
-        if blocked is not None:
-            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)  # pending ones are now ignored
-
+EXIT_QUIT = EXIT_FAIL
+"""Quitting before the stack is up: the setup did not complete."""
 
 class ResumeChecked(Message):
     """The doctor's findings when the wizard resumed past the first steps."""
@@ -147,7 +121,7 @@ class WizardApp(App[int]):
 
     def on_mount(self) -> None:
         if self.handle_signals:
-            self._install_signal_handlers()
+            route_signals(self._on_signal)
         self.push_screen(self._screen(self.start_step))
         if self.recheck and STEPS.index(self.start_step) > STEPS.index("prereq"):
             self._recheck_resumed()
@@ -233,7 +207,7 @@ class WizardApp(App[int]):
     def action_request_quit(self) -> None:
         jobs = self.jobs
         if not jobs and self.startup_state != "running":
-            self.exit(EXIT_DONE if self.state.is_done("done") else EXIT_QUIT)
+            self.exit(EXIT_OK if self.state.is_done("done") else EXIT_QUIT)
             return
         what = ", ".join(jobs) or "startup"
         extra = (" Containers started so far are stopped and secret files removed."
@@ -245,20 +219,13 @@ class WizardApp(App[int]):
                 self.exit(EXIT_QUIT)
 
         self.push_screen(ConfirmDialog("Quit?", f"Still working: {what}.{extra}", yes="Quit",
-                                       no="Stay"), answer)
+                                       no="Stay", default=True), answer)
 
-    def _install_signal_handlers(self) -> None:
-        """Route the signals through the event loop (removed again when the loop closes).
-
-        Without this, SIGTERM/SIGHUP kill the process at once (exit 143/129, terminal left raw in
-        the alternate screen, a half-started stack and its secret files left behind) and a real
-        SIGINT ends `asyncio.run` quietly with exit 1."""
-        loop = asyncio.get_running_loop()
-        for sig in HELD_SIGNALS:
-            try:
-                loop.add_signal_handler(sig, self._hangup if sig == signal.SIGHUP else self.action_interrupt)
-            except (ValueError, RuntimeError, NotImplementedError):  # not the main thread
-                pass
+    def _on_signal(self, sig: int) -> None:
+        if sig == signal.SIGHUP:
+            self._hangup()
+        else:
+            self.action_interrupt()
 
     def _hangup(self) -> None:
         """SIGHUP: the terminal is (probably) gone. Textual's shutdown can then block for good (its

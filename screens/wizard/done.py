@@ -9,7 +9,8 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from toolbox_tui.screens.wizard.step_base import StepScreen, load_css
+from toolbox_tui.screens.stylesheets import load_css
+from toolbox_tui.screens.wizard.step_base import StepScreen
 
 
 def done_table(urls: list, commands: list) -> Table:
@@ -56,13 +57,9 @@ class DoneStep(StepScreen):
         self.set_status("Setup complete.", "green")
 
     def action_dashboard(self) -> None:
-        try:
-            from toolbox_tui.screens.dashboard.screen import DashboardScreen
-            from toolbox_tui.live.stack import LiveStack
-        except ImportError:
-            self.set_status("The dashboard is not available in this build; run `toolbox-tui dashboard`.",
-                            "yellow")
-            return
+        from toolbox_tui.live.stack import LiveStack
+        from toolbox_tui.screens.dashboard.screen import DashboardScreen
+
         stack = self.wizard.stack
         services = tuple(stack.services)
         source = LiveStack(stack.name, compose_args=stack.compose_args(), services=services)

@@ -16,7 +16,7 @@ import time
 import traceback
 from typing import Any
 
-EXIT_EVAL, EXIT_NO_TTY = 3, 2
+from toolbox_tui.errors import EXIT_EVAL, EXIT_INTERRUPTED, EXIT_USAGE
 
 HANGUP_GRACE = 5.0
 """Seconds the wizard may take to shut down after SIGHUP before the watchdog cleans up without it."""
@@ -26,40 +26,17 @@ def _err(text: str) -> None:
     sys.stderr.write(text + "\n")
 
 
-def use_real_terminal_size() -> None:
-    """Drop COLUMNS/LINES from the environment when the terminal can tell its own size.
-
-    Textual sizes its screen with `shutil.get_terminal_size`, which prefers those variables:
-    exported by a shell profile, `script` or a CI runner they pin the screen to a stale size
-    (an 80x24 layout in a 160x45 terminal, the rest blank) and every resize is ignored. Children
-    (`docker compose`) do not need them either."""
-    try:
-        os.get_terminal_size(sys.__stdout__.fileno())
-    except (OSError, AttributeError, ValueError):
-        return  # no terminal to ask: leave the caller's choice
-    os.environ.pop("COLUMNS", None)
-    os.environ.pop("LINES", None)
-
-
 def run_wizard(args: Any) -> int:
     """Open the wizard on the project the arguments select; returns the exit code."""
-    from toolbox_tui.compose.project import options_from_args
-    from toolbox_tui.compose.yaml_source import LoadError
+    from toolbox_tui.compose.project import load_stack, options_from_args
+    from toolbox_tui.errors import ToolboxError
 
     debug = bool(getattr(args, "debug", False)) or os.environ.get("TOOLBOX_TUI_DEBUG") == "1"
     opts = options_from_args(args)
     try:
-        from toolbox_tui.compose.project import load_stack
-
         stack = load_stack(opts)
-    except LoadError as exc:
-        where = getattr(exc, "where", "") or ""
-        _err(f"toolbox-tui: error: {where + ': ' if where and where not in str(exc) else ''}{exc}")
-        if getattr(exc, "hint", ""):
-            _err(f"  hint: {exc.hint}")
-        if debug:
-            traceback.print_exc()
-        return EXIT_EVAL
+    except ToolboxError:  # LoadError (file:line): rendered by cli.main like every command's
+        raise
     except Exception as exc:  # noqa: BLE001 - unreadable files, bad encodings...: no traceback
         _err(f"toolbox-tui: error: the project could not be loaded: {type(exc).__name__}: {exc}")
         _err("  hint: run `toolbox-tui doctor` for details, or re-run with --debug.")
@@ -69,9 +46,10 @@ def run_wizard(args: Any) -> int:
     if not (sys.stdin.isatty() and sys.stdout.isatty()) and not os.environ.get("TOOLBOX_TUI_FORCE_TTY"):
         _err("toolbox-tui: error: the wizard needs an interactive terminal")
         _err("  hint: use the headless commands instead: `toolbox-tui doctor`, `fix`, `secrets`, `up`.")
-        return EXIT_NO_TTY
+        return EXIT_USAGE
 
-    from toolbox_tui.screens.wizard.app import EXIT_INTERRUPTED, WizardApp, hold_signals
+    from toolbox_tui.screens.terminal import hold_signals, use_real_terminal_size
+    from toolbox_tui.screens.wizard.app import WizardApp
     from toolbox_tui.wizard.backend import WizardBackend
     from toolbox_tui.wizard.state import load_state
 

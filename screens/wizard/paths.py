@@ -17,7 +17,8 @@ from textual.widgets import DataTable, Static
 
 from toolbox_tui.findings import FAIL, Check
 from toolbox_tui.screens.dialogs import ConfirmDialog, TextViewDialog, diff_text
-from toolbox_tui.screens.wizard.step_base import StepScreen, load_css, status_text
+from toolbox_tui.screens.stylesheets import load_css
+from toolbox_tui.screens.wizard.step_base import StepScreen, status_text
 from toolbox_tui.screens.wizard.project import rel
 
 
@@ -283,7 +284,7 @@ class PathsStep(StepScreen):
             self._refresh(before=apply, reload=True)
 
         self.app.push_screen(ConfirmDialog(f"Apply {len(plan.actions)} change(s)?", self.plan_text(),
-                                           yes="Apply", no="Cancel"), go)
+                                           yes="Apply", no="Cancel", default=True), go)
 
     def action_undo(self) -> None:
         if self.busy or not self.can_undo:
@@ -304,7 +305,7 @@ class PathsStep(StepScreen):
         self.app.push_screen(ConfirmDialog("Undo the last fix run?",
                                            "Every file it created is removed and every file it "
                                            "edited is restored byte for byte.", yes="Undo",
-                                           no="Cancel"), go)
+                                           no="Cancel", default=True), go)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("apply", "cycle_option", "preview") and (self.busy or not self.plan or self.stale):

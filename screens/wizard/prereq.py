@@ -16,7 +16,8 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from toolbox_tui.findings import FAIL, Check
-from toolbox_tui.screens.wizard.step_base import StepScreen, load_css, status_text
+from toolbox_tui.screens.stylesheets import load_css
+from toolbox_tui.screens.wizard.step_base import StepScreen, status_text
 
 SHOWN_AREAS = ("prereq", "compose")
 """Areas this step lists; the other areas belong to later steps."""

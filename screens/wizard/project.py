@@ -15,7 +15,8 @@ from textual.message import Message
 from textual.widgets import Static
 
 from toolbox_tui.screens.dialogs import TextDialog
-from toolbox_tui.screens.wizard.step_base import StepScreen, load_css, user_error
+from toolbox_tui.screens.stylesheets import load_css
+from toolbox_tui.screens.wizard.step_base import StepScreen, user_error
 
 
 class StackLoaded(Message):

@@ -13,7 +13,8 @@ from textual.message import Message
 from textual.widgets import Static
 
 from toolbox_tui.findings import FAIL, WARN, Check
-from toolbox_tui.screens.wizard.step_base import StepScreen, load_css
+from toolbox_tui.screens.stylesheets import load_css
+from toolbox_tui.screens.wizard.step_base import StepScreen
 
 HANDLED_BY_STARTUP = ("secrets.external.",)
 """Failing check ids the startup itself resolves (external secrets become file secrets)."""

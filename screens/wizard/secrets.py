@@ -17,7 +17,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Input, Static
 
-from toolbox_tui.screens.wizard.step_base import StepScreen, load_css
+from toolbox_tui.screens.stylesheets import load_css
+from toolbox_tui.screens.wizard.step_base import StepScreen
 
 STATUS_WORDS = {
     "keyring": ("stored in the keyring", "green"), "session": ("kept for this session", "green"),

@@ -20,7 +20,8 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, RichLog, Static
 
-from toolbox_tui.screens.wizard.step_base import StepScreen, load_css
+from toolbox_tui.screens.stylesheets import load_css
+from toolbox_tui.screens.wizard.step_base import StepScreen
 from toolbox_tui.wizard.backend import StartupOutcome
 
 LOG_KEEP = 200
@@ -38,7 +39,7 @@ class Progress(Message):
 
 
 class Health(Message):
-    """A `health_wait.ServiceState` change."""
+    """A `engine.containers.ServiceState` change (the health wait's verdict)."""
 
     def __init__(self, state: Any) -> None:
         super().__init__()

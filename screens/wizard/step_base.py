@@ -6,7 +6,6 @@ Next is disabled, or ""). Work that blocks runs in thread workers that only post
 
 from __future__ import annotations
 
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -22,14 +21,6 @@ from toolbox_tui.wizard.state import STEP_SHORT, STEPS
 
 if TYPE_CHECKING:
     from toolbox_tui.screens.wizard.app import WizardApp
-
-
-def load_css(name: str) -> str:
-    """A stylesheet from the installed `toolbox_tui.styles` package ("" when it is missing)."""
-    try:
-        return resources.files("toolbox_tui.styles").joinpath(name).read_text(encoding="utf-8")
-    except (FileNotFoundError, ModuleNotFoundError):
-        return ""
 
 
 STATUS_MARK = {PASS: ("✓", "green"), FAIL: ("✗", "red"), WARN: ("!", "yellow"), SKIP: ("-", "dim")}

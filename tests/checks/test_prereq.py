@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from toolbox_tui.checks import prereq as pc
-from toolbox_tui.compose.model import PortRef
+from toolbox_tui.compose.refs import PortRef
 from toolbox_tui.engine.client import EngineInfo
 from toolbox_tui.findings import Check
 from toolbox_tui.checks.prereq import prereq_checks

@@ -14,7 +14,8 @@ from tests.helpers.machine import REPO_ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from toolbox_tui.compose.project import ProjectOptions, env_file_problems, load_stack, read_env_file
+from toolbox_tui.compose.env_files import env_file_problems, read_env_file
+from toolbox_tui.compose.project import ProjectOptions, load_stack
 from toolbox_tui.compose.yaml_source import LoadError
 
 

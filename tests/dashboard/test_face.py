@@ -17,7 +17,8 @@ from toolbox_tui.screens.dashboard.screen import (  # noqa: E402
     DashboardApp, EngineUpdate, EventArrived, LogsArrived, StateUpdate, StatsUpdate,
 )
 from toolbox_tui.screens.dashboard.log_view import LogView  # noqa: E402
-from toolbox_tui.live.events import EngineStatus, HealthProbe, ServiceState, StackEvent  # noqa: E402
+from toolbox_tui.engine.containers import HealthProbe, ServiceState  # noqa: E402
+from toolbox_tui.live.events import EngineStatus, StackEvent  # noqa: E402
 from toolbox_tui.live.stats import ServiceStats  # noqa: E402
 
 NOW = 1_795_000_000.0
@@ -27,12 +28,14 @@ def fake_states() -> list[ServiceState]:
     return [
         ServiceState("web", "a" * 64, "demo-web-1", "running", "healthy", 0, 0, NOW - 3725,
                      ports=("127.0.0.1:8080->80/tcp",), image="busybox",
-                     health_log=(HealthProbe("2026-11-27T10:00:01.000000000Z", 0, "ok"),)),
+                     health_log=(HealthProbe(start="2026-11-27T10:00:01.000000000Z", exit_code=0,
+                                             output="ok"),)),
         ServiceState("api", "b" * 64, "demo-api-1", "running", "unhealthy", 3, 2, NOW - 65,
                      image="busybox",
-                     health_log=(HealthProbe("2026-11-27T10:00:01.000000000Z", 0, "ok"),
-                                 HealthProbe("2026-11-27T10:00:02.000000000Z", 1,
-                                             "connection refused"))),
+                     health_log=(HealthProbe(start="2026-11-27T10:00:01.000000000Z", exit_code=0,
+                                             output="ok"),
+                                 HealthProbe(start="2026-11-27T10:00:02.000000000Z", exit_code=1,
+                                             output="connection refused"))),
         ServiceState("worker", "c" * 64, "demo-worker-1", "exited", "", 0, 5, 0.0, exit_code=137,
                      oom_killed=True, image="busybox"),
     ]

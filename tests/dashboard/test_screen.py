@@ -18,7 +18,7 @@ pytest.importorskip("textual")
 from textual.widgets import DataTable  # noqa: E402
 
 from toolbox_tui.screens.dashboard.screen import DashboardApp  # noqa: E402
-from toolbox_tui.screens.widgets_confirm import ConfirmModal  # noqa: E402
+from toolbox_tui.screens.dialogs import ConfirmDialog  # noqa: E402
 from toolbox_tui.screens.dashboard.log_view import LogView  # noqa: E402
 from toolbox_tui.live.stack import LiveStack  # noqa: E402
 
@@ -118,12 +118,12 @@ async def test_rows_health_restart_filter_reattach(stack) -> None:
         assert screen.selected_service() == "web"
         web_started = screen.states["web"].started_at
         await pilot.press("r")
-        assert await pilot_until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        assert await pilot_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
         await pilot.press("n")
         await pilot.pause(1.0)
         assert screen.states["web"].started_at == web_started
         await pilot.press("r")
-        assert await pilot_until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        assert await pilot_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
         await pilot.press("y")
         assert await pilot_until(pilot, lambda: screen.states["web"].started_at > web_started, 40)
         assert await pilot_until(pilot, lambda: any(e.service == "web" and e.action == "restart"

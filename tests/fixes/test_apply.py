@@ -12,7 +12,6 @@ import pytest
 from tests.helpers.fixes import BASE, COMPOSE, failing_ids, load, plan_for, runs_dir, snapshot
 from toolbox_tui.fixes.apply import FixError, apply_plan, undo
 from toolbox_tui.fixes.plan import PlanError
-from toolbox_tui.compose.project import state_dir
 
 REDIS_CAND = Path("infrastructure/docker/redis.conf")
 ROJO_CAND = Path("roblox/Config/default.project.json")
@@ -42,7 +41,7 @@ def test_example_findings_and_default_plan(example_copy: Path) -> None:
 def test_default_apply_fixes_everything_and_undo_restores_bytes(example_copy: Path) -> None:
     before = snapshot(example_copy)
     stack = load(example_copy)
-    result = apply_plan(plan_for(stack), state_dir(stack))
+    result = apply_plan(plan_for(stack), stack.state_dir)
 
     after_stack = load(example_copy)
     assert not (failing_ids(after_stack) & EXPECTED)
@@ -67,7 +66,7 @@ def test_default_apply_fixes_everything_and_undo_restores_bytes(example_copy: Pa
         assert entry["done"] and entry["sha256_after"] and entry["sha256_before"] is None
         assert entry["created"]
 
-    res = undo(state_dir(stack))
+    res = undo(stack.state_dir)
     assert snapshot(example_copy) == before
     assert len(res.removed) == 7 and res.kept == ()
     assert _journal(result.run_dir)["status"] == "undone"
@@ -76,7 +75,7 @@ def test_default_apply_fixes_everything_and_undo_restores_bytes(example_copy: Pa
 def test_symlink_option(example_copy: Path) -> None:
     stack = load(example_copy)
     apply_plan(plan_for(stack, "paths.bind.redis.1=symlink:1", "env.file.missing=skip"),
-               state_dir(stack))
+               stack.state_dir)
     link = example_copy / COMPOSE / "config" / "redis.conf"
     assert link.is_symlink() and not os.path.isabs(os.readlink(link))
     assert os.readlink(link) == "../../redis.conf"
@@ -97,7 +96,7 @@ def test_rewrite_changes_only_the_referenced_scalars(example_copy: Path) -> None
                     "paths.bind.postgres.1=skip", "env.file.missing=skip")
     (action,) = plan.actions
     assert action.kind == "rewrite" and len(action.edits) == 2
-    apply_plan(plan, state_dir(stack))
+    apply_plan(plan, stack.state_dir)
     old = before[str(BASE)][1]
     new = (example_copy / BASE).read_bytes()
     assert _lines_changed(old, new) == [53, 220]
@@ -109,7 +108,7 @@ def test_rewrite_changes_only_the_referenced_scalars(example_copy: Path) -> None
     remaining = failing_ids(load(example_copy))
     assert "paths.bind.redis.1" not in remaining and "paths.bind.roblox-sync.0" not in remaining
     assert "paths.bind.postgres.1" in remaining
-    undo(state_dir(stack))
+    undo(stack.state_dir)
     assert snapshot(example_copy) == before
 
 
@@ -120,7 +119,7 @@ def test_rewrite_keeps_docker_compose_config_valid(example_copy: Path, compose_r
     stack = load(example_copy)
     cfg_before = config_json(stack.compose_args())
     apply_plan(plan_for(stack, "paths.bind.redis.1=rewrite", "paths.bind.roblox-sync.0=rewrite",
-                        "env.file.missing=skip"), state_dir(stack))
+                        "env.file.missing=skip"), stack.state_dir)
     cfg_after = config_json(load(example_copy).compose_args())
     redis_src = [v["source"] for v in cfg_after["services"]["redis"]["volumes"] if v["type"] == "bind"]
     rojo_src = [v["source"] for v in cfg_after["services"]["roblox-sync"]["volumes"]]
@@ -165,7 +164,7 @@ def test_same_target_from_three_findings_is_one_copy(example_copy: Path) -> None
     (redis,) = [a for a in plan.actions if a.target.endswith("config/redis.conf")]
     assert set(redis.finding_ids) == {"paths.bind.redis.1", "paths.bind.mcp-server.0",
                                       "paths.bind.loki.0"}
-    apply_plan(plan, state_dir(stack))
+    apply_plan(plan, stack.state_dir)
     assert not failing_ids(load(example_copy, files)) & {"paths.bind.mcp-server.0", "paths.bind.loki.0"}
 
 
@@ -179,7 +178,7 @@ def test_override_reference_rewritten_in_that_file_at_the_anchor(example_copy: P
     (action,) = plan.actions
     assert action.target == str(example_copy / COMPOSE / "docker-compose.extra.yml")
     assert len(action.edits) == 1 and action.edits[0].line == 2
-    apply_plan(plan, state_dir(stack))
+    apply_plan(plan, stack.state_dir)
     extra = (example_copy / COMPOSE / "docker-compose.extra.yml").read_text()
     assert extra == EXTRA.replace("&conf ./config/redis.conf", "&conf ../redis.conf")
     after = snapshot(example_copy)
@@ -197,10 +196,10 @@ def test_replace_the_empty_directory_docker_left(example_copy: Path) -> None:
     plan = plan_for(stack, "env.file.missing=skip")
     (action,) = [a for a in plan.actions if a.target == str(left)]
     assert action.kind == "replace_dir"
-    apply_plan(plan, state_dir(stack))
+    apply_plan(plan, stack.state_dir)
     assert left.is_file() and left.read_bytes() == (example_copy / REDIS_CAND).read_bytes()
     assert "paths.bind.redis.1" not in failing_ids(load(example_copy))
-    undo(state_dir(stack))
+    undo(stack.state_dir)
     assert snapshot(example_copy) == before and left.is_dir()
 
 
@@ -224,7 +223,7 @@ def test_candidate_outside_the_repo(example_copy: Path, tmp_path: Path) -> None:
         plan_for(stack, f"paths.bind.redis.1=copy:{outside}")
     assert "--allow-outside" in str(info.value) + info.value.hint
     plan = plan_for(stack, f"paths.bind.redis.1=copy:{outside}", allow_outside=True)
-    apply_plan(plan, state_dir(stack))
+    apply_plan(plan, stack.state_dir)
     assert (example_copy / COMPOSE / "config" / "redis.conf").read_text() == "maxmemory 1mb\n"
 
 
@@ -234,7 +233,7 @@ def test_read_only_compose_file_is_not_touched(example_copy: Path) -> None:
     os.chmod(example_copy / BASE, 0o444)
     before = snapshot(example_copy)
     with pytest.raises(FixError, match="read-only") as info:
-        apply_plan(plan, state_dir(stack))
+        apply_plan(plan, stack.state_dir)
     assert "chmod u+w" in info.value.hint and not info.value.rolled_back
     assert snapshot(example_copy) == before  # not even the copies of the other findings
     assert not runs_dir(stack).exists()
@@ -247,7 +246,7 @@ def test_compose_file_changed_between_plan_and_apply(example_copy: Path) -> None
         fh.write("# edited by hand meanwhile\n")
     before = snapshot(example_copy)
     with pytest.raises(FixError, match="changed since the plan") as info:
-        apply_plan(plan, state_dir(stack))
+        apply_plan(plan, stack.state_dir)
     assert "toolbox-tui fix" in info.value.hint
     assert snapshot(example_copy) == before
 
@@ -257,11 +256,11 @@ def test_target_created_or_source_changed_between_plan_and_apply(example_copy: P
     plan = plan_for(stack)
     (example_copy / REDIS_CAND).write_text("changed\n")
     with pytest.raises(FixError, match="changed since the plan"):
-        apply_plan(plan, state_dir(stack))
+        apply_plan(plan, stack.state_dir)
     plan = plan_for(load(example_copy))
     (example_copy / COMPOSE / ".env").write_text("A=1\n")
     with pytest.raises(FixError, match="exists now"):
-        apply_plan(plan, state_dir(stack))
+        apply_plan(plan, stack.state_dir)
 
 
 def test_failure_half_way_rolls_back(example_copy: Path) -> None:
@@ -274,7 +273,7 @@ def test_failure_half_way_rolls_back(example_copy: Path) -> None:
             raise OSError(28, "No space left on device")
 
     with pytest.raises(FixError, match="No space left on device") as info:
-        apply_plan(plan, state_dir(stack), before_action=boom)
+        apply_plan(plan, stack.state_dir, before_action=boom)
     assert info.value.rolled_back and info.value.leftovers == ()
     assert snapshot(example_copy) == before
     journal = _journal(info.value.run_dir)
@@ -282,43 +281,43 @@ def test_failure_half_way_rolls_back(example_copy: Path) -> None:
     backups = list((Path(info.value.run_dir) / "backups").iterdir())
     assert [b.read_bytes() for b in backups] == [before[str(BASE)][1]]
     with pytest.raises(FixError, match="no applied fix run"):
-        undo(state_dir(stack))
+        undo(stack.state_dir)
 
 
 def test_undo_goes_back_one_run_at_a_time(example_copy: Path) -> None:
     s0 = snapshot(example_copy)
     stack = load(example_copy)
     apply_plan(plan_for(stack, "paths.bind.roblox-sync.0=skip", "paths.bind.postgres.1=skip",
-                        "env.file.missing=skip"), state_dir(stack))
+                        "env.file.missing=skip"), stack.state_dir)
     s1 = snapshot(example_copy)
-    apply_plan(plan_for(load(example_copy), "paths.bind.roblox-sync.0=rewrite"), state_dir(stack))
+    apply_plan(plan_for(load(example_copy), "paths.bind.roblox-sync.0=rewrite"), stack.state_dir)
     assert plan_for(load(example_copy)).actions == ()  # idempotent: nothing left to do
-    undo(state_dir(stack))
+    undo(stack.state_dir)
     assert snapshot(example_copy) == s1
-    undo(state_dir(stack))
+    undo(stack.state_dir)
     assert snapshot(example_copy) == s0
     with pytest.raises(FixError, match="no applied fix run"):
-        undo(state_dir(stack))
+        undo(stack.state_dir)
 
 
 def test_undo_refuses_when_a_fixed_file_was_edited_afterwards(example_copy: Path) -> None:
     stack = load(example_copy)
-    apply_plan(plan_for(stack, "paths.bind.redis.1=rewrite"), state_dir(stack))
+    apply_plan(plan_for(stack, "paths.bind.redis.1=rewrite"), stack.state_dir)
     with open(example_copy / BASE, "a") as fh:
         fh.write("# my own edit\n")
     edited = snapshot(example_copy)
     with pytest.raises(FixError, match="changed after the fix") as info:
-        undo(state_dir(stack))
+        undo(stack.state_dir)
     assert "backups" in info.value.hint
     assert snapshot(example_copy) == edited
 
 
 def test_undo_keeps_a_created_file_the_user_changed(example_copy: Path) -> None:
     stack = load(example_copy)
-    apply_plan(plan_for(stack), state_dir(stack))
+    apply_plan(plan_for(stack), stack.state_dir)
     env = example_copy / COMPOSE / ".env"
     env.write_text("POSTGRES_USER=me\n")
-    res = undo(state_dir(stack))
+    res = undo(stack.state_dir)
     assert str(env) in res.kept and env.read_text() == "POSTGRES_USER=me\n"
 
 
@@ -333,7 +332,7 @@ def test_paths_with_spaces_unicode_and_hash(example_copy: Path, compose_ready: s
     assert fp.chosen is not None and fp.chosen.candidate == str(odd)
     plan = plan_for(stack, "paths.bind.redis.1=rewrite:1", "env.file.missing=skip")
     (rewrite,) = [a for a in plan.actions if a.kind == "rewrite"]
-    apply_plan(plan, state_dir(stack))
+    apply_plan(plan, stack.state_dir)
     line = (example_copy / BASE).read_text().splitlines()[52]
     assert line == "      - '../../../infra files/über #1/redis.conf:/usr/local/etc/redis/redis.conf:ro'"
     assert "paths.bind.redis.1" not in failing_ids(load(example_copy))
@@ -351,7 +350,7 @@ def test_windows_style_reference_in_yaml(example_copy: Path) -> None:
     plan = plan_for(stack, f"{fid}=rewrite:../redis.conf", "paths.bind.redis.1=skip",
                     "paths.bind.postgres.1=skip", "paths.bind.roblox-sync.0=skip",
                     "env.file.missing=skip")
-    apply_plan(plan, state_dir(stack))
+    apply_plan(plan, stack.state_dir)
     assert extra.read_bytes() == (b"services:\r\n  loki:\r\n    volumes:\r\n"
                                   b"      - '../redis.conf:/etc/redis.conf:ro'  # from a Windows laptop\r\n")
     assert fid not in failing_ids(load(example_copy, files))
@@ -367,7 +366,7 @@ def test_ctrl_c_half_way_rolls_back_too(example_copy: Path) -> None:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        apply_plan(plan, state_dir(stack), before_action=interrupt)
+        apply_plan(plan, stack.state_dir, before_action=interrupt)
     assert snapshot(example_copy) == before
     (run,) = runs_dir(stack).iterdir()
     assert _journal(run)["status"] == "rolled_back"
@@ -377,7 +376,7 @@ def test_rewrite_keeps_mode_and_is_atomic(example_copy: Path) -> None:
     os.chmod(example_copy / BASE, 0o640)
     inode = os.stat(example_copy / BASE).st_ino
     stack = load(example_copy)
-    apply_plan(plan_for(stack, "paths.bind.redis.1=rewrite"), state_dir(stack))
+    apply_plan(plan_for(stack, "paths.bind.redis.1=rewrite"), stack.state_dir)
     st = os.stat(example_copy / BASE)
     assert stat.S_IMODE(st.st_mode) == 0o640
     assert st.st_ino != inode  # replaced by rename, never rewritten in place
@@ -386,8 +385,8 @@ def test_rewrite_keeps_mode_and_is_atomic(example_copy: Path) -> None:
 
 def test_state_dir_keeps_itself_out_of_git(example_copy: Path) -> None:
     stack = load(example_copy)
-    apply_plan(plan_for(stack), state_dir(stack))
-    assert (state_dir(stack) / ".gitignore").read_text().splitlines()[-1] == "*"
+    apply_plan(plan_for(stack), stack.state_dir)
+    assert (stack.state_dir / ".gitignore").read_text().splitlines()[-1] == "*"
 
 
 @pytest.mark.engine
@@ -397,7 +396,7 @@ def test_doctor_is_clean_for_fixed_findings(example_copy: Path, compose_ready: s
     stack = load(example_copy)
     before = {c.id for c in run_doctor(stack, engine=False, docs=False) if c.status == "fail"}
     assert before >= EXPECTED
-    apply_plan(plan_for(stack), state_dir(stack))
+    apply_plan(plan_for(stack), stack.state_dir)
     checks = run_doctor(load(example_copy), engine=False, docs=False)
     failing = {c.id for c in checks if c.status == "fail"}
     assert not failing & EXPECTED
@@ -409,11 +408,11 @@ def test_doctor_is_clean_for_fixed_findings(example_copy: Path, compose_ready: s
 def test_undo_finishes_a_run_that_was_killed_half_way(example_copy: Path) -> None:
     before = snapshot(example_copy)
     stack = load(example_copy)
-    result = apply_plan(plan_for(stack, "paths.bind.redis.1=rewrite"), state_dir(stack))
+    result = apply_plan(plan_for(stack, "paths.bind.redis.1=rewrite"), stack.state_dir)
     # What a kill -9 after the last action (before the journal said `applied`) leaves behind.
     journal = _journal(result.run_dir)
     journal["status"] = "applying"
     journal["actions"][-1]["done"] = False
     (Path(result.run_dir) / "journal.json").write_text(json.dumps(journal))
-    undo(state_dir(stack))
+    undo(stack.state_dir)
     assert snapshot(example_copy) == before

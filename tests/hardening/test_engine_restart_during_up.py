@@ -296,17 +296,19 @@ def test_engine_lost_report_json(tmp_path, capsys, record):
     import argparse
     import json
 
-    from toolbox_tui.cli.lifecycle import _engine_lost, _Printer
-    from toolbox_tui.lifecycle.health import ServiceState
+    from toolbox_tui.cli.up import _engine_lost, _Printer
+    from toolbox_tui.engine.containers import ServiceState
     from toolbox_tui.lifecycle.startup import ProjectRef
+    from toolbox_tui.lifecycle.up import EngineLost, UpOutcome
 
     record.case(KLASS, "engine-lost report as --json")
     args = argparse.Namespace(json=True)
     stack = ProjectRef(name="tbxtest-json", args=["--project-directory", str(tmp_path)], services={})
     states = {"slow": ServiceState("slow", state="running", health="starting", has_healthcheck=True,
                                    reason="health: starting")}
-    code = _engine_lost(args, stack, {"version": 1, "command": "up"}, _Printer(args),
-                        "waiting for health", "the engine closed its event stream", states)
+    outcome = UpOutcome(stack, None, states=states,
+                        engine_lost=EngineLost("waiting for health", "the engine closed its event stream"))
+    code = _engine_lost(args, stack, {"version": 1, "command": "up"}, _Printer(args), outcome)
     doc = json.loads(capsys.readouterr().out)
     assert code == 3 and doc["ok"] is False
     lost = doc["engine_lost"]

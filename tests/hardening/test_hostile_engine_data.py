@@ -31,7 +31,7 @@ from textual.widgets import DataTable, RichLog, Static  # noqa: E402
 
 from toolbox_tui.live.logs import LogPipeline, LogStore  # noqa: E402
 from toolbox_tui.screens.dashboard.screen import DashboardApp, DashboardScreen  # noqa: E402
-from toolbox_tui.screens.widgets_confirm import ConfirmModal  # noqa: E402
+from toolbox_tui.screens.dialogs import ConfirmDialog  # noqa: E402
 from toolbox_tui.screens.dashboard.log_view import LogView  # noqa: E402
 from toolbox_tui.live.stack import LiveSinks, LiveStack  # noqa: E402
 
@@ -214,7 +214,7 @@ async def test_hostile_labels_and_health_output_in_the_dashboard(hostile_project
             assert screen.selected_service() == svc
             started = {k: _started(docker_client, ids[k]) for k in ("twin", "twin-spoof", target)}
             await pilot.press("r")
-            assert await pilot_until(pilot, lambda: isinstance(app.screen, ConfirmModal), 10)
+            assert await pilot_until(pilot, lambda: isinstance(app.screen, ConfirmDialog), 10)
             _clean(app.export_screenshot(), "SVG of the confirm dialog", multiline=True)
             await pilot.press("y")
             assert await pilot_until(pilot, lambda: _started(docker_client, ids[target])

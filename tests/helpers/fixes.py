@@ -7,10 +7,10 @@ import stat
 from pathlib import Path
 from typing import Sequence
 
-from toolbox_tui.cli.fix import gather_findings
+from toolbox_tui.fixes.plan import gather_findings
 from toolbox_tui.findings import FAIL, Check
 from toolbox_tui.fixes.plan import FixPlan, make_plan, parse_choice
-from toolbox_tui.compose.project import ProjectOptions, load_stack, state_dir
+from toolbox_tui.compose.project import ProjectOptions, load_stack
 
 COMPOSE = Path("infrastructure/docker/compose")
 BASE = COMPOSE / "docker-compose.yml"
@@ -33,7 +33,7 @@ def failing_ids(stack) -> set[str]:
 
 
 def runs_dir(stack) -> Path:
-    return state_dir(stack) / "runs"
+    return stack.state_dir / "runs"
 
 
 def snapshot(root: Path) -> dict[str, tuple]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from tests.helpers.waiting import wait_until
-from toolbox_tui.live.events import EngineStatus, ServiceState, StackEvent, StackWatcher
+from toolbox_tui.engine.containers import ServiceState
+from toolbox_tui.live.events import EngineStatus, StackEvent, StackWatcher
 
 
 class Recorder:

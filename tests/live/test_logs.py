@@ -14,8 +14,9 @@ from hypothesis import given, settings, strategies as st
 
 from toolbox_tui.live.logs import (
     LineSplitter, LogBatch, LogLine, LogPipeline, LogStore, PARTIAL_CHUNK, detect_level,
-    format_since, parse_ts,
+    format_since,
 )
+from toolbox_tui.engine.containers import parse_ts
 from toolbox_tui.sanitize import DEFAULT_MAX_LINE
 
 TS = b"2026-11-27T10:00:00.000000001Z "

@@ -10,7 +10,7 @@ import pytest
 
 from tests.helpers.secrets import make_project
 
-from toolbox_tui.cli import lifecycle as cli_lifecycle  # noqa: E402
+from toolbox_tui.cli import up as cli_up  # noqa: E402
 from toolbox_tui.secrets import materialize as sm  # noqa: E402
 from toolbox_tui.checks.paths import path_checks  # noqa: E402
 from toolbox_tui.compose.project import ProjectOptions, load_stack  # noqa: E402
@@ -37,7 +37,7 @@ def test_vanished_secret_files_are_reported_and_rewritten(materialized):
     failing = [c for c in path_checks(stack) if c.status == "fail" and c.extra("kind") == "secret_file"]
     assert failing and all("secrets materialize" in c.hint for c in failing)
 
-    new_stack, notes, problem = cli_lifecycle._materialize(argparse.Namespace(), stack, "dev")
+    new_stack, notes, problem = cli_up._secrets(argparse.Namespace(), stack, "dev")
     assert problem is None, problem
     assert all(Path(p).is_file() for _, p in result.files)
     assert not [c for c in path_checks(new_stack) if c.status == "fail"]

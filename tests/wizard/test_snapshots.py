@@ -19,9 +19,9 @@ from tests.helpers.machine import EXAMPLE_DIR
 
 pytest.importorskip("pytest_textual_snapshot")
 
-from toolbox_tui.lifecycle.diagnosis import Diagnosis, HealthProbe  # noqa: E402
+from toolbox_tui.engine.containers import HealthProbe, ServiceState  # noqa: E402
+from toolbox_tui.lifecycle.diagnosis import Diagnosis  # noqa: E402
 from toolbox_tui.findings import FAIL, PASS, Check  # noqa: E402
-from toolbox_tui.lifecycle.health import ServiceState  # noqa: E402
 from toolbox_tui.live.logs import LogBatch, LogLine  # noqa: E402
 from toolbox_tui.compose.project import ProjectOptions, load_stack  # noqa: E402
 from toolbox_tui.secrets.store import BackendInfo, SessionStore  # noqa: E402
@@ -100,7 +100,7 @@ class CannedBackend(WizardBackend):
             hint="run `toolbox-tui fix` (the Paths step) and start again",
             evidence=("/usr/local/etc/redis/redis.conf is a directory on the host",),
             state="running", health="unhealthy",
-            health_log=(HealthProbe(1, "Could not connect to Redis at 127.0.0.1:6379: Connection refused"),),
+            health_log=(HealthProbe(exit_code=1, output="Could not connect to Redis at 127.0.0.1:6379: Connection refused"),),
             logs=("Fatal error, can't open config file '/usr/local/etc/redis/redis.conf'",))
         return StartupOutcome(False, "Not healthy: redis (redis failed).", (diag,))
 

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from toolbox_tui.compose.project import ProjectOptions, load_stack, state_dir
+from toolbox_tui.compose.project import ProjectOptions, load_stack
 from toolbox_tui.wizard.state import STEPS, WizardState, forget_state, load_state, save_state
 
 
@@ -25,7 +25,7 @@ def test_state_round_trip_and_resume_point(stack):
         state.mark(step)
     assert state.done == ["project", "prereq", "paths"]  # kept in step order
     path = save_state(stack, state)
-    assert path == state_dir(stack) / "wizard.json"
+    assert path == stack.state_dir / "wizard.json"
     doc = json.loads(path.read_text())
     assert set(doc) == {"version", "project", "mode", "done", "updated"}
     again = load_state(stack)
@@ -47,14 +47,14 @@ def test_state_round_trip_and_resume_point(stack):
                                      '{"version": 1, "project": "toolboxai", "mode": "prod", "done": ["project"]}',
                                      '{"version": 1, "project": "toolboxai", "mode": "dev", "done": "project"}'])
 def test_unusable_or_foreign_memory_is_ignored(stack, content):
-    path = state_dir(stack) / "wizard.json"
+    path = stack.state_dir / "wizard.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(content)
     assert load_state(stack).done == []
 
 
 def test_unknown_steps_in_memory_are_dropped(stack):
-    path = state_dir(stack) / "wizard.json"
+    path = stack.state_dir / "wizard.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"version": 1, "project": stack.name, "mode": stack.mode,
                                 "done": ["secrets", "bogus", "project"]}))
@@ -62,7 +62,7 @@ def test_unknown_steps_in_memory_are_dropped(stack):
 
 
 def test_unwritable_state_dir_does_not_stop_the_wizard(stack, tmp_path):
-    sd = state_dir(stack)
+    sd = stack.state_dir
     sd.parent.mkdir(parents=True, exist_ok=True)
     sd.write_text("a file where the state dir should be")
     assert save_state(stack, WizardState(project=stack.name)) is None
@@ -103,7 +103,12 @@ def test_startup_tells_engine_gone_from_a_failed_service(stack, tmp_path, docker
                                          timeout=5)
     why = dead._engine_gone()
     assert why and "no-dockerd.sock" in why or "does not answer" in why, why
-    out = dead._diagnose_or_lost(stack, ["redis"], states=None)
+    from toolbox_tui.lifecycle.up import _engine_lost_while_diagnosing
+
+    assert _engine_lost_while_diagnosing(live._client) is None
+    lost = _engine_lost_while_diagnosing(dead._client)
+    assert lost is not None and lost.phase == "diagnosing", lost
+    out = dead._engine_lost(lost.phase, lost.reason)
     assert isinstance(out, StartupOutcome) and not out.ok and not out.cancelled
     assert "Docker engine went away while diagnosing" in out.summary
     assert "press r to retry" in out.summary

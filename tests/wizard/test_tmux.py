@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.machine import wait_ports_free
-from toolbox_tui.compose.project import ProjectOptions, load_stack, secrets_override_path
+from toolbox_tui.compose.project import ProjectOptions, load_stack
 
 
 def tool() -> str:
@@ -115,4 +115,4 @@ def test_wizard_in_tmux_from_fresh_clone_to_healthy(example_copy, project_name, 
         from toolbox_tui.secrets.materialize import remove_materialized
 
         remove_materialized(stack)
-        assert not secrets_override_path(stack).exists()
+        assert not stack.secrets_override_path.exists()

@@ -18,7 +18,7 @@ import pytest
 
 from tests.helpers.machine import wait_ports_free
 from tests.helpers.wizard import screen_text, status, wait_for
-from toolbox_tui.compose.project import ProjectOptions, load_stack, state_dir
+from toolbox_tui.compose.project import ProjectOptions, load_stack
 
 pytest.importorskip("textual")
 
@@ -225,9 +225,9 @@ async def test_secrets_step_without_keyring_masks_validates_and_never_leaks(
         assert not screen.next_blocked()
         await pilot.press("ctrl+n")
         await to_step(pilot, "review")
-    wizard_json = (state_dir(app.stack) / "wizard.json").read_text()
+    wizard_json = (app.stack.state_dir / "wizard.json").read_text()
     assert CANARY not in wizard_json and "secrets" in json.loads(wizard_json)["done"]
-    for path in state_dir(app.stack).rglob("*"):
+    for path in app.stack.state_dir.rglob("*"):
         if path.is_file():
             assert CANARY not in path.read_text(errors="replace"), path
 
@@ -286,6 +286,7 @@ async def test_full_run_to_healthy_then_resume(example_copy, project_name, test_
             table = app.get_screen("startup").query_one("#startup-table", DataTable)
             assert table.row_count == 13
             await to_step(pilot, "done")
+            await wait_for(pilot, lambda: "is up and healthy" in screen_text(app), what="done text")
             text = screen_text(app)
             assert "is up and healthy" in text and "http://127.0.0.1:5180/" in text
             assert f"toolbox-tui dashboard -p {project_name}" in text
@@ -331,7 +332,7 @@ async def test_ctrl_c_during_startup_leaves_no_secret_files(example_copy, projec
     notes = cleanup(app)
     assert any("removed" in n for n in notes)
     assert not any(Path(f).exists() for f in files)
-    assert not (state_dir(app.stack) / "compose.secrets.yml").exists()
+    assert not (app.stack.state_dir / "compose.secrets.yml").exists()
     left = docker_client.containers.list(all=True,
                                          filters={"label": f"com.docker.compose.project={project_name}"})
     assert not left, "the half-started stack is brought down"

@@ -3,16 +3,12 @@ template describes, template keys missing from the env file, and unparseable env
 
 from __future__ import annotations
 
-import io
 import os
 from pathlib import Path
 
-from dotenv import dotenv_values
-
 from toolbox_tui.compose.model import Stack
 from toolbox_tui.findings import FAIL, PASS, WARN, Check
-from toolbox_tui.compose.project import env_file_problems
-from toolbox_tui.compose.yaml_source import LoadError, read_text
+from toolbox_tui.compose.env_files import env_file_problems, template_keys
 
 
 def _template(stack: Stack) -> Path | None:
@@ -31,13 +27,6 @@ def _env_target(stack: Stack) -> Path:
     return stack.project_dir / ".env"
 
 
-def template_keys(path: Path) -> list[str]:
-    try:
-        return list(dotenv_values(stream=io.StringIO(read_text(path, "env template"))).keys())
-    except LoadError:
-        return []
-
-
 def env_checks(stack: Stack) -> list[Check]:
     out: list[Check] = []
     template = _template(stack)
@@ -54,10 +43,7 @@ def env_checks(stack: Stack) -> list[Check]:
                              hint=f"Run `toolbox-tui fix` to create it from {trel}, then review the values.",
                              path=str(target), data=(("template", str(template)),)))
         else:
-            try:
-                have = set(dotenv_values(stream=io.StringIO(read_text(target, "env file"))).keys())
-            except LoadError:
-                have = set()
+            have = set(template_keys(target))
             missing = sorted(tkeys - have - set(os.environ))
             if missing:
                 out.append(Check(id="env.template_keys", area="env", severity="warning", status=WARN,
@@ -87,7 +73,7 @@ def env_checks(stack: Stack) -> list[Check]:
             status=FAIL if known else WARN,
             title=f"${{{name}}} is used without a default and is not set",
             detail=f"Compose would silently use an empty string. Used at {where}." +
-                   (f" The template defines it." if known else ""),
+                   (" The template defines it." if known else ""),
             hint=(f"Set {name} in {rel}" + (" (create it with `toolbox-tui fix`)." if known and not target.exists() else ".")
                   if known else f"Set {name} in the environment or {rel}, or write ${{{name}:-default}}."),
             file=first.file if first else None, line=first.line if first else None,

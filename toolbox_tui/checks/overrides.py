@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 
 from toolbox_tui.compose.merge import split_volume
-from toolbox_tui.compose.model import Stack, parse_port
+from toolbox_tui.compose.model import Stack
+from toolbox_tui.compose.refs import parse_port
 from toolbox_tui.findings import WARN, Check
 from toolbox_tui.compose.yaml_source import LDict, LList, loc_of
 

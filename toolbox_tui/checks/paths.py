@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from toolbox_tui.compose.model import PathRef, Stack
+from toolbox_tui.compose.model import Stack
+from toolbox_tui.compose.refs import PathRef
 from toolbox_tui.findings import FAIL, PASS, WARN, Check
 from toolbox_tui.checks.repo_index import RepoIndex, content_groups
 

@@ -53,10 +53,8 @@ def _env_items(env: Any) -> Iterable[tuple[str, Any]]:
 
 def _declared_read_only(stack: Any, service: str) -> bool:
     """True when any file of the set says `read_only: true` for the service."""
-    try:
-        from toolbox_tui.compose.yaml_source import load_yaml
-    except ImportError:
-        return False
+    from toolbox_tui.compose.yaml_source import load_yaml
+
     for f in getattr(stack, "files", ()) or ():
         try:
             doc = load_yaml(f)

@@ -8,10 +8,12 @@ a running project by its containers' labels, without needing the files.
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from dataclasses import asdict
 from typing import Any
+
+from toolbox_tui.cli.options import engine_client, load_project
+from toolbox_tui.cli.output import emit, note
+from toolbox_tui.errors import EXIT_INTERRUPTED, EvalError, UsageError
 
 DETAILS_WAIT = 5.0
 """`--json`: how long to wait for the engine to answer `docker inspect` of each container (a
@@ -39,48 +41,17 @@ def _attach_by_name(args: argparse.Namespace) -> bool:
 
 def resolve_project(args: argparse.Namespace) -> tuple[str, list[str] | None, tuple[str, ...]]:
     """(project name, compose args or None, declared services) for the dashboard."""
-    from toolbox_tui.cli.main import EvalError
-
     if _attach_by_name(args):
         return args.project_name, None, ()
-    try:
-        from toolbox_tui.compose.project import load_stack, options_from_args
-    except ImportError:
-        raise EvalError("this build cannot read project files yet",
-                        "attach by name instead: toolbox-tui dashboard -p NAME") from None
-    stack = load_stack(options_from_args(args))  # LoadError is reported by cli.main
+    stack = load_project(args)  # LoadError is reported by cli.main
     return stack.name, list(stack.compose_args()), tuple(stack.services)
 
 
-def connect_engine() -> Any:
-    """A docker client for the engine the docker CLI would use; EvalError when none answers."""
-    from toolbox_tui.cli.main import EvalError
-
-    try:
-        from toolbox_tui.engine.client import EngineUnavailable, connect
-    except ImportError:  # pragma: no cover - engine.py is part of the product
-        import docker
-
-        try:
-            client = docker.from_env(timeout=30)
-            client.ping()
-            return client
-        except Exception as exc:  # noqa: BLE001
-            raise EvalError(f"the Docker engine does not answer ({type(exc).__name__})",
-                            "start dockerd or set DOCKER_HOST / `docker context use`") from None
-    try:
-        return connect(timeout=30)
-    except EngineUnavailable as exc:
-        raise EvalError(exc.message, exc.hint) from None
-
-
 def run_dashboard(args: argparse.Namespace) -> int:
-    from toolbox_tui.cli.main import EvalError, UsageError
-
     if args.ring < 10 or args.tail < 0:
         raise UsageError("--ring must be >= 10 and --tail >= 0")
     project, compose_args, services = resolve_project(args)
-    client = connect_engine()
+    client = engine_client(timeout=30)
     from toolbox_tui.live.events import StackWatcher
 
     watcher = StackWatcher(client, project, on_state=lambda s: None, services=services)
@@ -96,21 +67,18 @@ def run_dashboard(args: argparse.Namespace) -> int:
     if args.json and not watcher.wait_details(DETAILS_WAIT):
         slow = sorted(f"{s.service} ({s.container_name})" for s in watcher.states.values()
                       if not s.details and s.state != "missing")
-        print(f"toolbox-tui: the engine did not answer `docker inspect` within {DETAILS_WAIT:.0f} s "
-              f"for {', '.join(slow)}: shown from the container list (\"details\": false, no "
-              f"restarts/health log). A health-check exec that hangs holds the container's lock; "
-              f"check with `docker inspect CONTAINER` and the container's health check",
-              file=sys.stderr)
+        note(f"the engine did not answer `docker inspect` within {DETAILS_WAIT:.0f} s "
+             f"for {', '.join(slow)}: shown from the container list (\"details\": false, no "
+             f"restarts/health log). A health-check exec that hangs holds the container's lock; "
+             f"check with `docker inspect CONTAINER` and the container's health check")
     watcher.stop()  # the snapshot is taken; inspects still pending are not waited for
     if args.json:
-        print(json.dumps({"project": project,
-                          "services": [asdict(s) for s in watcher.states.values()]},
-                         indent=2, default=str))
+        emit({"project": project, "services": [asdict(s) for s in watcher.states.values()]})
         return 0 if all(s.state == "running" and s.health in ("", "healthy")
                         for s in watcher.states.values()) else 1
 
     from toolbox_tui.screens.dashboard.screen import DashboardApp
-    from toolbox_tui.screens.wizard.launch import use_real_terminal_size
+    from toolbox_tui.screens.terminal import use_real_terminal_size
     from toolbox_tui.live.stack import LiveStack
 
     use_real_terminal_size()
@@ -121,5 +89,5 @@ def run_dashboard(args: argparse.Namespace) -> int:
     try:
         code = app.run()
     except KeyboardInterrupt:  # a signal before the event loop took them over
-        return DashboardApp.EXIT_INTERRUPTED
+        return EXIT_INTERRUPTED
     return int(code or 0)

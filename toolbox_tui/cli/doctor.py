@@ -22,10 +22,10 @@ def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentPar
 
 def run(args: argparse.Namespace) -> int:
     from toolbox_tui.checks.doctor import doctor_report
-    from toolbox_tui.compose.project import load_stack, options_from_args
+    from toolbox_tui.cli.options import load_project
     from toolbox_tui.cli.report import render, to_json
 
-    stack = load_stack(options_from_args(args))
+    stack = load_project(args)
     report = doctor_report(stack, engine=not args.no_engine, docs=not args.no_docs)
     if args.debug:
         for line in report.debug:

@@ -12,16 +12,15 @@ be loaded.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
+from toolbox_tui.cli.options import load_project
+from toolbox_tui.cli.output import emit, error, out
+from toolbox_tui.errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE
 from toolbox_tui.findings import FAIL, Check
-from toolbox_tui.sanitize import plain_text
-
-EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_EVAL = 0, 1, 2, 3
+from toolbox_tui.paths import rel
 
 
 def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -42,24 +41,6 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 # --- gathering ---------------------------------------------------------------------------------
 
-def _load(args: argparse.Namespace):
-    from toolbox_tui.compose.project import load_stack, options_from_args
-
-    return load_stack(options_from_args(args))
-
-
-def gather_findings(stack: Any) -> list[Check]:
-    """The findings `fix` works on: the path checks and a missing env file."""
-    from toolbox_tui.checks.paths import path_checks
-
-    checks = list(path_checks(stack))
-    try:
-        from toolbox_tui.checks.env import env_checks
-    except ImportError:  # pragma: no cover - env checks ship with the doctor
-        return checks
-    return checks + [c for c in env_checks(stack) if c.id == "env.file.missing"]
-
-
 def _compose_config(stack: Any) -> dict[str, Any] | None:
     """{"ok": bool, "error": str|None} from `docker compose config`, None without Compose."""
     from toolbox_tui.engine.compose_cli import ComposeError, compose_info, config_json
@@ -75,122 +56,100 @@ def _compose_config(stack: Any) -> dict[str, Any] | None:
 
 # --- output ------------------------------------------------------------------------------------
 
-def _out(text: str = "") -> None:
-    # plans quote service names and paths from the (untrusted) compose file: no raw controls
-    sys.stdout.write(plain_text(text) + "\n")
-
-
-def _err(text: str) -> None:
-    sys.stderr.write(plain_text(text) + "\n")
-
-
-def _rel(path: str | None, root: str) -> str:
-    if not path:
-        return ""
-    rel = os.path.relpath(path, root)
-    return path if rel.startswith("..") else rel
-
-
 def print_plan(plan: Any, *, applying: bool) -> None:
     root = plan.root
     if not plan.findings:
-        _out("No path or env-file problems: nothing to fix.")
+        out("No path or env-file problems: nothing to fix.")
         return
     if plan.actions:
-        _out(f"Fix plan ({len(plan.actions)} change{'s' if len(plan.actions) != 1 else ''}):")
+        out(f"Fix plan ({len(plan.actions)} change{'s' if len(plan.actions) != 1 else ''}):")
         for i, a in enumerate(plan.actions, 1):
-            _out(f"  {i}. {a.summary}")
-            _out(f"     fixes {', '.join(a.finding_ids)}")
+            out(f"  {i}. {a.summary}")
+            out(f"     fixes {', '.join(a.finding_ids)}")
             if a.diff:
                 for line in a.diff.rstrip("\n").splitlines():
-                    _out(f"     {line}")
+                    out(f"     {line}")
     else:
-        _out("Nothing to apply.")
+        out("Nothing to apply.")
     unfixed = [f for f in plan.unfixed]
     if unfixed:
-        _out("")
-        _out("Left as they are:")
+        out("")
+        out("Left as they are:")
         for f in unfixed:
             mark = "x" if f.status == FAIL else "!"
-            _out(f"  {mark} {f.finding_id}: {f.title}")
-            _out(f"      {f.reason}")
+            out(f"  {mark} {f.finding_id}: {f.title}")
+            out(f"      {f.reason}")
     alternatives = [f for f in plan.findings if len({(o.option, o.candidate) for o in f.options
                                                       if not o.refused}) > 1]
     if alternatives and not applying:
-        _out("")
-        _out("Other choices (--choose ID=OPTION[:N]):")
+        out("")
+        out("Other choices (--choose ID=OPTION[:N]):")
         for f in alternatives:
             cands: list[str] = []
             for o in f.options:
                 if o.candidate and o.candidate not in cands and o.option != "template":
                     cands.append(o.candidate)
             opts = sorted({o.option for o in f.options if not o.refused})
-            _out(f"  {f.finding_id}: {', '.join(opts)}")
+            out(f"  {f.finding_id}: {', '.join(opts)}")
             for n, c in enumerate(cands, 1):
-                _out(f"      {n} = {_rel(c, root)}")
+                out(f"      {n} = {rel(c, root)}")
 
 
 def _print_remaining(remaining: list[Check]) -> None:
     if not remaining:
-        _out("Path checks: all clear.")
+        out("Path checks: all clear.")
         return
-    _out(f"Still failing ({len(remaining)}):")
+    out(f"Still failing ({len(remaining)}):")
     for c in remaining:
-        _out(f"  x {c.id}: {c.title}" + (f"  [{c.where}]" if c.where else ""))
+        out(f"  x {c.id}: {c.title}" + (f"  [{c.where}]" if c.where else ""))
         if c.hint:
-            _out(f"      {c.hint}")
+            out(f"      {c.hint}")
 
 
 def _emit_json(plan: Any, result: dict[str, Any]) -> None:
-    doc = {"version": 1, "plan": plan.to_json() if plan is not None else [],
-           "findings": [f.to_json() for f in plan.findings] if plan is not None else [],
-           "result": result}
-    sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    emit({"version": 1, "plan": plan.to_json() if plan is not None else [],
+          "findings": [f.to_json() for f in plan.findings] if plan is not None else [],
+          "result": result})
 
 
 # --- the command -------------------------------------------------------------------------------
 
 def run_fix(args: argparse.Namespace) -> int:
     from toolbox_tui.fixes.apply import FixError, apply_plan, undo
-    from toolbox_tui.fixes.plan import PlanError, make_plan, parse_choice
-    from toolbox_tui.compose.project import state_dir
+    from toolbox_tui.fixes.plan import PlanError, gather_findings, make_plan, parse_choice
 
     as_json = bool(getattr(args, "json", False))
     if args.undo and (args.apply or args.choose):
-        _err("toolbox-tui: error: --undo cannot be combined with --apply or --choose")
+        error("--undo cannot be combined with --apply or --choose")
         return EXIT_USAGE
     try:
         choices = [parse_choice(c) for c in args.choose]
     except PlanError as exc:
-        _err(f"toolbox-tui: error: {exc}")
-        if exc.hint:
-            _err(f"  hint: {exc.hint}")
+        error(str(exc), exc.hint)
         return EXIT_USAGE
 
-    stack = _load(args)  # LoadError → exit 3 in cli.main
+    stack = load_project(args)  # LoadError → exit 3 in cli.main
 
     if args.undo:
         try:
-            res = undo(state_dir(stack))
+            res = undo(stack.state_dir)
         except FixError as exc:
             if as_json:
                 _emit_json(None, {"status": "failed", "error": str(exc), "hint": exc.hint})
             else:
-                _err(f"toolbox-tui: error: {exc}")
-                if exc.hint:
-                    _err(f"  hint: {exc.hint}")
+                error(str(exc), exc.hint)
             return EXIT_FAIL
         if as_json:
             _emit_json(None, {"status": "undone", **res.to_json()})
         else:
             root = str(stack.root_dir())
-            _out(f"Undid the fix run {Path(res.run_dir).name}:")
+            out(f"Undid the fix run {Path(res.run_dir).name}:")
             for p in res.restored:
-                _out(f"  restored {_rel(p, root)}")
+                out(f"  restored {rel(p, root)}")
             for p in res.removed:
-                _out(f"  removed  {_rel(p, root)}")
+                out(f"  removed  {rel(p, root)}")
             for p in res.kept:
-                _out(f"  kept     {_rel(p, root)} (changed or not empty since the fix; remove it yourself)")
+                out(f"  kept     {rel(p, root)} (changed or not empty since the fix; remove it yourself)")
         return EXIT_OK
 
     findings = gather_findings(stack)
@@ -198,9 +157,7 @@ def run_fix(args: argparse.Namespace) -> int:
         plan = make_plan(findings, root=stack.root_dir(), project_dir=stack.project_dir,
                          choices=choices, allow_outside=args.allow_outside)
     except PlanError as exc:
-        _err(f"toolbox-tui: error: {exc}")
-        if exc.hint:
-            _err(f"  hint: {exc.hint}")
+        error(str(exc), exc.hint)
         return EXIT_USAGE
     failing_unfixed = [f for f in plan.unfixed if f.status == FAIL]
 
@@ -211,8 +168,8 @@ def run_fix(args: argparse.Namespace) -> int:
         else:
             print_plan(plan, applying=False)
             if plan.actions:
-                _out("")
-                _out("Nothing was changed. Run `toolbox-tui fix --apply` to apply this plan.")
+                out("")
+                out("Nothing was changed. Run `toolbox-tui fix --apply` to apply this plan.")
         return EXIT_FAIL if failing_unfixed else EXIT_OK
 
     if not plan.actions:
@@ -222,7 +179,7 @@ def run_fix(args: argparse.Namespace) -> int:
         else:
             print_plan(plan, applying=True)
             if plan.findings:
-                _out("Nothing to do.")
+                out("Nothing to do.")
         return EXIT_FAIL if failing_unfixed else EXIT_OK
 
     if not as_json:
@@ -234,12 +191,12 @@ def run_fix(args: argparse.Namespace) -> int:
         except EOFError:
             answer = ""
         if answer.strip().lower() not in ("y", "yes"):
-            _out("Not applied; nothing was changed.")
+            out("Not applied; nothing was changed.")
             return EXIT_FAIL
 
     before = _compose_config(stack)
     try:
-        applied = apply_plan(plan, state_dir(stack))
+        applied = apply_plan(plan, stack.state_dir)
     except FixError as exc:
         if as_json:
             _emit_json(plan, {"status": "failed", "applied": False, "rolled_back": exc.rolled_back,
@@ -247,23 +204,20 @@ def run_fix(args: argparse.Namespace) -> int:
                               "error": str(exc), "hint": exc.hint,
                               "leftovers": list(exc.leftovers)})
         else:
-            _err(f"toolbox-tui: error: {exc}")
-            if exc.hint:
-                _err(f"  hint: {exc.hint}")
+            error(str(exc), exc.hint)
         return EXIT_FAIL
 
     from toolbox_tui.compose.yaml_source import LoadError
 
     try:
-        after_stack = _load(args)
+        after_stack = load_project(args)
     except LoadError as exc:  # the fix itself worked; say so, and how to go back
         msg = f"the fix was applied, but the project no longer loads: {exc}"
         if as_json:
             _emit_json(plan, {"status": "applied", "applied": True, **applied.to_json(),
                               "remaining": None, "compose_config": None, "error": msg})
         else:
-            _err(f"toolbox-tui: error: {msg}")
-            _err("  hint: `toolbox-tui fix --undo` reverts this run.")
+            error(msg, "`toolbox-tui fix --undo` reverts this run.")
         return EXIT_FAIL
     remaining = [c for c in gather_findings(after_stack) if c.status == FAIL]
     after = _compose_config(after_stack)
@@ -276,19 +230,19 @@ def run_fix(args: argparse.Namespace) -> int:
     if as_json:
         _emit_json(plan, result)
     else:
-        _out("")
-        _out(f"Applied {len(applied.actions)} change{'s' if len(applied.actions) != 1 else ''}; "
-             f"backups and journal in {_rel(applied.run_dir, str(stack.root_dir()))} "
+        out("")
+        out(f"Applied {len(applied.actions)} change{'s' if len(applied.actions) != 1 else ''}; "
+             f"backups and journal in {rel(applied.run_dir, str(stack.root_dir()))} "
              "(undo with `toolbox-tui fix --undo`).")
         if any(a.kind == "template" for a in plan.actions):
-            _out("Review the values in the env file created from the template.")
+            out("Review the values in the env file created from the template.")
         _print_remaining(remaining)
         if after is None:
-            _out("docker compose config: not run (Docker Compose v2 is not installed).")
+            out("docker compose config: not run (Docker Compose v2 is not installed).")
         elif after["ok"]:
-            _out("docker compose config: ok.")
+            out("docker compose config: ok.")
         else:
-            _out(f"docker compose config: FAILED: {after['error']}")
+            out(f"docker compose config: FAILED: {after['error']}")
             if regressed:
-                _out("  It passed before this fix; `toolbox-tui fix --undo` reverts the run.")
+                out("  It passed before this fix; `toolbox-tui fix --undo` reverts the run.")
     return EXIT_FAIL if remaining or regressed else EXIT_OK

@@ -7,6 +7,7 @@ import os
 import sys
 from typing import Any, Iterable, TextIO
 
+from toolbox_tui.cli.output import project_json
 from toolbox_tui.compose.model import Stack
 from toolbox_tui.findings import AREAS, FAIL, PASS, SKIP, WARN, Check, summarize
 from toolbox_tui.sanitize import plain_text as _plain
@@ -23,19 +24,6 @@ def use_color(stream: TextIO) -> bool:
     if os.environ.get("FORCE_COLOR"):
         return True
     return hasattr(stream, "isatty") and stream.isatty() and os.environ.get("TERM") != "dumb"
-
-
-def project_json(stack: Stack) -> dict[str, Any]:
-    return {
-        "name": stack.name,
-        "project_dir": str(stack.project_dir),
-        "files": [str(f) for f in stack.files],
-        "env_files": [str(f) for f in stack.env_files],
-        "profiles": list(stack.profiles),
-        "mode": stack.mode,
-        "manifest": str(stack.manifest.path) if stack.manifest else None,
-        "services": sorted(stack.services),
-    }
 
 
 def to_json(stack: Stack | None, checks: list[Check], extra: dict[str, Any] | None = None) -> str:

@@ -8,40 +8,35 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import json
 import sys
 from typing import Any
 
+from toolbox_tui.cli.options import engine_client, load_project, store_options_parser
+from toolbox_tui.cli.output import emit, error, note, out
+from toolbox_tui.errors import EvalError, UsageError
 from toolbox_tui.secrets import kinds as sk
 
 
 def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
-    store_opts = argparse.ArgumentParser(add_help=False)
-    g = store_opts.add_argument_group("secret store")
-    g.add_argument("--store", choices=("keyring", "session"), default=None,
-                   help="keyring (default; must be a secure backend) or session (memory of this "
-                        "process only, gone when it exits)")
-    g.add_argument("--keyring-backend", metavar="MODULE.CLASS", default=None,
-                   help="use this keyring backend explicitly (e.g. keyrings.alt.file.EncryptedKeyring)")
-    all_parents = [*parents, store_opts]
+    all_parents = [*parents, store_options_parser()]
     p = subparsers.add_parser("secrets", parents=parents, help="inventory, store, materialize, rotate, audit secrets",
                               description="Secrets the stack needs: where they are stored, whether they are set, "
                                           "and how Compose gets them. Values are never printed.")
     sub = p.add_subparsers(dest="secrets_command", metavar="ACTION", parser_class=type(p))
-    p.set_defaults(func=lambda a: _guard(_cmd_list)(a))
+    p.set_defaults(func=_cmd_list)
 
     ls = sub.add_parser("list", parents=all_parents, help="names, kinds, where stored, set or not")
-    ls.set_defaults(func=_guard(_cmd_list))
+    ls.set_defaults(func=_cmd_list)
 
     st = sub.add_parser("set", parents=all_parents, help="store a value (no-echo prompt, or stdin)")
     st.add_argument("name")
     st.add_argument("--from-file", metavar="PATH", help="read the value from this file (certificates)")
-    st.set_defaults(func=_guard(_cmd_set))
+    st.set_defaults(func=_cmd_set)
 
     gen = sub.add_parser("generate", parents=all_parents, help="generate values for secrets that may be generated")
     gen.add_argument("names", nargs="*", metavar="NAME", help="default: every generatable secret without a value")
     gen.add_argument("--force", action="store_true", help="replace values that are already set")
-    gen.set_defaults(func=_guard(_cmd_generate))
+    gen.set_defaults(func=_cmd_generate)
 
     mat = sub.add_parser("materialize", parents=all_parents,
                          help="write 0600 files + compose override (or swarm secrets) for `up`")
@@ -49,7 +44,7 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
                      help="compose: files and an override (default); swarm: engine secrets; "
                           "auto: swarm when the engine is a swarm manager")
     mat.add_argument("--remove", action="store_true", help="delete the files and the override instead")
-    mat.set_defaults(func=_guard(_cmd_materialize))
+    mat.set_defaults(func=_cmd_materialize)
 
     rot = sub.add_parser("rotate", parents=all_parents,
                          help="new value, then recreate only the services that use it (rolls back on failure)")
@@ -59,77 +54,37 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     rot.add_argument("--timeout", type=float, default=120, help="seconds to wait for healthy (default 120)")
     rot.add_argument("--target", choices=("auto", "compose", "swarm"), default="auto",
                      help="auto (default): swarm when the secrets were materialized as swarm secrets")
-    rot.set_defaults(func=_guard(_cmd_rotate))
+    rot.set_defaults(func=_cmd_rotate)
 
     aud = sub.add_parser("audit", parents=all_parents,
                          help="look for values in container env, image history, compose and git-tracked env files")
     aud.add_argument("--no-engine", action="store_true", help="skip container and image checks")
-    aud.set_defaults(func=_guard(_cmd_audit))
+    aud.set_defaults(func=_cmd_audit)
 
 
 # --- helpers ----------------------------------------------------------------------------------
 
-def _guard(fn: Any) -> Any:
-    """Keyring failures (locked, D-Bus gone, bad backend) become exit-3 messages, not tracebacks."""
-
-    def run(args: argparse.Namespace) -> int:
-        from toolbox_tui.cli.main import EvalError
-        from toolbox_tui.secrets.store import StoreError
-
-        try:
-            return fn(args)
-        except StoreError as exc:
-            raise EvalError(str(exc), exc.hint or (
-                "unlock the keyring (or start a Secret Service), or choose "
-                "`--store session` / `--keyring-backend MODULE.CLASS`")) from None
-
-    return run
-
-def _err(msg: str, hint: str = "") -> None:
-    sys.stderr.write(f"toolbox-tui: error: {msg}\n")
-    if hint:
-        sys.stderr.write(f"  hint: {hint}\n")
-
-
-def _note(msg: str) -> None:
-    sys.stderr.write(f"toolbox-tui: {msg}\n")
-
-
-def _stack(args: argparse.Namespace) -> Any:
-    from toolbox_tui.compose.project import load_stack, options_from_args
-
-    return load_stack(options_from_args(args))
-
-
 def _store(args: argparse.Namespace, stack: Any) -> Any:
-    from toolbox_tui.cli.main import EvalError
-    from toolbox_tui.secrets.store import NoSecureKeyring, StoreError, open_store
+    """The store the options name; NoSecureKeyring (exit 3, with the choices) when there is none."""
+    from toolbox_tui.secrets.store import StoreError, open_store
 
     try:
         store = open_store(stack.name, store=getattr(args, "store", None),
                            backend=getattr(args, "keyring_backend", None))
-    except NoSecureKeyring as exc:
-        raise EvalError(str(exc), exc.hint) from None
     except StoreError as exc:
         raise EvalError(str(exc), "check the backend name (module.Class)") from None
     if getattr(args, "store", None) == "session" and not getattr(args, "json", False):
-        _note("--store session: values live in this process only and are gone when it exits")
+        note("--store session: values live in this process only and are gone when it exits")
     if getattr(args, "keyring_backend", None):
         from toolbox_tui.secrets.store import _is_insecure
 
         insecure, reason = _is_insecure(store._backend)  # noqa: SLF001
         if insecure:
-            _note(f"warning: {store.backend} is not a secure keyring ({reason}); used because you named it")
+            note(f"warning: {store.backend} is not a secure keyring ({reason}); used because you named it")
     return store
 
 
-def _emit(args: argparse.Namespace, payload: dict[str, Any]) -> None:
-    if args.json:
-        sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
-
-
 def _read_value(name: str, kind: str, from_file: str | None) -> str:
-    from toolbox_tui.cli.main import UsageError
 
     if from_file:
         try:
@@ -154,7 +109,6 @@ def _read_value(name: str, kind: str, from_file: str | None) -> str:
 
 def _decode(name: str, raw: bytes, where: str) -> str:
     """`raw` as UTF-8; a decoding error names the secret and the byte offset, never the bytes."""
-    from toolbox_tui.cli.main import UsageError
 
     try:
         return raw.decode("utf-8")
@@ -164,7 +118,6 @@ def _decode(name: str, raw: bytes, where: str) -> str:
 
 
 def _entry(entries: list, name: str) -> Any:
-    from toolbox_tui.cli.main import UsageError
     from toolbox_tui.secrets.inventory import find
 
     e = find(entries, name)
@@ -179,7 +132,7 @@ def _entry(entries: list, name: str) -> Any:
 def _cmd_list(args: argparse.Namespace) -> int:
     from toolbox_tui.secrets.inventory import build_inventory, resolve
 
-    stack = _stack(args)
+    stack = load_project(args)
     store = _store(args, stack)
     entries = build_inventory(stack)
     _values, status = resolve(stack, entries, store, mode=args.mode or stack.mode or "dev")
@@ -192,11 +145,11 @@ def _cmd_list(args: argparse.Namespace) -> int:
                      "generate": e.generate, "derived": e.derive is not None,
                      "optional_in_dev": e.optional_in_dev, "sources": list(e.sources)})
     if args.json:
-        _emit(args, {"project": stack.name, "backend": store.backend, "secrets": rows})
+        emit({"project": stack.name, "backend": store.backend, "secrets": rows})
         return 0
-    print(f"secrets of {stack.name} (store: {store.backend})")
+    out(f"secrets of {stack.name} (store: {store.backend})")
     if not rows:
-        print("  none found")
+        out("  none found")
         return 0
     w = max(len(r["name"]) for r in rows)
     for r in rows:
@@ -204,18 +157,18 @@ def _cmd_list(args: argparse.Namespace) -> int:
         how = r["store"] or ("derived" if r["derived"] else "-")
         extra = " (generatable)" if r["generate"] and not r["set"] else ""
         users = ", ".join(r["used_by"]) or "-"
-        print(f"  {r['name']:<{w}}  {r['kind']:<11} {flag:<7}  {how:<11} used by {users}{extra}")
+        out(f"  {r['name']:<{w}}  {r['kind']:<11} {flag:<7}  {how:<11} used by {users}{extra}")
     return 0
 
 
 def _cmd_set(args: argparse.Namespace) -> int:
     from toolbox_tui.secrets.inventory import build_inventory
 
-    stack = _stack(args)
+    stack = load_project(args)
     entries = build_inventory(stack)
     e = _entry(entries, args.name)
     if e.derive:
-        _err(f"{e.name} is derived ({e.derive}); it is computed from its parts, not typed",
+        error(f"{e.name} is derived ({e.derive}); it is computed from its parts, not typed",
              "set the parts instead: " + ", ".join(sk.template_parts(e.derive)))
         return 1
     store = _store(args, stack)
@@ -223,20 +176,21 @@ def _cmd_set(args: argparse.Namespace) -> int:
     try:
         sk.validate(e.name, value, e.rule, allow_placeholder=False)
     except sk.SecretValueError as exc:
-        _err(str(exc), e.hint or f"enter a valid {e.kind}; nothing was stored")
+        error(str(exc), e.hint or f"enter a valid {e.kind}; nothing was stored")
         return 1
     store.set(e.name, value)
     del value
-    _emit(args, {"name": e.name, "kind": e.kind, "set": True, "store": store.label})
-    if not args.json:
-        print(f"{e.name}: stored ({store.backend})")
+    if args.json:
+        emit({"name": e.name, "kind": e.kind, "set": True, "store": store.label})
+    else:
+        out(f"{e.name}: stored ({store.backend})")
     return 0
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
     from toolbox_tui.secrets.inventory import build_inventory
 
-    stack = _stack(args)
+    stack = load_project(args)
     store = _store(args, stack)
     entries = build_inventory(stack)
     if args.names:
@@ -262,48 +216,48 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         store.set(e.name, sk.generate(e.rule))
         done.append(e.name)
     if args.json:
-        _emit(args, {"generated": done, "skipped": skipped, "refused": refused})
+        emit({"generated": done, "skipped": skipped, "refused": refused})
     else:
         for n in done:
-            print(f"{n}: generated and stored ({store.backend})")
+            out(f"{n}: generated and stored ({store.backend})")
         for n in skipped:
-            print(f"{n}: already set, kept (use --force to replace)")
+            out(f"{n}: already set, kept (use --force to replace)")
         for r in refused:
-            print(f"{r['name']}: not generated: {r['reason']}")
+            out(f"{r['name']}: not generated: {r['reason']}")
         if not (done or skipped or refused):
-            print("nothing to generate")
+            out("nothing to generate")
     return 1 if (refused and args.names) else 0
 
 
 def _cmd_materialize(args: argparse.Namespace) -> int:
-    from toolbox_tui.cli.main import EvalError
     from toolbox_tui.secrets import materialize as sm
 
-    stack = _stack(args)
+    stack = load_project(args)
     if args.remove:
         removed = sm.remove_materialized(stack)
-        _emit(args, {"removed": removed})
-        if not args.json:
-            print(f"removed {len(removed)} file(s)")
+        if args.json:
+            emit({"removed": removed})
+        else:
+            out(f"removed {len(removed)} file(s)")
         return 0
     store = _store(args, stack)
     target = args.target
     client = None
     if target in ("auto", "swarm"):
-        from toolbox_tui.engine.client import EngineUnavailable, connect
+        from toolbox_tui.engine.client import EngineUnavailable
 
         try:
-            client = connect()
-        except EngineUnavailable as exc:
+            client = engine_client()
+        except EngineUnavailable:
             if target == "swarm":
-                raise EvalError(str(exc), exc.hint) from None
+                raise
         target = "swarm" if (client is not None and sm.swarm_active(client)) or target == "swarm" else "compose"
     mode = args.mode or stack.mode or "dev"
     try:
         result = sm.materialize_report(stack, store, mode=mode, target=target, client=client)
     except (sm.SecretsIncomplete, sm.SecretsRefused, sm.SwarmUnavailable, sm.UnsafeSecretsDir,
             sm.SecretsWriteError) as exc:
-        _err(str(exc), exc.hint)
+        error(str(exc), exc.hint)
         return 1
     payload = {"target": result.target, "mode": mode,
                "directory": str(result.directory) if result.directory else None,
@@ -313,22 +267,22 @@ def _cmd_materialize(args: argparse.Namespace) -> int:
                "placeholders": list(result.placeholders), "derived": list(result.derived),
                "notes": list(result.notes)}
     if args.json:
-        _emit(args, payload)
+        emit(payload)
         return 0
     for n, p in result.files:
         tag = " (PLACEHOLDER, not a real key)" if n in result.placeholders else ""
-        print(f"{n}: {p}{tag}")
+        out(f"{n}: {p}{tag}")
     for n, en, a in result.swarm_names:
-        print(f"{n}: swarm secret {en} ({a})")
+        out(f"{n}: swarm secret {en} ({a})")
     if result.override:
-        print(f"override: {result.override} (added automatically to later commands)")
+        out(f"override: {result.override} (added automatically to later commands)")
     else:
-        print("no external or environment secrets to materialize")
-    for note in result.notes:
-        _note("warning: " + note)
+        out("no external or environment secrets to materialize")
+    for text in result.notes:
+        note("warning: " + text)
     if result.placeholders:
-        _note("placeholder values for optional keys: " + ", ".join(result.placeholders)
-              + " — features that need them will not work")
+        note("placeholder values for optional keys: " + ", ".join(result.placeholders)
+             + " — features that need them will not work")
     return 0
 
 
@@ -336,16 +290,16 @@ def _cmd_rotate(args: argparse.Namespace) -> int:
     from toolbox_tui.secrets import rotate as sr
     from toolbox_tui.secrets.inventory import build_inventory
 
-    stack = _stack(args)
+    stack = load_project(args)
     entries = build_inventory(stack)
     e = _entry(entries, args.name)
     if e.derive:
-        _err(f"{e.name} is derived ({e.derive}); rotate one of its parts instead")
+        error(f"{e.name} is derived ({e.derive}); rotate one of its parts instead")
         return 1
     store = _store(args, stack)
     if args.generate:
         if not e.rule.generate:
-            _err(f"{e.name} is a {e.kind} that cannot be generated", "type it, or pass it on stdin")
+            error(f"{e.name} is a {e.kind} that cannot be generated", "type it, or pass it on stdin")
             return 1
         value = sk.generate(e.rule)
     else:
@@ -353,7 +307,7 @@ def _cmd_rotate(args: argparse.Namespace) -> int:
         try:
             sk.validate(e.name, value, e.rule)
         except sk.SecretValueError as exc:
-            _err(str(exc), "nothing was changed")
+            error(str(exc), "nothing was changed")
             return 1
     from toolbox_tui.secrets.materialize import read_journal
 
@@ -362,23 +316,16 @@ def _cmd_rotate(args: argparse.Namespace) -> int:
         target = "swarm" if read_journal(stack).get("target") == "swarm" else "compose"
     mode = args.mode or stack.mode or "dev"
     if target == "swarm":
-        from toolbox_tui.cli.main import EvalError
-        from toolbox_tui.engine.client import EngineUnavailable, connect
-
-        try:
-            client = connect()
-        except EngineUnavailable as exc:
-            raise EvalError(str(exc), exc.hint) from None
-        report = sr.rotate_swarm(stack, store, e.name, value, client=client, mode=mode,
-                                 timeout=args.timeout, progress=None if args.json else _note)
+        report = sr.rotate_swarm(stack, store, e.name, value, client=engine_client(), mode=mode,
+                                 timeout=args.timeout, progress=None if args.json else note)
     else:
         report = sr.rotate(stack, store, e.name, value, mode=mode, timeout=args.timeout,
-                           progress=None if args.json else _note)
+                           progress=None if args.json else note)
     del value
     if args.json:
-        _emit(args, report.to_json())
+        emit(report.to_json())
     else:
-        print(report.summary())
+        out(report.summary())
     return 0 if report.ok else 1
 
 
@@ -386,19 +333,19 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     from toolbox_tui.secrets import audit as sa
     from toolbox_tui.findings import exit_code
 
-    stack = _stack(args)
+    stack = load_project(args)
     store = _store(args, stack)
     checks = sa.audit(stack, store, engine=not args.no_engine)
     if args.json:
-        _emit(args, {"checks": [c.to_json() for c in checks]})
+        emit({"checks": [c.to_json() for c in checks]})
     else:
         for c in checks:
             where = f" ({c.where})" if c.where else ""
-            print(f"[{c.status.upper():4}] {c.title}{where}")
+            out(f"[{c.status.upper():4}] {c.title}{where}")
             if c.detail and c.status != "pass":
-                print(f"       {c.detail}")
+                out(f"       {c.detail}")
             if c.hint and c.status != "pass":
-                print(f"       hint: {c.hint}")
+                out(f"       hint: {c.hint}")
     # the audit's findings are its failures: a warning (a secret-like variable in a tracked env
     # file, an override emptying `secrets:`) also exits 1
     return 1 if any(c.status in ("fail", "warn") for c in checks) else exit_code(checks)

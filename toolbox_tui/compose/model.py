@@ -1,6 +1,6 @@
 """The stack model: what a Compose project means, with file:line for every piece.
 
-`Stack` wraps the merged, located model that `compose_loader.build_model` produced and answers
+`Stack` wraps the merged, located model that `loader.build_model` produced and answers
 the questions the checks, fixes and secrets ask: services, published ports, host paths, secrets,
 unset variables, and the arguments that make `docker compose` see the same project.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from toolbox_tui.compose.loader import LoadedModel, build_model, resolve_host_path
 from toolbox_tui.compose.merge import is_bind_source, split_volume
@@ -17,9 +17,10 @@ from toolbox_tui.compose.refs import (PathRef, PortRef, SecretDef, Service, look
                                       parse_port)
 from toolbox_tui.compose.interpolation import VarUse
 from toolbox_tui.compose.yaml_source import LDict, LList, LStr, loc_of
+from toolbox_tui.state_dir import is_secrets_override, secrets_override_for, state_dir_for
 
-__all__ = ["LoadedModel", "PathRef", "PortRef", "SecretDef", "Service", "Stack", "build_model",
-           "looks_like_file", "parse_port"]
+if TYPE_CHECKING:
+    from toolbox_tui.compose.manifest import Manifest
 
 
 class Stack:
@@ -27,7 +28,7 @@ class Stack:
 
     def __init__(self, *, name: str, project_dir: Path, files: list[Path], env_files: list[Path],
                  environ: dict[str, str], profiles: list[str], loaded: LoadedModel,
-                 mode: str | None = None, manifest: Any = None,
+                 mode: str | None = None, manifest: Manifest | None = None,
                  secrets_override: Path | None = None, explicit_files: bool = False) -> None:
         self.name = name
         """Compose project name (normalised)."""
@@ -198,9 +199,28 @@ class Stack:
         return args
 
     def with_extra_file(self, path: Path) -> "Stack":
-        from toolbox_tui.compose.project import rebuild_with_files
+        """This project with one more compose file merged last (the secrets override)."""
+        return self.with_files([*[f for f in self.files if f != path], path])
 
-        return rebuild_with_files(self, [*[f for f in self.files if f != path], path])
+    def with_files(self, files: list[Path]) -> "Stack":
+        """This project (same name, directory, environment) loaded from `files` instead."""
+        loaded = build_model(files, self.project_dir, self.environ)
+        override = next((f for f in files if is_secrets_override(f)), None)
+        return Stack(name=self.name, project_dir=self.project_dir, files=files,
+                     env_files=self.env_files, environ=self.environ, profiles=self.profiles,
+                     loaded=loaded, mode=self.mode, manifest=self.manifest,
+                     secrets_override=override, explicit_files=self.explicit_files)
+
+    @property
+    def state_dir(self) -> Path:
+        """Where toolbox-tui keeps its state for this project (`toolbox_tui.state_dir`): at the
+        manifest's folder, else the project directory."""
+        return state_dir_for(self.manifest.root if self.manifest is not None else self.project_dir)
+
+    @property
+    def secrets_override_path(self) -> Path:
+        """Where the generated secrets override of this project is (or would be) written."""
+        return secrets_override_for(self.manifest.root if self.manifest is not None else self.project_dir)
 
     def root_dir(self) -> Path:
         """The repository root: the manifest's directory, else the git root above the project dir."""

@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from toolbox_tui.errors import LocatedError
+
 MAX_BYTES = 16 * 1024 * 1024
 """Compose files above this size are refused before parsing (Compose itself is not meant for them)."""
 MAX_NODES = 2_000_000
@@ -30,24 +32,6 @@ class Loc:
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.column}"
-
-
-class LocatedError(Exception):
-    """A user-facing error about a place in a file: the message, file:line:column and a hint."""
-
-    def __init__(self, message: str, file: str | None = None, line: int | None = None,
-                 column: int | None = None, hint: str = "") -> None:
-        super().__init__(message)
-        self.file = file
-        self.line = line
-        self.column = column
-        self.hint = hint
-
-    @property
-    def where(self) -> str:
-        if not self.file:
-            return ""
-        return self.file + (f":{self.line}" if self.line else "") + (f":{self.column}" if self.column else "")
 
 
 class LoadError(LocatedError):

@@ -25,6 +25,8 @@ from toolbox_tui.engine import context as docker_context
 from toolbox_tui.engine.context import (DEFAULT_CONTEXT, DEFAULT_HOST, ContextError, Endpoint,
                                         current_context, docker_config_dir)
 
+from toolbox_tui.errors import ToolboxError
+
 if TYPE_CHECKING:  # pragma: no cover
     import docker
 
@@ -40,7 +42,7 @@ _HINT_GROUP = ("add yourself to the docker group: sudo usermod -aG docker $USER,
 _HINT_START = "start the daemon: sudo systemctl start docker (or start Docker Desktop)"
 
 
-class EngineUnavailable(Exception):
+class EngineUnavailable(ToolboxError):
     """The Docker engine could not be reached; every field is meant for the user."""
 
     def __init__(self, reason: str, message: str, hint: str = "", *, host: str = "",
@@ -362,11 +364,8 @@ def connect(timeout: float | None = 10.0, *, probe_timeout: float = 3.0,
     """
     ep = endpoint or resolve_endpoint(environ)
     probe_endpoint(ep, timeout=probe_timeout)
-    try:
-        import docker
-    except ImportError:  # pragma: no cover - a declared dependency
-        raise EngineUnavailable("other", "The docker Python package is not installed",
-                                "pip install docker", host=ep.display_host, source=ep.source) from None
+    import docker
+
     kwargs: dict[str, Any] = {"base_url": ep.host, "timeout": probe_timeout, "version": "auto"}
     tls = _tls_config(ep)
     if tls is not None:

@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Mapping, Sequence
 
+from toolbox_tui.errors import ToolboxError
 
-class ComposeError(Exception):
+
+class ComposeError(ToolboxError):
     """`docker compose` failed; `message` is Compose's own words, cleaned for users."""
 
     def __init__(self, message: str, returncode: int = 1, stderr: str = "") -> None:

@@ -19,11 +19,13 @@ from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlparse
 
+from toolbox_tui.errors import ToolboxError
+
 DEFAULT_HOST = "unix:///var/run/docker.sock"
 DEFAULT_CONTEXT = "default"
 
 
-class ContextError(Exception):
+class ContextError(ToolboxError):
     """The chosen docker context cannot be used; `message` and `hint` are user-facing."""
 
     def __init__(self, message: str, hint: str, context: str | None = None) -> None:

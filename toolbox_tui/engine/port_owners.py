@@ -18,6 +18,7 @@ import socket
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
+from toolbox_tui.engine.containers import PROJECT_LABEL, SERVICE_LABEL
 from toolbox_tui.engine.proc_sockets import (CMDLINE_LIMIT, TCP_LISTEN, UDP_UNCONNECTED, SocketEntry,
                                       addresses_conflict, container_id_of_pid, is_wildcard,
                                       listeners, norm_ip, parse_hex_address, parse_proc_net,
@@ -129,8 +130,8 @@ def container_ports(client: Any) -> list[ContainerPort]:
         names = c.get("Names") or []
         name = sanitize(str(names[0]).lstrip("/"), 128) if names else str(c.get("Id", ""))[:12]
         labels = c.get("Labels") or {}
-        project = labels.get("com.docker.compose.project")
-        service = labels.get("com.docker.compose.service")
+        project = labels.get(PROJECT_LABEL)
+        service = labels.get(SERVICE_LABEL)
         for p in c.get("Ports") or []:
             if not p.get("PublicPort"):
                 continue
@@ -256,8 +257,8 @@ def _container_by_id(cid: str, client: Any, containers: Sequence[ContainerPort] 
         try:
             data = client.api.inspect_container(cid)
             labels = (data.get("Config") or {}).get("Labels") or {}
-            project = labels.get("com.docker.compose.project")
-            service = labels.get("com.docker.compose.service")
+            project = labels.get(PROJECT_LABEL)
+            service = labels.get(SERVICE_LABEL)
             return ContainerPort(
                 container_id=cid, name=sanitize(str(data.get("Name") or cid[:12]).lstrip("/"), 128),
                 ip="", public_port=0, private_port=0, proto="",

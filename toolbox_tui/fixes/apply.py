@@ -29,6 +29,7 @@ from toolbox_tui.atomic_files import (atomic_write, copy_file_new, disk_full_hin
                                       is_disk_full, sha256_file, writable)
 from toolbox_tui.fixes.plan import FixAction, FixPlan
 from toolbox_tui.fixes.yaml_edit import EditError, ScalarEdit, rewrite_scalars
+from toolbox_tui.errors import EXIT_FAIL, ToolboxError
 
 RUNS_DIR = "runs"
 JOURNAL = "journal.json"
@@ -37,8 +38,10 @@ TEMPLATE_MODE = 0o600
 """Files made from a template (`.env`) are about to receive secrets: owner-only from the start."""
 
 
-class FixError(Exception):
+class FixError(ToolboxError):
     """The plan could not be applied (or undone). User-facing; `rolled_back` says what state is left."""
+
+    exit_code = EXIT_FAIL
 
     def __init__(self, message: str, hint: str = "", *, rolled_back: bool = False,
                  run_dir: Path | None = None, leftovers: tuple[str, ...] = ()) -> None:

@@ -17,14 +17,17 @@ from typing import Any, Sequence
 
 from toolbox_tui.findings import Check
 from toolbox_tui.fixes.yaml_edit import EditError, scalar_at, volume_src_length
+from toolbox_tui.errors import EXIT_USAGE, ToolboxError
 
 OPTIONS = ("copy", "symlink", "rewrite", "template", "mkdir", "replace_dir", "skip")
 """Every option name `--choose` accepts."""
 _WITH_CANDIDATE = ("copy", "symlink", "rewrite", "replace_dir")
 
 
-class PlanError(Exception):
+class PlanError(ToolboxError):
     """A `--choose` that cannot be honoured (exit 2). User-facing."""
+
+    exit_code = EXIT_USAGE
 
     def __init__(self, message: str, hint: str = "") -> None:
         super().__init__(message)

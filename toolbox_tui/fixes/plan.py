@@ -239,3 +239,11 @@ def _rewrite_action(file: str, items: list[tuple[str, Edit]], ctx: Context) -> F
     return FixAction(kind="rewrite", target=file, finding_ids=ids, edits=edits,
                      target_sha256=hashlib.sha256(data).hexdigest(), diff=diff,
                      summary=f"edit {shown}: {olds}")
+
+
+def gather_findings(stack: Any) -> list[Check]:
+    """The findings `fix` works on: the path checks and a missing env file."""
+    from toolbox_tui.checks.env import env_checks
+    from toolbox_tui.checks.paths import path_checks
+
+    return list(path_checks(stack)) + [c for c in env_checks(stack) if c.id == "env.file.missing"]

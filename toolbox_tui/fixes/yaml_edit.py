@@ -18,7 +18,7 @@ from typing import Any, Iterable, Sequence
 
 import yaml
 
-from toolbox_tui.compose.yaml_source import LocatedError
+from toolbox_tui.errors import LocatedError
 
 _BOM = b"\xef\xbb\xbf"
 _STR_TAG = "tag:yaml.org,2002:str"

@@ -22,20 +22,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
+from toolbox_tui.engine.containers import HealthProbe, health_probes
 from toolbox_tui.sanitize import sanitize_line, sanitize_oneline
 
 LOG_TAIL = 20
 """Log lines kept per service."""
-HEALTH_TAIL = 5
-"""Health-check results kept per service (the engine keeps the last 5)."""
-
-
-@dataclass(frozen=True)
-class HealthProbe:
-    exit_code: int | None
-    output: str
-    """One line, sanitized."""
-    end: str = ""
 
 
 @dataclass(frozen=True)
@@ -152,10 +143,8 @@ def from_compose_error(stack: Any, message: str, *, failed_service: str | None =
 
 
 def _port_owner_text(port: int, ip: str, client: Any) -> tuple[str, tuple[tuple[str, Any], ...]]:
-    try:
-        from toolbox_tui.engine.port_owners import port_owner
-    except ImportError:
-        return "", ()
+    from toolbox_tui.engine.port_owners import port_owner
+
     try:
         owner = port_owner(port, "tcp", ip, client=client)
     except Exception:  # noqa: BLE001 - naming the holder is a bonus, never a failure
@@ -174,21 +163,11 @@ def _port_owner_text(port: int, ip: str, client: Any) -> tuple[str, tuple[tuple[
 
 # -- containers ----------------------------------------------------------------------------------
 
-def health_probes(attrs: Mapping[str, Any]) -> tuple[HealthProbe, ...]:
-    log = ((attrs.get("State") or {}).get("Health") or {}).get("Log") or []
-    out = []
-    for entry in log[-HEALTH_TAIL:]:
-        out.append(HealthProbe(exit_code=entry.get("ExitCode"),
-                               output=sanitize_oneline(str(entry.get("Output") or ""), max_len=300),
-                               end=str(entry.get("End") or "")[:19]))
-    return tuple(out)
-
-
 def log_tail(container: Any, n: int = LOG_TAIL) -> tuple[str, ...]:
     """The container's last `n` log lines, sanitized; () when it has none or the engine does not
-    answer within `health_wait.INSPECT_WAIT` (it holds the logs of a container whose
+    answer within `containers.INSPECT_WAIT` (it holds the logs of a container whose
     health-check exec hangs, like its inspect)."""
-    from toolbox_tui.lifecycle.health import call_bounded
+    from toolbox_tui.engine.containers import call_bounded
 
     try:
         answered, raw = call_bounded(lambda: container.logs(tail=n, stdout=True, stderr=True,
@@ -252,10 +231,8 @@ def suspicious_mounts(attrs: Mapping[str, Any], test: str = "") -> list[tuple[st
 
 
 def _path_check_evidence(stack: Any, service: str) -> list[str]:
-    try:
-        from toolbox_tui.checks.paths import path_checks
-    except ImportError:
-        return []
+    from toolbox_tui.checks.paths import path_checks
+
     try:
         checks = path_checks(stack)
     except Exception:  # noqa: BLE001 - a cross-check, never a failure
@@ -269,10 +246,10 @@ def _path_check_evidence(stack: Any, service: str) -> list[str]:
 
 
 def _reload(container: Any) -> bool:
-    """`container.reload()` bounded by `health_wait.INSPECT_WAIT` (a container whose health-check
+    """`container.reload()` bounded by `containers.INSPECT_WAIT` (a container whose health-check
     exec hangs cannot be inspected): False, attributes unchanged, when it did not answer or is
     gone. Engine errors are raised."""
-    from toolbox_tui.lifecycle.health import inspect_bounded
+    from toolbox_tui.engine.containers import inspect_bounded
 
     got = inspect_bounded(container.client, [container.id]).get(container.id)
     if not got:
@@ -423,14 +400,14 @@ def diagnose(stack: Any, client: Any, services: Iterable[str], *, states: Mappin
     `states` are the `ServiceState`s from `health_wait` (restarts/OOM seen in events);
     `up_error` / `failed_service` come from `startup.UpResult`.
     """
-    from toolbox_tui.lifecycle.health import PROJECT_LABEL, SERVICE_LABEL, list_containers
+    from toolbox_tui.engine.containers import SERVICE_LABEL, is_oneoff, list_containers, project_filter
 
     out: list[Diagnosis] = []
     by_service: dict[str, list[Any]] = {}
     try:
-        for c in list_containers(client, f"{PROJECT_LABEL}={stack.name}"):
+        for c in list_containers(client, project_filter(stack.name)):
             svc = (c.labels or {}).get(SERVICE_LABEL)
-            if svc and (c.labels or {}).get("com.docker.compose.oneoff") != "True":
+            if svc and not is_oneoff(c.labels):
                 by_service.setdefault(svc, []).append(c)
     except Exception:  # noqa: BLE001 - engine gone: diagnose from the Compose error alone
         pass

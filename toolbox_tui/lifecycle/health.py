@@ -33,15 +33,15 @@ import queue
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping
 
-from toolbox_tui.sanitize import sanitize_oneline
+from toolbox_tui.engine.containers import (
+    DONE, FAILED, INSPECT_WAIT, PENDING, SERVICE_LABEL, ServiceState, attrs_from_list, inspect_bounded,
+    is_oneoff, list_attrs, parse_ts, project_filter,
+)
 from toolbox_tui.lifecycle.startup import restart_policy
+from toolbox_tui.sanitize import sanitize_oneline
 
-PROJECT_LABEL = "com.docker.compose.project"
-SERVICE_LABEL = "com.docker.compose.service"
-ONEOFF_LABEL = "com.docker.compose.oneoff"
 RESTART_LOOP = 3
 """Restarts after which a service is declared to be in a restart loop."""
 SETTLE = 1.0
@@ -50,45 +50,8 @@ a process that dies at once is then seen to die instead of being reported ready.
 STOP_GRACE = 15.0
 """Seconds to wait, after a container died on a stop/kill request, for the event stream to end
 (dockerd stops containers with their stop timeout, 10 s by default, before it exits)."""
-INSPECT_WAIT = 5.0
-"""Seconds to wait for `docker inspect` of a container. The engine takes the container's lock to
-answer it, and a health-check exec that is slow to start (a loaded host) or hangs holds that
-lock; the container list answers from a snapshot and stands in until events say more."""
 _STOP = object()
 
-DONE, PENDING, FAILED = "done", "pending", "failed"
-
-
-@dataclass(frozen=True)
-class ServiceState:
-    """What the engine says about one service (its worst container when it has replicas)."""
-
-    service: str
-    container_id: str | None = None
-    state: str = "missing"
-    """missing | created | running | restarting | exited | dead | paused | removing"""
-    health: str | None = None
-    """None (no health check) | starting | healthy | unhealthy"""
-    exit_code: int | None = None
-    restarts: int = 0
-    oom_killed: bool = False
-    has_healthcheck: bool = False
-    restart_policy: str = "no"
-    verdict: str = PENDING
-    """done | pending | failed"""
-    reason: str = ""
-    """Why it is pending or failed, in a few words (`health: starting`, `exited with code 1`)."""
-
-    @property
-    def done(self) -> bool:
-        return self.verdict == DONE
-
-    def to_json(self) -> dict[str, Any]:
-        return {"service": self.service, "container_id": self.container_id, "state": self.state,
-                "health": self.health, "exit_code": self.exit_code, "restarts": self.restarts,
-                "oom_killed": self.oom_killed, "has_healthcheck": self.has_healthcheck,
-                "restart_policy": self.restart_policy, "verdict": self.verdict,
-                "reason": self.reason}
 
 
 @dataclass(frozen=True)
@@ -126,20 +89,6 @@ class _Box:
     or dockerd shutting down."""
 
 
-def _iso_ns(text: str | None) -> int:
-    """Docker's RFC 3339 timestamps (nanosecond fractions) as Unix nanoseconds; 0 if unknown."""
-    if not text or text.startswith("0001-"):
-        return 0
-    try:
-        main, _, frac = text.rstrip("Z").partition(".")
-        frac, tz = (frac.split("+", 1) + [""])[:2] if "+" in frac else (frac, "")
-        dt = datetime.strptime(main, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
-        ns = int((frac + "000000000")[:9]) if frac else 0
-        return int(dt.timestamp()) * 1_000_000_000 + ns
-    except ValueError:
-        return 0
-
-
 def box_from_attrs(attrs: Mapping[str, Any], service: str, declared_policy: str | None = None) -> _Box:
     st = attrs.get("State") or {}
     cfg = attrs.get("Config") or {}
@@ -153,107 +102,6 @@ def box_from_attrs(attrs: Mapping[str, Any], service: str, declared_policy: str 
                 health=(st.get("Health") or {}).get("Status") if has_hc else None, has_hc=has_hc,
                 exit_code=exit_code, restarts=int(attrs.get("RestartCount") or 0),
                 oom=bool(st.get("OOMKilled")), policy=str(policy))
-
-
-def attrs_from_list(c: Mapping[str, Any]) -> dict[str, Any]:
-    """Inspect-shaped attributes from a container-list entry (for `box_from_attrs`): state,
-    labels, health and exit code as the list shows them; restart count unknown (0)."""
-    from toolbox_tui.live.events import list_status
-
-    health, exit_code = list_status(dict(c))
-    state: dict[str, Any] = {"Status": c.get("State") or "created"}
-    if health:
-        state["Health"] = {"Status": health}
-    if exit_code is not None:
-        state["ExitCode"] = exit_code
-    ports: dict[str, list[dict[str, str]] | None] = {}
-    for p in c.get("Ports") or ():
-        key = f"{p.get('PrivatePort')}/{p.get('Type') or 'tcp'}"
-        if p.get("PublicPort"):
-            ports.setdefault(key, []).append({"HostIp": str(p.get("IP") or ""),  # type: ignore[union-attr]
-                                              "HostPort": str(p["PublicPort"])})
-        else:
-            ports.setdefault(key, None)
-    network = dict(c.get("NetworkSettings") or {})
-    network["Ports"] = ports
-    names = c.get("Names") or []
-    return {"Id": c.get("Id"), "Name": names[0] if names else "", "State": state,
-            "Config": {"Labels": c.get("Labels") or {}, "Image": c.get("Image") or ""},
-            "RestartCount": 0, "HostConfig": {}, "Mounts": c.get("Mounts") or [],
-            "NetworkSettings": network}
-
-
-def call_bounded(fn: Callable[[], Any], timeout: float = INSPECT_WAIT) -> tuple[bool, Any]:
-    """`fn()` in a daemon thread: (True, its result), or (False, None) when it has not returned
-    within `timeout` seconds (it is left to finish on its own). Its exception is raised."""
-    box: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            box["value"] = fn()
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller
-            box["error"] = exc
-
-    t = threading.Thread(target=run, name="tbx-bounded", daemon=True)
-    t.start()
-    t.join(timeout)
-    if t.is_alive():
-        return False, None
-    if "error" in box:
-        raise box["error"]
-    return True, box.get("value")
-
-
-def inspect_bounded(client: Any, ids: Iterable[str], timeout: float = INSPECT_WAIT
-                    ) -> dict[str, Mapping[str, Any] | None]:
-    """`docker inspect` of each id, concurrently, for at most `timeout` seconds in all.
-
-    id → attributes, or None when the container is gone; ids the engine did not answer for in
-    time are left out. Other errors (the engine went away) are raised."""
-    import docker
-
-    results: dict[str, Any] = {}
-
-    def one(cid: str) -> None:
-        try:
-            results[cid] = client.api.inspect_container(cid)
-        except docker.errors.NotFound:
-            results[cid] = None
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller
-            results[cid] = exc
-
-    threads = [threading.Thread(target=one, args=(cid,), name="tbx-inspect", daemon=True)
-               for cid in dict.fromkeys(ids)]
-    for t in threads:
-        t.start()
-    end = time.monotonic() + timeout
-    for t in threads:
-        t.join(max(0.0, end - time.monotonic()))
-    done = dict(results)  # a late answer must not change what was decided
-    for value in done.values():
-        if isinstance(value, BaseException):
-            raise value
-    return done
-
-
-def list_attrs(client: Any, label: str, timeout: float = INSPECT_WAIT) -> list[Mapping[str, Any]]:
-    """The attributes of every container with `label`: inspected where the engine answers within
-    `timeout`, from the container list where it does not (`docker.containers.list` would inspect
-    each one and wait as long as the engine holds a container's lock)."""
-    listed = client.api.containers(all=True, filters={"label": label})
-    inspected = inspect_bounded(client, [c["Id"] for c in listed], timeout)
-    out: list[Mapping[str, Any]] = []
-    for c in listed:
-        if c["Id"] not in inspected:
-            out.append(attrs_from_list(c))
-        elif inspected[c["Id"]] is not None:  # (None: removed in between)
-            out.append(inspected[c["Id"]])  # type: ignore[arg-type]
-    return out
-
-
-def list_containers(client: Any, label: str, timeout: float = INSPECT_WAIT) -> list[Any]:
-    """`list_attrs` as docker SDK `Container` models (`.labels`, `.status`, `.attrs`, `.logs()`)."""
-    return [client.containers.prepare_model(dict(a)) for a in list_attrs(client, label, timeout)]
 
 
 def container_verdict(b: _Box) -> tuple[str, str]:
@@ -311,12 +159,13 @@ class HealthTracker:
     def add_attrs(self, attrs: Mapping[str, Any]) -> None:
         labels = (attrs.get("Config") or {}).get("Labels") or {}
         service = labels.get(SERVICE_LABEL)
-        if not service or labels.get(ONEOFF_LABEL) == "True":
+        if not service or is_oneoff(labels):
             self.ignored.add(str(attrs.get("Id")))
             return
         box = box_from_attrs(attrs, service, self.policies.get(service))
         self.boxes[box.id] = box
-        self.started_ns[box.id] = _iso_ns((attrs.get("State") or {}).get("StartedAt"))
+        started = str((attrs.get("State") or {}).get("StartedAt") or "")
+        self.started_ns[box.id] = 0 if started.startswith("0001-") else parse_ts(started)
         if service not in self.services:
             if not self.extend:
                 self.ignored.add(box.id)
@@ -331,7 +180,7 @@ class HealthTracker:
                                 reason="no container", restart_policy=self.policies.get(service, "no"))
         judged = sorted(((self._verdict(b), b) for b in boxes), key=lambda t: _RANK[t[0][0]])
         (verdict, reason), b = judged[0]
-        return ServiceState(service=service, container_id=b.id, state=b.state, health=b.health,
+        return ServiceState(service=service, container_id=b.id, state=b.state, health=b.health or "",
                             exit_code=b.exit_code, restarts=b.restarts, oom_killed=b.oom,
                             has_healthcheck=b.has_hc, restart_policy=b.policy, verdict=verdict,
                             reason=reason)
@@ -436,10 +285,6 @@ class HealthTracker:
         return True
 
 
-def _project_label(project: str) -> str:
-    return f"{PROJECT_LABEL}={project}"
-
-
 class HealthWaiter:
     """One wait, cancellable from another thread (the wizard's Startup screen on unmount).
 
@@ -522,7 +367,7 @@ class HealthWaiter:
         t0 = time.monotonic()
         deadline = t0 + self.timeout
         policies = {n: restart_policy(s) for n, s in (getattr(self.stack, "services", {}) or {}).items()}
-        label = _project_label(self.stack.name)
+        label = project_filter(self.stack.name)
 
         def inspect(cid: str) -> Mapping[str, Any] | None:
             try:
@@ -653,7 +498,7 @@ def snapshot(stack: Any, client: Any,
     names = list(getattr(stack, "services", {}) or {})
     policies = {n: restart_policy(s) for n, s in (getattr(stack, "services", {}) or {}).items()}
     tracker = HealthTracker(names, policies=policies)
-    for a in list_attrs(client, _project_label(stack.name)) if attrs is None else attrs:
+    for a in list_attrs(client, project_filter(stack.name)) if attrs is None else attrs:
         tracker.add_attrs(a)
     return tracker.states()
 

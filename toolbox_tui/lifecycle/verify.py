@@ -20,14 +20,13 @@ import re
 import secrets as _secrets
 import shlex
 import time
-from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 from urllib.parse import urlsplit
 
 from toolbox_tui.findings import FAIL, PASS, SKIP, WARN, Check
-from toolbox_tui.lifecycle.health import (
-    PROJECT_LABEL, SERVICE_LABEL, list_attrs, list_containers, snapshot, wait_healthy,
-)
+from toolbox_tui.engine.containers import SERVICE_LABEL, is_oneoff, list_attrs, list_containers, project_filter
+from toolbox_tui.lifecycle.health import snapshot, wait_healthy
+from toolbox_tui.lifecycle.access import health_url, loopback_for, service_port
 from toolbox_tui.sanitize import sanitize_oneline
 
 AREA = "verify"
@@ -38,15 +37,6 @@ REACH_ATTEMPTS = 3
 """Tries per dependant -> dependency probe before it counts as unreachable."""
 
 
-@dataclass(frozen=True)
-class HealthUrl:
-    """What a service's health check fetches: port and path inside the container."""
-
-    port: int
-    path: str
-    scheme: str = "http"
-
-
 def _check(id: str, status: str, title: str, *, service: str | None = None, detail: str = "",
            hint: str = "", data: dict[str, Any] | None = None) -> Check:
     sev = "error" if status == FAIL else ("warning" if status == WARN else "info")
@@ -54,92 +44,23 @@ def _check(id: str, status: str, title: str, *, service: str | None = None, deta
                  hint=hint, service=service, data=tuple((data or {}).items()))
 
 
-def health_url(svc: Any) -> HealthUrl | None:
-    """The HTTP URL a service's health check fetches (`wget`/`curl ... http://host:port/path`)."""
-    hc = getattr(svc, "healthcheck", None) or {}
-    test = hc.get("test") if isinstance(hc, dict) else None
-    text = " ".join(str(t) for t in test) if isinstance(test, (list, tuple)) else str(test or "")
-    m = re.search(r"(https?)://[^/\s:'\"]+(?::(\d+))?(/[^\s'\"]*)?", text)
-    if not m:
-        return None
-    scheme = m.group(1)
-    port = int(m.group(2)) if m.group(2) else (443 if scheme == "https" else 80)
-    return HealthUrl(port=port, path=m.group(3) or "/", scheme=scheme)
-
-
-def service_port(svc: Any) -> int | None:
-    """The port a service serves on inside the network: health-check port, else a target port."""
-    hu = health_url(svc)
-    if hu:
-        return hu.port
-    for p in getattr(svc, "ports", ()) or ():
-        if getattr(p, "target", None):
-            return int(p.target)
-    data = getattr(svc, "data", None) or {}
-    for e in data.get("expose") or ():
-        m = re.match(r"(\d+)", str(e))
-        if m:
-            return int(m.group(1))
-    return None
-
-
-@dataclass(frozen=True)
-class AccessUrl:
-    """Where a user opens the stack: a manifest URL, or a published port on this machine."""
-
-    label: str
-    url: str
-    service: str | None = None
-    health: str | None = None
-    """The health endpoint behind the same port, when the service's health check names one."""
-
-    def to_json(self) -> dict[str, Any]:
-        return {"label": self.label, "url": self.url, "service": self.service, "health": self.health}
-
-
-def access_urls(stack: Any) -> list[AccessUrl]:
-    """The manifest's `urls:` first, then every published TCP port not already covered."""
-    out: list[AccessUrl] = []
-    seen: set[str] = set()
-    manifest = getattr(stack, "manifest", None)
-    for label, url in (getattr(manifest, "urls", None) or {}).items():
-        out.append(AccessUrl(label=str(label), url=str(url)))
-        seen.add(str(url).rstrip("/"))
-    for name, svc in (getattr(stack, "services", {}) or {}).items():
-        hu = health_url(svc)
-        for p in getattr(svc, "ports", ()) or ():
-            if str(getattr(p, "protocol", "tcp")).lower() != "tcp":
-                continue
-            ip = str(getattr(p, "host_ip", "") or "")
-            host = loopback_for(ip) or ip
-            base = f"http://{host}:{p.published}"
-            if any(u == base or u.startswith(base + "/") for u in seen):
-                continue
-            seen.add(base)
-            out.append(AccessUrl(label=name, url=base + "/", service=name,
-                                 health=base + hu.path if hu and hu.port == p.target else None))
-    return out
-
-
 def _containers(stack: Any, client: Any, attrs: Iterable[Mapping[str, Any]] | None = None
                 ) -> dict[str, Any]:
     """Service → its container (a running one first), from `attrs` (`list_attrs`) or read now."""
     out: dict[str, Any] = {}
-    models = (list_containers(client, f"{PROJECT_LABEL}={stack.name}") if attrs is None else
+    models = (list_containers(client, project_filter(stack.name)) if attrs is None else
               [client.containers.prepare_model(dict(a)) for a in attrs])
     for c in models:
         svc = (c.labels or {}).get(SERVICE_LABEL)
-        if svc and (c.labels or {}).get("com.docker.compose.oneoff") != "True":
+        if svc and not is_oneoff(c.labels):
             if svc not in out or c.status == "running":
                 out[svc] = c
     return out
 
 
 def check_paths(stack: Any) -> list[Check]:
-    try:
-        from toolbox_tui.checks.paths import path_checks
-    except ImportError:
-        return [_check("verify.paths", SKIP, "required files: path checks not available")]
+    from toolbox_tui.checks.paths import path_checks
+
     try:
         failing = [c for c in path_checks(stack) if c.status == FAIL]
     except Exception as exc:  # noqa: BLE001
@@ -212,15 +133,6 @@ def _http_get(url: str) -> tuple[int | None, float, str]:
         return r.status_code, (time.perf_counter() - t0) * 1000, ""
     except httpx.HTTPError as exc:
         return None, (time.perf_counter() - t0) * 1000, f"{type(exc).__name__}: {exc}"
-
-
-def loopback_for(host: str) -> str | None:
-    """Only loopback is ever contacted: wildcard binds are reached through 127.0.0.1."""
-    if host in ("", "0.0.0.0", "127.0.0.1", "localhost"):
-        return "127.0.0.1"
-    if host in ("::", "[::]", "::1"):
-        return "[::1]"
-    return None
 
 
 def check_http(stack: Any, containers: dict[str, Any]) -> list[Check]:
@@ -410,7 +322,7 @@ def verify(stack: Any, client: Any, *, persistence: bool = False,
                 on_check(c)
 
     add(check_paths(stack))
-    attrs = list_attrs(client, f"{PROJECT_LABEL}={stack.name}")  # one read (bounded inspects)
+    attrs = list_attrs(client, project_filter(stack.name))  # one read (bounded inspects)
     containers = _containers(stack, client, attrs)
     if not containers:
         add([_check("verify.running", FAIL, f"no containers for project {stack.name}",

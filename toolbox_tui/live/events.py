@@ -17,14 +17,15 @@ No Textual here.
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterable
 
-from toolbox_tui.live.logs import ONEOFF_LABEL, PROJECT_LABEL, SERVICE_LABEL, parse_ts
-from toolbox_tui.sanitize import display_name, sanitize_oneline, strip_all
+from toolbox_tui.engine.containers import (
+    SERVICE_LABEL, ServiceState, health_probes, is_oneoff, list_status, parse_ts, project_filter,
+)
+from toolbox_tui.sanitize import display_name, strip_all
 
 INTERESTING = {"create", "start", "restart", "die", "oom", "kill", "stop", "pause", "unpause",
                "destroy", "rename", "update"}
@@ -32,53 +33,6 @@ INTERESTING = {"create", "start", "restart", "die", "oom", "kill", "stop", "paus
 
 REPORTED = {"start", "restart", "die", "oom", "stop", "destroy", "create", "pause", "unpause"}
 """Actions shown in the events panel (plus every health change)."""
-
-
-@dataclass(frozen=True)
-class HealthProbe:
-    """One health-check run, as the engine recorded it."""
-
-    start: str
-    """When it started (RFC 3339 as the engine wrote it)."""
-    exit_code: int
-    """0 healthy, 1 unhealthy, other values: the probe itself failed."""
-    output: str
-    """The probe's output folded into one sanitized line."""
-
-
-@dataclass(frozen=True)
-class ServiceState:
-    """What the services panel shows for one service."""
-
-    service: str
-    """Compose service name (sanitized)."""
-    container_id: str = ""
-    """Full id of the service's current container; `""` when it has none."""
-    container_name: str = ""
-    state: str = "missing"
-    """Engine state: running, exited, created, restarting, paused, dead; `missing` if none."""
-    health: str = ""
-    """healthy, unhealthy, starting; `""` when the service has no health check."""
-    failing_streak: int = 0
-    restarts: int = 0
-    """Engine restart count of the current container (restart policy)."""
-    started_at: float = 0.0
-    """Epoch seconds when the container last started (0 when not running)."""
-    exit_code: int | None = None
-    oom_killed: bool = False
-    ports: tuple[str, ...] = ()
-    """Published ports, `127.0.0.1:8080->80/tcp`."""
-    image: str = ""
-    health_log: tuple[HealthProbe, ...] = ()
-    """The engine's recent probe results (it keeps the last five)."""
-    details: bool = True
-    """False while only the container list has answered (the inspect is pending or stalled):
-    restarts, start time, exit code, OOM flag and the health log are not known yet."""
-
-    def uptime(self, now: float | None = None) -> float:
-        if self.state != "running" or not self.started_at:
-            return 0.0
-        return max(0.0, (now if now is not None else time.time()) - self.started_at)
 
 
 @dataclass(frozen=True)
@@ -136,9 +90,6 @@ def state_from_inspect(service: str, info: dict) -> ServiceState:
     """A `ServiceState` from `docker inspect` output."""
     st = info.get("State", {}) or {}
     health = st.get("Health") or {}
-    probes = tuple(HealthProbe(str(p.get("Start", ""))[:35], int(p.get("ExitCode", -1)),
-                               sanitize_oneline(p.get("Output", "") or "", max_len=400))
-                   for p in (health.get("Log") or ()))
     status = st.get("Status", "unknown")
     return ServiceState(
         service=service,
@@ -153,22 +104,8 @@ def state_from_inspect(service: str, info: dict) -> ServiceState:
         oom_killed=bool(st.get("OOMKilled")),
         ports=_ports(info),
         image=strip_all(str((info.get("Config") or {}).get("Image", "")), max_len=128),
-        health_log=probes,
+        health_log=health_probes(info),
     )
-
-
-_HEALTH_IN_STATUS = (("(healthy)", "healthy"), ("(unhealthy)", "unhealthy"),
-                     ("(health: starting)", "starting"))
-_EXIT_IN_STATUS = re.compile(r"^(?:Exited|Restarting) \((-?\d+)\)")
-
-
-def list_status(c: dict) -> tuple[str, int | None]:
-    """(health, exit code) from a container-list entry's `Status` line (`Up 5 s (healthy)`,
-    `Exited (137) 4 minutes ago`): `""` without a health check, None when it shows no code."""
-    status = str(c.get("Status") or "")
-    health = next((h for marker, h in _HEALTH_IN_STATUS if marker in status), "")
-    m = _EXIT_IN_STATUS.match(status)
-    return health, int(m.group(1)) if m else None
 
 
 def state_from_list(service: str, c: dict) -> ServiceState:
@@ -259,8 +196,8 @@ class StackWatcher:
     # --- snapshot ------------------------------------------------------------------------------
 
     def _containers(self) -> list[dict]:
-        found = self.client.api.containers(all=True, filters={"label": [f"{PROJECT_LABEL}={self.project}"]})
-        return [c for c in found if (c.get("Labels") or {}).get(ONEOFF_LABEL, "False") != "True"]
+        found = self.client.api.containers(all=True, filters={"label": [project_filter(self.project)]})
+        return [c for c in found if not is_oneoff(c.get("Labels"))]
 
     def refresh_service(self, service: str, containers: list[dict] | None = None) -> ServiceState:
         """Emit the service's state from the container list (listed now unless `containers` is
@@ -365,7 +302,7 @@ class StackWatcher:
                 backoff = 0.5
                 self._stream = self.client.api.events(
                     since=since, decode=True,
-                    filters={"type": "container", "label": [f"{PROJECT_LABEL}={self.project}"],
+                    filters={"type": "container", "label": [project_filter(self.project)],
                              # server-side: no exec_* noise from every health probe
                              "event": sorted(INTERESTING | {"health_status"})})
                 for ev in self._stream:
@@ -388,7 +325,7 @@ class StackWatcher:
         if action.startswith("exec_"):
             return
         attrs = (ev.get("Actor") or {}).get("Attributes") or {}
-        if attrs.get(ONEOFF_LABEL) == "True":
+        if is_oneoff(attrs):
             return
         service = attrs.get(SERVICE_LABEL)
         if not service:

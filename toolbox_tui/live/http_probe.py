@@ -1,7 +1,7 @@
 """HTTP health endpoint of one service, probed over time: status and latency history.
 
 The endpoint comes from the container's health check (`wget`/`curl` of
-`http://localhost|127.0.0.1:PORT/PATH`, parsed by `verify.health_url`) and that container
+`http://localhost|127.0.0.1:PORT/PATH`, parsed by `lifecycle.access.health_url`) and that container
 port's host binding; it is probed through the published port on 127.0.0.1 only, with httpx and a
 short timeout. `HttpProber` runs one background thread that probes only the selected service
 every few seconds and keeps a bounded history per service. No Textual here.
@@ -17,7 +17,7 @@ from types import SimpleNamespace
 from typing import Any, Callable, Mapping
 
 from toolbox_tui.sanitize import sanitize_oneline
-from toolbox_tui.lifecycle.verify import loopback_for, health_url
+from toolbox_tui.lifecycle.access import health_url, loopback_for
 
 PROBE_TIMEOUT = 2.0
 """Seconds before a probe counts as failed (the dashboard must stay responsive)."""

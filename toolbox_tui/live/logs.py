@@ -29,14 +29,11 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
+from toolbox_tui.engine.containers import SERVICE_LABEL, is_oneoff, parse_ts, project_filter
 from toolbox_tui.sanitize import DEFAULT_MAX_LINE, display_name, sanitize_line
 
-PROJECT_LABEL = "com.docker.compose.project"
-SERVICE_LABEL = "com.docker.compose.service"
-ONEOFF_LABEL = "com.docker.compose.oneoff"
 
 PARTIAL_CHUNK = 16 * 1024
 """The json-file/local drivers store a long line as pieces of this size, each timestamped."""
@@ -57,38 +54,9 @@ LEVELS = ("debug", "info", "warn", "error")
 """Log levels, least to most severe; `""` means none was recognised."""
 
 
-_SECONDS_CACHE: dict[bytes, int] = {}
 
 
-def parse_ts(ts: bytes | str) -> int:
-    """Nanoseconds since the epoch from an RFC 3339 timestamp as the engine writes it."""
-    if isinstance(ts, str):
-        ts = ts.encode("ascii", "replace")
-    # Fast path: the engine's fixed format `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`.
-    if len(ts) == 30 and ts[29:30] == b"Z" and ts[19:20] == b".":
-        secs = _SECONDS_CACHE.get(ts[:19])
-        if secs is None:
-            secs = _seconds(ts[:19].decode("ascii", "replace"), "+00:00")
-            if len(_SECONDS_CACHE) > 4096:
-                _SECONDS_CACHE.clear()
-            _SECONDS_CACHE[ts[:19]] = secs
-        try:
-            return secs * 1_000_000_000 + int(ts[20:29])
-        except ValueError:
-            return 0
-    m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)",
-                 ts.decode("ascii", "replace"))
-    if not m:
-        return 0
-    frac = (m.group(2) or "").ljust(9, "0")
-    return _seconds(m.group(1), "+00:00" if m.group(3) == "Z" else m.group(3)) * 1_000_000_000 + int(frac)
 
-
-def _seconds(base: str, offset: str) -> int:
-    try:
-        return int(datetime.fromisoformat(base + offset).timestamp())
-    except ValueError:
-        return 0
 
 
 def format_since(ns: int) -> str:
@@ -411,11 +379,11 @@ class LogPipeline:
     # --- engine ------------------------------------------------------------------------------
 
     def _list_containers(self, service: str | None = None) -> list[dict]:
-        labels = [f"{PROJECT_LABEL}={self.project}"]
+        labels = [project_filter(self.project)]
         if service:
             labels.append(f"{SERVICE_LABEL}={service}")
         found = self.client.api.containers(all=True, filters={"label": labels})
-        return [c for c in found if c.get("Labels", {}).get(ONEOFF_LABEL, "False") != "True"]
+        return [c for c in found if not is_oneoff(c.get("Labels"))]
 
     def _current(self, service: str) -> tuple[str, bool, int] | None:
         """(id, running, created) of the service's newest container, preferring a running one."""

@@ -16,12 +16,16 @@ from typing import Any, Callable, Sequence
 from toolbox_tui.engine import compose_cli
 from toolbox_tui.live.http_probe import HttpHealth, HttpProber
 from toolbox_tui.live.logs import LogBatch, LogPipeline
-from toolbox_tui.live.events import EngineStatus, ServiceState, StackEvent, StackWatcher
+from toolbox_tui.engine.containers import ServiceState
+from toolbox_tui.live.events import EngineStatus, StackEvent, StackWatcher
 from toolbox_tui.live.stats import ServiceStats, StatsCollector
+from toolbox_tui.errors import EXIT_FAIL, ToolboxError
 
 
-class ActionError(Exception):
+class ActionError(ToolboxError):
     """An action on the stack failed; the message is user-facing."""
+
+    exit_code = EXIT_FAIL
 
 
 @dataclass(frozen=True)
@@ -51,7 +55,7 @@ class LiveStack:
         self.services = list(services)
         """Services declared in the compose files (shown even before they have a container)."""
         self.client = client
-        """A `docker.DockerClient`; made from the environment (DOCKER_HOST, context) if None."""
+        """A `docker.DockerClient`; `engine.client.connect()` (DOCKER_HOST, docker context) if None."""
         self.initial_tail = initial_tail
         """Log lines of history shown per service on attach."""
         self.max_line = max_line
@@ -63,9 +67,9 @@ class LiveStack:
 
     def start(self, sinks: LiveSinks) -> None:
         if self.client is None:
-            import docker
+            from toolbox_tui.engine.client import connect
 
-            self.client = docker.from_env(timeout=30)
+            self.client = connect(timeout=30)
         kw = {} if self.max_line is None else {"max_line": self.max_line}
         self.logs = LogPipeline(self.client, self.project, sinks.on_logs, services=self.services,
                                 initial_tail=self.initial_tail, **kw)

@@ -21,6 +21,7 @@ from toolbox_tui.secrets import kinds as sk
 from toolbox_tui.findings import FAIL, PASS, SKIP, WARN, Check
 from toolbox_tui.secrets.inventory import base_stack, build_inventory, resolve
 from toolbox_tui.secrets.store import PREVIOUS_SUFFIX
+from toolbox_tui.engine.containers import SERVICE_LABEL, project_filter
 
 MIN_MATCH = 6
 TEMPLATE_SUFFIXES = (".example", ".sample", ".template", ".dist", ".tmpl", ".defaults")
@@ -62,9 +63,9 @@ def _line_of(text: str, value: str) -> int:
 
 def container_checks(stack: Any, values: dict[str, str], client: Any) -> list[Check]:
     out: list[Check] = []
-    containers = client.containers.list(all=True, filters={"label": f"com.docker.compose.project={stack.name}"})
+    containers = client.containers.list(all=True, filters={"label": project_filter(stack.name)})
     for c in containers:
-        svc = c.labels.get("com.docker.compose.service", c.name)
+        svc = c.labels.get(SERVICE_LABEL, c.name)
         env = (c.attrs.get("Config") or {}).get("Env") or []
         for item in env:
             var, _, val = item.partition("=")

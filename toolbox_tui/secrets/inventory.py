@@ -95,13 +95,14 @@ def template_path(stack: Any) -> Path | None:
     return path
 
 
-def template_keys(stack: Any) -> list[str]:
+def _template_keys(stack: Any) -> list[str]:
+    """The keys of the manifest's env template ([] without one)."""
     path = template_path(stack)
     if path is None or not path.is_file():
         return []
-    from dotenv import dotenv_values
+    from toolbox_tui.compose.env_files import template_keys
 
-    return [k for k in dotenv_values(path).keys() if k]
+    return [k for k in template_keys(path) if k]
 
 
 class _Acc:
@@ -130,9 +131,7 @@ def base_stack(stack: Any) -> Any:
     override = getattr(stack, "secrets_override", None)
     if not override or override not in getattr(stack, "files", ()):
         return stack
-    from toolbox_tui.compose.project import rebuild_with_files
-
-    return rebuild_with_files(stack, [f for f in stack.files if f != override])
+    return stack.with_files([f for f in stack.files if f != override])
 
 
 def build_inventory(stack: Any) -> list[SecretEntry]:
@@ -176,7 +175,7 @@ def build_inventory(stack: Any) -> list[SecretEntry]:
             a.add("environment")
             a.use(svc_name)
             a.env_vars.append((svc_name, var))
-    for key in template_keys(stack):
+    for key in _template_keys(stack):
         if sk.is_secret_like(key):
             acc(key).add("env_template")
     hints = _hints(getattr(stack, "manifest", None))

@@ -14,6 +14,8 @@ from dataclasses import dataclass, replace
 from typing import Callable, Mapping
 from urllib.parse import quote, urlsplit
 
+from toolbox_tui.errors import EXIT_FAIL, ToolboxError
+
 PASSWORD, URL, API_KEY, TOKEN, CERTIFICATE, TEXT = (
     "password", "url", "api_key", "token", "certificate", "text")
 KINDS = (PASSWORD, URL, API_KEY, TOKEN, CERTIFICATE, TEXT)
@@ -140,8 +142,10 @@ _SCHEME_FAMILY = {
 }
 
 
-class SecretValueError(ValueError):
+class SecretValueError(ToolboxError, ValueError):
     """A value does not satisfy its rule. The message names the secret and the rule, not the value."""
+
+    exit_code = EXIT_FAIL
 
     def __init__(self, name: str, problems: list[str]) -> None:
         super().__init__(f"{name}: " + "; ".join(problems))
@@ -262,7 +266,7 @@ def generate(rule: Rule) -> str:
 _REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
-class MissingParts(LookupError):
+class MissingParts(ToolboxError, LookupError):
     """A derived secret cannot be computed yet: these parts have no value."""
 
     def __init__(self, name: str, missing: list[str]) -> None:

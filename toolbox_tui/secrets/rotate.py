@@ -112,10 +112,9 @@ def _recreate(stack: Any, service: str, timeout: float) -> str | None:
 
 
 def _journal(stack: Any, report: RotateReport) -> str | None:
-    from toolbox_tui.compose.project import state_dir
 
     try:
-        d = state_dir(stack) / "runs" / time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        d = stack.state_dir / "runs" / time.strftime("%Y%m%dT%H%M%S", time.gmtime())
         d.mkdir(parents=True, exist_ok=True)
         path = d / "rotate.json"
         path.write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")

@@ -14,6 +14,8 @@ import secrets as _secrets
 from dataclasses import dataclass
 from typing import Protocol
 
+from toolbox_tui.errors import ToolboxError
+
 SERVICE_PREFIX = "toolbox-tui:"
 """Keyring service name is `toolbox-tui:<project name>`; the username is the secret's name."""
 HMAC_KEY_NAME = "@hmac-key"
@@ -27,7 +29,7 @@ _INSECURE_MODULES = ("keyring.backends.fail", "keyring.backends.null", "keyrings
 _INSECURE_NAMES = ("plaintext", "fail", "null", "chainer")
 
 
-class NoSecureKeyring(Exception):
+class NoSecureKeyring(ToolboxError):
     """No secure keyring backend: the user must choose. Message and hint are user-facing."""
 
     def __init__(self, backend: str, reason: str = "") -> None:
@@ -41,16 +43,19 @@ class NoSecureKeyring(Exception):
                      "on its own.")
 
 
-class StoreError(Exception):
+class StoreError(ToolboxError):
     """The keyring refused an operation (locked, D-Bus gone...). User-facing, never contains a value.
 
     `reason` is `locked`, `unavailable` (the Secret Service left the bus), `timeout` (no answer
     within `keyring_timeout()`) or `failed`; `hint` is the next step for that reason.
     """
 
+    hint = ("unlock the keyring (or start a Secret Service), or choose "
+            "`--store session` / `--keyring-backend MODULE.CLASS`")
+    """The next step when the failure has no better one of its own."""
+
     def __init__(self, message: str, hint: str = "", reason: str = "failed") -> None:
-        super().__init__(message)
-        self.hint = hint
+        super().__init__(message, hint)
         self.reason = reason
 
 

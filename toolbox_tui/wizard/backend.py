@@ -20,17 +20,11 @@ from typing import Any, Callable, Iterable, Sequence
 
 from toolbox_tui.findings import FAIL, Check
 from toolbox_tui.sanitize import sanitize_oneline
+from toolbox_tui.errors import EXIT_FAIL, ToolboxError
+from toolbox_tui.engine.containers import project_filter
 
 COMPOSE_EXIT_WAIT = 15.0
 """Seconds the clean-up waits for a signalled `docker compose up` to exit before `down`."""
-
-
-@dataclass(frozen=True)
-class AccessUrl:
-    """One place the user can open once the stack is up."""
-
-    label: str
-    url: str
 
 
 @dataclass(frozen=True)
@@ -69,9 +63,11 @@ def own_children(comm: str, *, running: bool = False) -> list[int]:
     return out
 
 
-class ProjectChanged(Exception):
+class ProjectChanged(ToolboxError):
     """A project file changed on disk after the wizard read it: work planned on the old content is
     refused (nothing written). User-facing; `files` are the paths that changed."""
+
+    exit_code = EXIT_FAIL
 
     def __init__(self, files: Sequence[str], doing: str, hint: str = "") -> None:
         self.files = tuple(files)
@@ -228,7 +224,7 @@ class WizardBackend:
     # --- paths --------------------------------------------------------------------------------
 
     def fix_findings(self, stack: Any) -> list[Check]:
-        from toolbox_tui.cli.fix import gather_findings
+        from toolbox_tui.fixes.plan import gather_findings
 
         return gather_findings(stack)
 
@@ -243,22 +239,19 @@ class WizardBackend:
         """Apply `plan` (made from `stack`); refused when a project file changed since, because
         the plan may no longer match it (fix_apply itself only checks the files it touches)."""
         from toolbox_tui.fixes.apply import apply_plan
-        from toolbox_tui.compose.project import state_dir
 
         self.check_fresh(stack, "the plan was made", "press r to re-check and get a fresh plan")
-        return apply_plan(plan, state_dir(stack))
+        return apply_plan(plan, stack.state_dir)
 
     def undo(self, stack: Any) -> Any:
         from toolbox_tui.fixes.apply import undo
-        from toolbox_tui.compose.project import state_dir
 
-        return undo(state_dir(stack))
+        return undo(stack.state_dir)
 
     def can_undo(self, stack: Any) -> bool:
         from toolbox_tui.fixes.apply import list_runs
-        from toolbox_tui.compose.project import state_dir
 
-        return any(j.get("status") == "applied" for _, j in list_runs(state_dir(stack)))
+        return any(j.get("status") == "applied" for _, j in list_runs(stack.state_dir))
 
     # --- secrets ------------------------------------------------------------------------------
 
@@ -317,84 +310,60 @@ class WizardBackend:
             self._client = connect(timeout=None)
         return self._client
 
-    def materialize(self, stack: Any, store: Any) -> Any:
-        """The stack with the secrets override applied (files 0600). Raises SecretsIncomplete."""
-        from toolbox_tui.secrets.materialize import materialize
-
-        return materialize(stack, store, mode=stack.mode or "dev")
-
     def remove_secret_files(self, stack: Any) -> list[str]:
         from toolbox_tui.secrets.materialize import remove_materialized
 
         return remove_materialized(stack)
 
-    def compose_up(self, stack: Any, on_event: Callable[[Any], None]) -> Any:
-        from toolbox_tui.lifecycle.startup import compose_up
-
-        return compose_up(stack, on_event=on_event)
-
-    def wait_healthy(self, stack: Any, on_change: Callable[[Any], None]) -> Any:
-        from toolbox_tui.lifecycle.health import wait_healthy
-
-        live = _ClosableClient(self.client())
-        self._live.append(live)
-        if self.cancel.is_set():
-            live.close_streams()
-        try:
-            return wait_healthy(stack, live, timeout=self.health_timeout, on_change=on_change)
-        finally:
-            self._live.remove(live)
-
-    def diagnose(self, stack: Any, services: Iterable[str], *, states: Any = None,
-                 up_error: str = "", failed_service: str | None = None) -> list[Any]:
-        from toolbox_tui.lifecycle.diagnosis import diagnose
-
-        return diagnose(stack, self.client(), list(services), states=states, up_error=up_error,
-                        failed_service=failed_service)
-
     def run_startup(self, stack: Any, store: Any, *, on_progress: Callable[[Any], None],
                     on_state: Callable[[Any], None], on_stack: Callable[[Any], None]) -> StartupOutcome:
-        """Materialize secrets, `compose up -d`, wait until healthy, diagnose what is not."""
+        """Write the secret files, then `lifecycle.up.start_stack`: the same start as `toolbox-tui
+        up` (compose up, wait until healthy, diagnose what is not, the engine lost told apart)."""
         from toolbox_tui.engine.compose_cli import ComposeError
+        from toolbox_tui.lifecycle.up import prepare_secrets, start_stack
 
         changed = self.changed_files(stack)
         if changed:  # secrets and services would come from the old content: refuse, re-check
             return StartupOutcome(False, f"{', '.join(changed)} changed on disk since the review; "
                                          "nothing was started. Esc goes back to Review, which "
                                          "reads the project again.")
-        stack = self.materialize(stack, store)
+        stack, _notes = prepare_secrets(stack, store, stack.mode or "dev")  # SecretsIncomplete...
         self.watch(stack)
         on_stack(stack)
         if self.cancel.is_set():
             return StartupOutcome(False, "Cancelled before the containers were started.", cancelled=True)
         try:
-            up = self.compose_up(stack, on_progress)
+            client = self.client()
+        except Exception as exc:  # noqa: BLE001 - EngineUnavailable: the engine is not there
+            return self._engine_lost("starting the containers", sanitize_oneline(str(exc), max_len=200))
+        live = _ClosableClient(client)
+        self._live.append(live)
+        if self.cancel.is_set():
+            live.close_streams()
+        try:
+            outcome = start_stack(stack, live, timeout=self.health_timeout, on_progress=on_progress,
+                                  on_state=on_state, cancelled=self.cancel.is_set)
         except ComposeError as exc:
             return StartupOutcome(False, f"docker compose could not run: {exc}")
-        if self.cancel.is_set():  # stop_waiting() ended `compose up` itself: not a failure to diagnose
-            return StartupOutcome(False, "Cancelled while the containers were starting.", cancelled=True)
-        if not up.ok:
-            gone = self._engine_gone()
-            if gone:  # dockerd stopped under Compose: not the project's fault, nothing to diagnose
-                return self._engine_lost("starting the containers", gone)
-            diags = self._diagnose_or_lost(stack, [], up_error=up.error, failed_service=up.failed_service)
-            if isinstance(diags, StartupOutcome):
-                return diags
-            return StartupOutcome(False, "docker compose up failed.", tuple(diags))
-        result = self.wait_healthy(stack, on_state)
-        if self.cancel.is_set():
-            return StartupOutcome(False, "Cancelled while waiting for health checks.", cancelled=True)
-        if result.ok:
-            return StartupOutcome(True, f"All {len(result.states)} services are up "
-                                        f"({result.elapsed:.0f} s of health checks).")
-        if getattr(result, "engine_lost", None):
-            return self._engine_lost("waiting for health checks", result.engine_lost)
-        bad = result.not_ready
-        diags = self._diagnose_or_lost(stack, bad, states=result.states)
-        if isinstance(diags, StartupOutcome):
-            return diags
-        why = "timed out" if result.timed_out else f"{result.stopped_early} failed"
-        return StartupOutcome(False, f"Not healthy: {', '.join(bad)} ({why}).", tuple(diags))
+        finally:
+            self._live.remove(live)
+        if outcome.cancelled:
+            when = ("while the containers were starting" if outcome.wait is None
+                    else "while waiting for health checks")
+            return StartupOutcome(False, f"Cancelled {when}.", cancelled=True)
+        if outcome.engine_lost is not None:
+            phase = {"waiting for health": "waiting for health checks"}.get(
+                outcome.engine_lost.phase, outcome.engine_lost.phase)
+            return self._engine_lost(phase, outcome.engine_lost.reason)
+        if outcome.ok:
+            return StartupOutcome(True, f"All {len(outcome.states or {})} services are up "
+                                        f"({outcome.wait.elapsed:.0f} s of health checks).")
+        if not outcome.compose.ok:
+            return StartupOutcome(False, "docker compose up failed.", outcome.diagnoses)
+        wait = outcome.wait
+        why = "timed out" if wait.timed_out else f"{wait.stopped_early} failed"
+        return StartupOutcome(False, f"Not healthy: {', '.join(outcome.not_ready)} ({why}).",
+                              outcome.diagnoses)
 
     def _engine_gone(self) -> str | None:
         from toolbox_tui.lifecycle.health import engine_gone
@@ -410,20 +379,6 @@ class WizardBackend:
         return StartupOutcome(False, f"The Docker engine went away while {phase} ({why}). Start it "
                                      "again (until `docker info` answers), then press r to retry; "
                                      "the secret files stay for the retry.")
-
-    def _diagnose_or_lost(self, stack: Any, services: Iterable[str], **kw: Any) -> Any:
-        """`diagnose`, or the engine-lost outcome when the engine is gone (a diagnosis without an
-        engine would blame the services: "no container was created")."""
-        gone = self._engine_gone()
-        if gone:
-            return self._engine_lost("diagnosing", gone)
-        try:
-            return self.diagnose(stack, services, **kw)
-        except Exception:  # noqa: BLE001 - the diagnosis reads logs/inspect: the engine went away
-            gone = self._engine_gone()
-            if gone is None:
-                raise
-            return self._engine_lost("diagnosing", gone)
 
     def start_logs(self, stack: Any, on_batch: Callable[[Any], None]) -> Any:
         """A running `LogPipeline` for the project (stop() it when done)."""
@@ -459,7 +414,7 @@ class WizardBackend:
         """Ids of the containers of `project` the engine lists ([] when it does not answer)."""
         try:
             found = self.client().api.containers(
-                all=True, filters={"label": [f"com.docker.compose.project={project}"]})
+                all=True, filters={"label": [project_filter(project)]})
         except Exception:  # noqa: BLE001 - no engine: nothing more to do here
             return []
         return [c["Id"] for c in found]
@@ -478,19 +433,11 @@ class WizardBackend:
 
     # --- done ---------------------------------------------------------------------------------
 
-    def access_urls(self, stack: Any) -> list[AccessUrl]:
-        """The manifest's URLs, then every published TCP port not already among them."""
-        out: list[AccessUrl] = []
-        manifest = getattr(stack, "manifest", None)
-        for label, url in (getattr(manifest, "urls", None) or {}).items():
-            out.append(AccessUrl(str(label), str(url)))
-        seen = " ".join(u.url for u in out)
-        for p in stack.published_ports():
-            if p.protocol != "tcp" or f":{p.published}" in seen:
-                continue
-            host = p.host_ip if p.host_ip not in ("", "0.0.0.0", "::") else "127.0.0.1"
-            out.append(AccessUrl(f"{p.service} ({p.target})", f"http://{host}:{p.published}/"))
-        return out
+    def access_urls(self, stack: Any) -> list[Any]:
+        """Where to open the stack: the same list `toolbox-tui up` prints."""
+        from toolbox_tui.lifecycle.access import access_urls
+
+        return access_urls(stack)
 
     def next_commands(self, stack: Any, opts: Any = None) -> list[tuple[str, str]]:
         """(command, what it does) to show on the Done step, with the options the wizard got."""

@@ -4,7 +4,7 @@ The memory is only a starting point. On resume the wizard opens at the first ste
 done, and every step re-checks the live state (doctor findings, secret statuses, container health)
 before it shows anything, so a step recorded as done but broken since is shown as failing again.
 
-Stored as `state_dir(stack)/wizard.json`:
+Stored as `stack.state_dir/wizard.json`:
 `{"version": 1, "project": NAME, "mode": MODE, "done": [STEP, ...], "updated": UNIX_TIME}`.
 Only step names go in; secret values, paths typed by the user and findings never do.
 """
@@ -81,9 +81,8 @@ class WizardState:
 
 
 def state_path(stack: Any) -> Path:
-    from toolbox_tui.compose.project import state_dir
 
-    return state_dir(stack) / FILE_NAME
+    return stack.state_dir / FILE_NAME
 
 
 def load_state(stack: Any) -> WizardState:
