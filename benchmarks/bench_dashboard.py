@@ -82,7 +82,7 @@ def down(args: list[str]) -> None:
 
 
 async def idle_cpu(name: str, services: tuple[str, ...], seconds: float) -> float:
-    from toolbox_tui.screens.dashboard.screen import DashboardApp
+    from toolbox_tui.screens.dashboard.app import DashboardApp
     from toolbox_tui.live.stack import LiveStack
 
     app = DashboardApp(name, LiveStack(name, services=services), services=services)
@@ -97,7 +97,7 @@ async def key_latency(name: str, services: tuple[str, ...], presses: int) -> tup
     from textual import events
     from textual.widgets import DataTable
 
-    from toolbox_tui.screens.dashboard.screen import DashboardApp
+    from toolbox_tui.screens.dashboard.app import DashboardApp
     from toolbox_tui.live.stack import LiveStack
 
     app = DashboardApp(name, LiveStack(name, services=services, initial_tail=0),

@@ -7,130 +7,38 @@ post the messages below, and tests drive the screen by posting the very same mes
 
 from __future__ import annotations
 
-import gc
-import os
-import signal
-import threading
 import time
 from collections import deque
 from dataclasses import replace
 from typing import Any
 
-from rich.table import Table
 from rich.text import Text
 from textual import on
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.coordinate import Coordinate
-from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, RichLog, Static, TabbedContent, TabPane
 
-from toolbox_tui.live.http_probe import HttpHealth
-from toolbox_tui.live.logs import LEVELS, LogBatch, LogStore
-from toolbox_tui.sanitize import strip_all
 from toolbox_tui.engine.containers import ServiceState
-from toolbox_tui.live.events import EngineStatus, StackEvent, format_uptime
-from toolbox_tui.live.stats import ServiceStats, format_bytes, sparkline
+from toolbox_tui.live.events import EngineStatus, StackEvent
+from toolbox_tui.live.http_probe import HttpHealth
+from toolbox_tui.live.logs import LogStore
+from toolbox_tui.live.stats import ServiceStats
+from toolbox_tui.sanitize import strip_all
+from toolbox_tui.screens.dashboard.health import health_view
+from toolbox_tui.screens.dashboard.log_view import LogFilter, LogView, parse_filter
+from toolbox_tui.screens.dashboard.messages import (
+    ActionDone, EngineUpdate, EventArrived, HttpUpdate, LogsArrived, StateUpdate, StatsUpdate,
+)
+from toolbox_tui.screens.dashboard.services import STATS_FLUSH_DELAY, ServicesTable
 from toolbox_tui.screens.dialogs import ConfirmDialog
 from toolbox_tui.screens.stylesheets import load_css
-from toolbox_tui.screens.terminal import route_signals
-from toolbox_tui.errors import EXIT_INTERRUPTED
-from toolbox_tui.screens.dashboard.log_view import LogFilter, LogView, parse_filter
 
-
-# --- messages posted by the data source's threads (and by tests) ---------------------------
-
-class StateUpdate(Message):
-    """A service's state changed."""
-
-    def __init__(self, state: ServiceState) -> None:
-        super().__init__()
-        self.state = state
-
-
-class StatsUpdate(Message):
-    """A new CPU/memory sample for a service."""
-
-    def __init__(self, stats: ServiceStats) -> None:
-        super().__init__()
-        self.stats = stats
-
-
-class EventArrived(Message):
-    """Something happened to a service (die, oom, restart, health change...)."""
-
-    def __init__(self, event: StackEvent) -> None:
-        super().__init__()
-        self.event = event
-
-
-class EngineUpdate(Message):
-    """The engine went away or came back."""
-
-    def __init__(self, status: EngineStatus) -> None:
-        super().__init__()
-        self.status = status
-
-
-class LogsArrived(Message):
-    """A batch of sanitized log lines."""
-
-    def __init__(self, batch: LogBatch) -> None:
-        super().__init__()
-        self.batch = batch
-
-
-class HttpUpdate(Message):
-    """A new HTTP health probe of the selected service."""
-
-    def __init__(self, health: HttpHealth) -> None:
-        super().__init__()
-        self.health = health
-
-
-class ActionDone(Message):
-    """An action finished in a worker thread."""
-
-    def __init__(self, message: str, error: bool = False) -> None:
-        super().__init__()
-        self.message = message
-        self.error = error
-
-
-COLUMNS = (("service", "Service", None), ("state", "State", 10), ("health", "Health", 12),
-           ("restarts", "↻", 2), ("uptime", "Up", 6), ("cpu", "CPU%", 5), ("mem", "Mem", 8),
-           ("spark", "CPU hist", 8), ("ports", "Ports", 24))
-"""Services table columns (key, label, fixed width or None for auto): fits 80 columns."""
-
-STATE_STYLES = {"running": "green", "exited": "red", "dead": "bold red", "restarting": "yellow",
-                "paused": "yellow", "created": "dim", "missing": "dim"}
-HEALTH_STYLES = {"healthy": "green", "unhealthy": "bold red", "starting": "yellow"}
 EVENT_STYLES = {"die": "red", "oom": "bold red", "kill": "red", "health:unhealthy": "bold red",
                 "health:healthy": "green", "start": "green", "restart": "yellow", "stop": "yellow"}
 
 RENDER_HZ = 15
 """Log view refreshes per second while lines arrive (the timer is paused when none do)."""
-
-STATS_FLUSH_DELAY = 2.0
-"""A significant stats change (see `STATS_SIGNIFICANT_*`) reaches the table within this many
-seconds: every DataTable update re-renders the whole table, so one update for all services, not
-one per sample."""
-
-STATS_QUIET_DELAY = 10.0
-"""Changes below the thresholds (an idle container's CPU wobbling between 1 and 2 %, its memory
-by a few KiB as health probes run) wait up to this long, so an idle stack costs next to no CPU."""
-
-STATS_SIGNIFICANT_CPU = 5.0
-"""CPU percentage points that count as a significant change, unless old and new value are both
-below `STATS_IDLE_CPU` (a health probe makes an idle container blip to a few percent)."""
-
-STATS_IDLE_CPU = 10.0
-
-STATS_SIGNIFICANT_MEM = 0.10
-"""Relative memory change that counts as significant, if also more than `STATS_MIN_MEM_DELTA`."""
-
-STATS_MIN_MEM_DELTA = 4 << 20
 
 
 class DashboardScreen(Screen):
@@ -176,8 +84,6 @@ class DashboardScreen(Screen):
         """Bounded per-service log history; the view is rebuilt from it when a filter changes."""
         self.states: dict[str, ServiceState] = {}
         """Latest state per service."""
-        self.stats: dict[str, ServiceStats] = {}
-        """Latest stats per service."""
         self.engine = EngineStatus(True, "connecting…")
         """Latest engine status."""
         self.paused = False
@@ -188,11 +94,6 @@ class DashboardScreen(Screen):
         """Log lines received since mount (benchmarks, status)."""
         self._incoming: deque = deque(maxlen=view_lines)
         self._not_drawn = 0
-        self._cells: dict[tuple[str, str], Any] = {}
-        self._stats_dirty: set[str] = set()
-        self._stats_shown: dict[str, ServiceStats] = {}
-        self._stats_urgent = False
-        self._stats_flushed_at = 0.0
         self._drain_timer: Any = None
         self._events: deque[StackEvent] = deque(maxlen=500)
         self.http: dict[str, HttpHealth] = {}
@@ -202,8 +103,7 @@ class DashboardScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Static(id="status")
-        table: DataTable = DataTable(id="services", cursor_type="row", zebra_stripes=False)
-        yield table
+        yield ServicesTable(clock=self.clock, id="services")
         with TabbedContent(initial="logs", id="panels"):
             with TabPane("Logs", id="logs"):
                 yield Static(id="log-status")
@@ -218,18 +118,14 @@ class DashboardScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one("#services", DataTable)
-        for key, label, width in COLUMNS:
-            table.add_column(label, key=key, width=width)
-        for svc in self.declared:
-            self._ensure_row(svc)
+        table = self.table
+        table.setup(self.declared)
         self.query_one("#filter-input", Input).display = False
         self._render_status()
         self._render_log_status()
         self._drain_timer = self.set_interval(1 / RENDER_HZ, self._drain_logs, name="logs-render",
                                               pause=True)
-        self._stats_flushed_at = time.monotonic()
-        self.set_interval(STATS_FLUSH_DELAY, self._tick_table, name="table-tick")
+        self.set_interval(STATS_FLUSH_DELAY, lambda: self.table.tick(self.states), name="table-tick")
         table.focus()
         if self.source is not None:
             from toolbox_tui.live.stack import LiveSinks
@@ -251,102 +147,32 @@ class DashboardScreen(Screen):
 
     # --- services panel ----------------------------------------------------------------------
 
-    def _ensure_row(self, service: str) -> DataTable:
-        table = self.query_one("#services", DataTable)
-        if service not in table.rows:
-            table.add_row(Text(service), Text("missing", "dim"), Text(""), "0", "-", "", "", "",
-                          Text(""), key=service)
-        return table
+    @property
+    def table(self) -> ServicesTable:
+        return self.query_one("#services", ServicesTable)
+
+    @property
+    def stats(self) -> dict[str, ServiceStats]:
+        """Latest stats per service."""
+        return self.table.stats
 
     def selected_service(self) -> str | None:
-        table = self.query_one("#services", DataTable)
-        if not table.row_count:
-            return None
-        row = min(max(table.cursor_row, 0), table.row_count - 1)
-        return str(table.coordinate_to_cell_key(Coordinate(row, 0)).row_key.value)
+        return self.table.selected()
 
     def on_state_update(self, message: StateUpdate) -> None:
         st = message.state
         old = self.states.get(st.service)
         self.states[st.service] = st
         with self.app.batch_update():
-            table = self._ensure_row(st.service)
-            cells = {
-                "state": Text("OOM-killed", "bold red") if st.oom_killed and st.state != "running"
-                else Text(st.state, STATE_STYLES.get(st.state, "")),
-                "health": Text(st.health + (f" ×{st.failing_streak}" if st.failing_streak else ""),
-                               HEALTH_STYLES.get(st.health, "")),
-                "restarts": str(st.restarts),
-                "uptime": self._uptime(st),
-                "ports": Text(", ".join(st.ports)),
-            }
-            for key, value in cells.items():
-                self._set_cell(st.service, key, value)
-            if st.state != "running":
-                for key in ("cpu", "mem"):
-                    self._set_cell(st.service, key, "")
+            self.table.show_state(st)
         if st.service == self.selected_service() and (old is None or old.health_log != st.health_log
                                                       or old != st):
             self._render_health()
         self._render_status()
 
     def on_stats_update(self, message: StatsUpdate) -> None:
-        # Samples arrive once a second per container; coalesce them into one table update.
-        s = message.stats
-        self.stats[s.service] = s
-        self._stats_dirty.add(s.service)
-        if self._stats_significant(self._stats_shown.get(s.service), s):
-            self._stats_urgent = True
-
-    @staticmethod
-    def _stats_significant(shown: ServiceStats | None, new: ServiceStats) -> bool:
-        """Whether `new` should reach the table within STATS_FLUSH_DELAY (else STATS_QUIET_DELAY)."""
-        if shown is None:
-            return True
-        cpu_delta = abs(new.cpu_percent - shown.cpu_percent)
-        if cpu_delta >= STATS_SIGNIFICANT_CPU and max(new.cpu_percent, shown.cpu_percent) >= STATS_IDLE_CPU:
-            return True
-        mem_delta = abs(new.mem_bytes - shown.mem_bytes)
-        return mem_delta > STATS_MIN_MEM_DELTA and mem_delta > STATS_SIGNIFICANT_MEM * shown.mem_bytes
-
-    def _flush_stats(self) -> None:
-        """Show the samples gathered since the last tick (called inside a batch update)."""
-        for svc in sorted(self._stats_dirty):
-            s = self._stats_shown[svc] = self.stats[svc]
-            self._ensure_row(svc)
-            self._set_cell(svc, "cpu", f"{s.cpu_percent:4.0f}")
-            self._set_cell(svc, "mem", format_bytes(s.mem_bytes))
-            self._set_cell(svc, "spark", Text(sparkline(s.history, 8, top=100.0), "cyan"))
-        self._stats_dirty.clear()
-        self._stats_urgent = False
-        self._stats_flushed_at = time.monotonic()
-
-    def _set_cell(self, service: str, column: str, value: Any) -> None:
-        """`update_cell` only when the cell shows something new (each update repaints)."""
-        key = (service, column)
-        if self._cells.get(key) == value:
-            return
-        self._cells[key] = value
-        self.query_one("#services", DataTable).update_cell(service, column, value)
-
-    def _tick_table(self) -> None:
-        """Every STATS_FLUSH_DELAY: significant new stats, else (every STATS_QUIET_DELAY) small
-        ones, and uptimes, in one update (each update re-renders the whole table)."""
-        table = self.query_one("#services", DataTable)
-        now = self.clock()
-        with self.app.batch_update():
-            if self._stats_dirty and (self._stats_urgent or time.monotonic() - self._stats_flushed_at
-                                      >= STATS_QUIET_DELAY - 0.1):
-                self._flush_stats()
-            for svc, st in self.states.items():
-                if st.state == "running" and svc in table.rows:
-                    self._set_cell(svc, "uptime", self._uptime(st, now))
-
-    def _uptime(self, st: ServiceState, now: float | None = None) -> str:
-        """The uptime cell: `…` while the start time is not known (only the list answered)."""
-        if not st.details and st.state == "running":
-            return "…"
-        return format_uptime(st.uptime(self.clock() if now is None else now))
+        # Samples arrive once a second per container; the table coalesces them into one update.
+        self.table.add_stats(message.stats)
 
     @on(DataTable.RowHighlighted, "#services")
     def _row_changed(self, event: DataTable.RowHighlighted) -> None:
@@ -396,55 +222,8 @@ class DashboardScreen(Screen):
 
     def _render_health(self) -> None:
         svc = self.selected_service()
-        view = self.query_one("#health-view", Static)
-        st = self.states.get(svc or "")
-        if st is None:
-            view.update(Text(f" {svc or 'no service'}: no container yet"))
-            return
-        head = Text(f" {st.service}", "bold")
-        head.append(f"  container {st.container_name or '-'}  image {st.image or '-'}")
-        if st.ports:
-            head.append(f"\n ports {', '.join(st.ports)}")
-        if st.exit_code is not None and st.state != "running":
-            head.append(f"  exit code {st.exit_code}", "red" if st.exit_code else "")
-        if not st.details:
-            head.append("\n details pending: the engine has not answered `docker inspect` for this "
-                        "container (a health-check exec that hangs holds its lock); state and "
-                        "health are from the container list", "yellow")
-        http = self._http_lines(st.service)
-        if not st.health and not st.health_log:
-            head.append("\n no health check defined for this service", "dim")
-            view.update(head)
-            return
-        table = Table(box=None, expand=True, pad_edge=False, show_edge=False)
-        table.add_column("time", no_wrap=True, width=12)
-        table.add_column("exit", width=4, justify="right")
-        table.add_column("output", overflow="fold")
-        for probe in reversed(st.health_log):
-            style = "green" if probe.exit_code == 0 else "red"
-            table.add_row(Text(probe.start[11:23]), Text(str(probe.exit_code), style),
-                          Text(probe.output))
-        from rich.console import Group
-
-        view.update(Group(head, Text(f" health {st.health}  failing streak {st.failing_streak}",
-                                     HEALTH_STYLES.get(st.health, "")), *http, table))
-
-    def _http_lines(self, service: str) -> list[Text]:
-        h = self.http.get(service)
-        if h is None or not h.probes:
-            return []
-        last = h.probes[-1]
-        # the URL comes from the container's health-check command: free text like any label
-        t = Text(f" http {strip_all(h.url, max_len=200)}  ")
-        if last.status is not None:
-            t.append(f"status {last.status}", "green" if last.ok else "bold red")
-        else:
-            t.append(f"error {last.error}", "bold red")
-        t.append(f"  latency {last.latency_ms:.0f} ms")
-        ok = sum(1 for p in h.probes if p.ok)
-        spark = Text(f" latency {sparkline([p.latency_ms for p in h.probes], width=30)}", "cyan")
-        spark.append(f"  {ok}/{len(h.probes)} ok", "dim")
-        return [t, spark]
+        self.query_one("#health-view", Static).update(
+            health_view(svc, self.states.get(svc or ""), self.http.get(svc or "")))
 
     def on_http_update(self, message: HttpUpdate) -> None:
         self.http[message.health.service] = message.health
@@ -640,65 +419,3 @@ class DashboardScreen(Screen):
 
     def action_stack_down(self) -> None:
         self._confirm_then(f"Take the whole stack {self.project} down (containers removed)?", "down")
-
-
-class DashboardApp(App):
-    """`toolbox-tui dashboard`: the dashboard screen on its own."""
-
-    CSS = load_css("common.tcss")
-    TITLE = "toolbox-tui dashboard"
-    BINDINGS = [Binding("q", "quit", "Quit", id="app.quit"),
-                Binding("ctrl+c", "interrupt", "Interrupt", id="app.interrupt", priority=True,
-                        show=False)]
-    """q quits (ctrl+q too, Textual's default); ctrl+c quits like a signal (exit 130); ctrl+p opens
-    the command palette."""
-
-    HANGUP_GRACE = 5.0
-    """Seconds Textual may take to shut down after SIGHUP before the process leaves without it
-    (with the terminal gone its writer thread can die and its shutdown block for good)."""
-
-    def __init__(self, project: str, source: Any = None, *, services: tuple[str, ...] = (),
-                 ring_size: int = 5000, clock=time.time, handle_signals: bool = False) -> None:
-        super().__init__()
-        self.handle_signals = handle_signals
-        """Route SIGINT/SIGTERM/SIGHUP through the event loop (the installed command; not tests)."""
-        self.clock = clock
-        """Wall clock handed to the screen."""
-        self.project = project
-        """Compose project name."""
-        self.source = source
-        """Data source handed to the screen (None: driven by messages only)."""
-        self.services = services
-        self.ring_size = ring_size
-        self.dashboard: DashboardScreen | None = None
-        """The screen, once pushed."""
-
-    def _on_signal(self, sig: int) -> None:
-        if sig == signal.SIGHUP:
-            # The dashboard only reads, so leaving without Textual's shutdown loses nothing.
-            timer = threading.Timer(self.HANGUP_GRACE, os._exit, args=(EXIT_INTERRUPTED,))
-            timer.daemon = True
-            timer.start()
-        self.action_interrupt()
-
-    def action_interrupt(self) -> None:
-        self.exit(EXIT_INTERRUPTED)
-
-    def on_mount(self) -> None:
-        if self.handle_signals:
-            route_signals(self._on_signal)  # Ctrl-C, SIGTERM, SIGHUP (the SSH session dropped): exit 130
-        self.dashboard = DashboardScreen(self.project, self.source, services=self.services,
-                                         ring_size=self.ring_size, clock=self.clock)
-        self.push_screen(self.dashboard)
-        # Everything built so far (Textual, widgets, imports: ~50k objects) lives as long as the
-        # app: take it out of the garbage collector's full collections, which otherwise walk it
-        # every few seconds during a log flood (pauses of 30-100 ms on the 2-core VM).
-        self.call_after_refresh(gc.freeze)
-
-    def get_system_commands(self, screen: Screen):
-        yield from super().get_system_commands(screen)
-        if isinstance(screen, DashboardScreen):
-            for b in DashboardScreen.BINDINGS:
-                action = b.action
-                yield SystemCommand(f"{b.description} ({b.key})", f"dashboard: {action}",
-                                    lambda a=action: screen.run_action(a))

@@ -13,8 +13,9 @@ pytest.importorskip("textual")
 from textual.widgets import DataTable  # noqa: E402
 
 from toolbox_tui.live.logs import LogBatch, LogLine  # noqa: E402
-from toolbox_tui.screens.dashboard.screen import (  # noqa: E402
-    DashboardApp, EngineUpdate, EventArrived, LogsArrived, StateUpdate, StatsUpdate,
+from toolbox_tui.screens.dashboard.app import DashboardApp  # noqa: E402
+from toolbox_tui.screens.dashboard.messages import (  # noqa: E402
+    EngineUpdate, EventArrived, LogsArrived, StateUpdate, StatsUpdate,
 )
 from toolbox_tui.screens.dashboard.log_view import LogView  # noqa: E402
 from toolbox_tui.engine.containers import HealthProbe, ServiceState  # noqa: E402

@@ -8,7 +8,7 @@ pytest.importorskip("textual")
 
 from textual.widgets import DataTable, Static  # noqa: E402
 
-from toolbox_tui.screens.dashboard.screen import DashboardApp  # noqa: E402
+from toolbox_tui.screens.dashboard.app import DashboardApp  # noqa: E402
 from toolbox_tui.live.stack import LiveStack  # noqa: E402
 
 from tests.helpers.waiting import pilot_until  # noqa: E402

@@ -17,7 +17,7 @@ pytest.importorskip("textual")
 
 from textual.widgets import DataTable  # noqa: E402
 
-from toolbox_tui.screens.dashboard.screen import DashboardApp  # noqa: E402
+from toolbox_tui.screens.dashboard.app import DashboardApp  # noqa: E402
 from toolbox_tui.screens.dialogs import ConfirmDialog  # noqa: E402
 from toolbox_tui.screens.dashboard.log_view import LogView  # noqa: E402
 from toolbox_tui.live.stack import LiveStack  # noqa: E402

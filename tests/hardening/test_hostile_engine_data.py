@@ -30,7 +30,8 @@ pytest.importorskip("textual")
 from textual.widgets import DataTable, RichLog, Static  # noqa: E402
 
 from toolbox_tui.live.logs import LogPipeline, LogStore  # noqa: E402
-from toolbox_tui.screens.dashboard.screen import DashboardApp, DashboardScreen  # noqa: E402
+from toolbox_tui.screens.dashboard.app import DashboardApp
+from toolbox_tui.screens.dashboard.screen import DashboardScreen  # noqa: E402
 from toolbox_tui.screens.dialogs import ConfirmDialog  # noqa: E402
 from toolbox_tui.screens.dashboard.log_view import LogView  # noqa: E402
 from toolbox_tui.live.stack import LiveSinks, LiveStack  # noqa: E402

@@ -77,7 +77,7 @@ def run_dashboard(args: argparse.Namespace) -> int:
         return 0 if all(s.state == "running" and s.health in ("", "healthy")
                         for s in watcher.states.values()) else 1
 
-    from toolbox_tui.screens.dashboard.screen import DashboardApp
+    from toolbox_tui.screens.dashboard.app import DashboardApp
     from toolbox_tui.screens.terminal import use_real_terminal_size
     from toolbox_tui.live.stack import LiveStack
 
