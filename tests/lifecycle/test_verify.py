@@ -9,7 +9,8 @@ import subprocess
 import pytest
 
 from toolbox_tui.cli.main import main
-from toolbox_tui.lifecycle.verify import HealthUrl, health_url, reach_command
+from toolbox_tui.lifecycle.access import HealthUrl, health_url
+from toolbox_tui.lifecycle.verify import reach_command
 
 
 def _free_port() -> int:
