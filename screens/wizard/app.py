@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import signal
 import threading
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -24,6 +24,9 @@ from toolbox_tui.screens.stylesheets import load_css
 from toolbox_tui.screens.wizard.step_base import StepScreen
 from toolbox_tui.wizard.backend import WizardBackend
 from toolbox_tui.wizard.state import STEP_TITLES, STEPS, WizardState, save_state
+
+if TYPE_CHECKING:
+    from toolbox_tui.compose.model import Stack
 
 STEP_CLASSES = {
     "project": "project:ProjectStep", "prereq": "prereq:PrereqStep",
@@ -55,7 +58,7 @@ class WizardApp(App[int]):
     ]
     """q asks first when work is in flight; Ctrl-C stops at once (the launcher cleans up)."""
 
-    def __init__(self, stack: Any, opts: Any, backend: WizardBackend | None = None,
+    def __init__(self, stack: Stack, opts: Any, backend: WizardBackend | None = None,
                  state: WizardState | None = None, *, start_step: str | None = None,
                  persist: bool = True, cursor_blink: bool = True, recheck: bool = False,
                  handle_signals: bool = False) -> None:
@@ -66,7 +69,7 @@ class WizardApp(App[int]):
         """`ProjectOptions` the stack was loaded with."""
         self.backend = backend or WizardBackend()
         """Engine access; tests pass one with canned answers."""
-        self.state = state or WizardState(project=stack.name, mode=getattr(stack, "mode", None))
+        self.state = state or WizardState(project=stack.name, mode=stack.mode)
         """Steps done (persisted to wizard.json when `persist`)."""
         self.persist = persist
         self.cursor_blink = cursor_blink
@@ -188,7 +191,7 @@ class WizardApp(App[int]):
         if i > 0:
             self.show(STEPS[i - 1])
 
-    def set_stack(self, stack: Any, *, opts: Any = None) -> None:
+    def set_stack(self, stack: Stack, *, opts: Any = None) -> None:
         """Use a reloaded stack. Steps after Project are re-created so nothing stale is shown."""
         changed = (stack.name, stack.mode) != (self.stack.name, self.stack.mode)
         self.stack = stack

@@ -7,7 +7,7 @@ engine allows), previews the plan and its diffs, applies it atomically, and undo
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -21,12 +21,15 @@ from toolbox_tui.screens.stylesheets import load_css
 from toolbox_tui.screens.wizard.step_base import StepScreen, status_text
 from toolbox_tui.screens.wizard.project import rel
 
+if TYPE_CHECKING:
+    from toolbox_tui.compose.model import Stack
+
 
 class PathsReady(Message):
     """Findings and the plan for the current choices (posted from the worker)."""
 
     def __init__(self, findings: list[Check], plan: Any, can_undo: bool, note: str = "",
-                 stack: Any = None) -> None:
+                 stack: Stack | None = None) -> None:
         super().__init__()
         self.findings = findings
         self.plan = plan
@@ -276,7 +279,7 @@ class PathsStep(StepScreen):
                 return
             self.set_status("Applying the fixes…")
 
-            def apply(stack: Any) -> str:
+            def apply(stack: Stack) -> str:
                 res = backend.apply(stack, plan)
                 return (f"Applied {len(res.actions)} change(s); backups under "
                         f"{rel(res.run_dir, stack.root_dir())} (u undoes).")
@@ -296,7 +299,7 @@ class PathsStep(StepScreen):
             if not yes:
                 return
 
-            def undo(stack: Any) -> str:
+            def undo(stack: Stack) -> str:
                 res = backend.undo(stack)
                 return f"Undone: {len(res.restored)} restored, {len(res.removed)} removed."
 

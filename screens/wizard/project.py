@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 from rich.text import Text
@@ -18,11 +18,14 @@ from toolbox_tui.screens.dialogs import TextDialog
 from toolbox_tui.screens.stylesheets import load_css
 from toolbox_tui.screens.wizard.step_base import StepScreen, user_error
 
+if TYPE_CHECKING:
+    from toolbox_tui.compose.model import Stack
+
 
 class StackLoaded(Message):
     """The project was (re)loaded with new options."""
 
-    def __init__(self, stack: Any, opts: Any) -> None:
+    def __init__(self, stack: Stack, opts: Any) -> None:
         super().__init__()
         self.stack = stack
         self.opts = opts
@@ -37,13 +40,13 @@ def rel(path: Any, root: Any) -> str:
     return str(path) if r.startswith("..") else r
 
 
-def project_table(stack: Any) -> Table:
+def project_table(stack: Stack) -> Table:
     root = stack.root_dir()
     t = Table.grid(padding=(0, 2))
     t.add_column(style="bold", no_wrap=True)
     t.add_column(overflow="fold")
-    manifest = getattr(stack, "manifest", None)
-    modes = list(getattr(manifest, "modes", {}) or {})
+    manifest = stack.manifest
+    modes = list(manifest.modes) if manifest is not None else []
     t.add_row("Project name", Text(str(stack.name)))
     mode = Text(str(stack.mode or "—"))
     if modes:
@@ -109,8 +112,8 @@ class ProjectStep(StepScreen):
                         f"{len(message.stack.services)} services).", "green")
 
     def action_cycle_mode(self) -> None:
-        manifest = getattr(self.wizard.stack, "manifest", None)
-        modes = list(getattr(manifest, "modes", {}) or {})
+        manifest = self.wizard.stack.manifest
+        modes = list(manifest.modes) if manifest is not None else []
         if not modes or self.wizard.opts.files:
             self.set_status("No modes to switch: the manifest defines none (or -f files were given).")
             return
@@ -129,7 +132,7 @@ class ProjectStep(StepScreen):
     def action_files(self) -> None:
         root = self.wizard.stack.root_dir()
         current = ", ".join(rel(f, root) for f in self.wizard.stack.files
-                            if f != getattr(self.wizard.stack, "secrets_override", None))
+                            if f != self.wizard.stack.secrets_override)
 
         def done(value: str | None) -> None:
             if value is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -15,6 +15,9 @@ from textual.widgets import Static
 from toolbox_tui.findings import FAIL, WARN, Check
 from toolbox_tui.screens.stylesheets import load_css
 from toolbox_tui.screens.wizard.step_base import StepScreen
+
+if TYPE_CHECKING:
+    from toolbox_tui.compose.model import Stack
 
 HANDLED_BY_STARTUP = ("secrets.external.",)
 """Failing check ids the startup itself resolves (external secrets become file secrets)."""
@@ -34,7 +37,7 @@ def remaining(checks: list[Check]) -> list[Check]:
     return [c for c in checks if c.status in (FAIL, WARN) and not c.id.startswith(HANDLED_BY_STARTUP)]
 
 
-def plan_text(stack: Any, needed: list[str], timeout: float) -> Text:
+def plan_text(stack: Stack, needed: list[str], timeout: float) -> Text:
     services = list(stack.services)
     with_hc = [n for n, s in stack.services.items() if getattr(s, "healthcheck", None)]
     out = Text()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -23,6 +23,9 @@ from textual.widgets import DataTable, RichLog, Static
 from toolbox_tui.screens.stylesheets import load_css
 from toolbox_tui.screens.wizard.step_base import StepScreen
 from toolbox_tui.wizard.backend import StartupOutcome
+
+if TYPE_CHECKING:
+    from toolbox_tui.compose.model import Stack
 
 LOG_KEEP = 200
 """Log lines kept per service for the tail panel."""
@@ -57,7 +60,7 @@ class Logs(Message):
 class StackMaterialized(Message):
     """The secret files are written; `stack` has the override applied."""
 
-    def __init__(self, stack: Any) -> None:
+    def __init__(self, stack: Stack) -> None:
         super().__init__()
         self.stack = stack
 

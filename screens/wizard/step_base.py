@@ -20,6 +20,7 @@ from toolbox_tui.findings import FAIL, PASS, SKIP, WARN
 from toolbox_tui.wizard.state import STEP_SHORT, STEPS
 
 if TYPE_CHECKING:
+    from toolbox_tui.compose.model import Stack
     from toolbox_tui.screens.wizard.app import WizardApp
 
 
@@ -59,7 +60,7 @@ def user_error(exc: BaseException) -> str:
     return f"{msg} — {hint}" if hint else msg
 
 
-def short_paths(text: str, stack: Any) -> str:
+def short_paths(text: str, stack: Stack) -> str:
     """`text` with the project root left out of paths (`infrastructure/.../x.yml:12` fits on a
     line and reads the same on every machine)."""
     try:
@@ -87,7 +88,7 @@ STALE_KINDS = ("LoadError", "ProjectChanged")
 class StackReread(Message):
     """A step's worker found the project changed on disk and read it again."""
 
-    def __init__(self, stack: Any, changed: list[str]) -> None:
+    def __init__(self, stack: Stack, changed: list[str]) -> None:
         super().__init__()
         self.stack = stack
         self.changed = changed
@@ -127,7 +128,7 @@ class StepScreen(Screen):
 
     def _title(self) -> Text:
         stack = self.wizard.stack
-        mode = f" · {stack.mode}" if getattr(stack, "mode", None) else ""
+        mode = f" · {stack.mode}" if stack.mode else ""
         return Text.assemble(("toolbox-tui", "bold"), " wizard · ", (str(stack.name), "bold"), mode,
                              no_wrap=True, overflow="ellipsis")
 

@@ -8,10 +8,13 @@ compose file:line and service of the publication.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from toolbox_tui.findings import FAIL, PASS, SKIP, WARN, Check
 from toolbox_tui.engine.port_owners import ContainerPort, PortOwner, addresses_conflict, port_owner
+
+if TYPE_CHECKING:
+    from toolbox_tui.compose.model import ComposeProject
 
 _SEVERITY = {FAIL: "error", WARN: "warning", PASS: "info", SKIP: "info"}
 """A prereq check's severity follows its status."""
@@ -58,7 +61,7 @@ def _owner_data(owner: PortOwner | None) -> dict[str, Any]:
     return {f"holder_{k}": getattr(owner, k) for k in keys if getattr(owner, k) is not None}
 
 
-def port_checks(stack: Any, *, containers: Sequence[ContainerPort] | None = None,
+def port_checks(stack: ComposeProject, *, containers: Sequence[ContainerPort] | None = None,
                 client: Any = None) -> list[Check]:
     """Checks for `stack.published_ports()`. `containers`/`client` let holders be named as
     containers (and this stack's own running containers pass); both may be None."""
@@ -73,7 +76,7 @@ def port_checks(stack: Any, *, containers: Sequence[ContainerPort] | None = None
             continue
         proto = str(getattr(ref, "protocol", None) or "tcp").lower()
         groups.setdefault((port, proto), []).append(ref)
-    project = getattr(stack, "name", None)
+    project = stack.name
 
     def one(key: tuple[int, str], group: list[Any]) -> Check:
         port, proto = key

@@ -19,7 +19,7 @@ import socket
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from toolbox_tui.engine.client import (EngineInfo, EngineUnavailable, classify_exception, client_endpoint,
                                 connect, engine_info, resolve_endpoint)
@@ -28,6 +28,9 @@ from toolbox_tui.engine.port_owners import ContainerPort, container_ports
 from toolbox_tui.checks.ports import guarded as _guard
 from toolbox_tui.checks.ports import port_checks
 from toolbox_tui.checks.ports import prereq_check as _check
+
+if TYPE_CHECKING:
+    from toolbox_tui.compose.model import ComposeProject
 
 AREA = "prereq"
 MIN_API = (1, 41)
@@ -332,7 +335,7 @@ def _skipped(check_id: str, title: str) -> Check:
 
 # ---------------------------------------------------------------------------------------------
 
-def prereq_checks(stack: Any = None, *, client: Any = None,
+def prereq_checks(stack: ComposeProject | None = None, *, client: Any = None,
                   engine_error: EngineUnavailable | None = None) -> list[Check]:
     """All prerequisite checks, in report order. Never raises.
 

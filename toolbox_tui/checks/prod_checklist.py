@@ -17,9 +17,12 @@ Failures make `up` refuse to start unless `--force`.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from toolbox_tui.findings import FAIL, PASS, WARN, Check
+
+if TYPE_CHECKING:
+    from toolbox_tui.compose.model import Stack
 
 AREA = "prod"
 SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIALS?)"
@@ -51,11 +54,11 @@ def _env_items(env: Any) -> Iterable[tuple[str, Any]]:
             yield k, (v if sep else None)
 
 
-def _declared_read_only(stack: Any, service: str) -> bool:
+def _declared_read_only(stack: Stack, service: str) -> bool:
     """True when any file of the set says `read_only: true` for the service."""
     from toolbox_tui.compose.yaml_source import load_yaml
 
-    for f in getattr(stack, "files", ()) or ():
+    for f in stack.files:
         try:
             doc = load_yaml(f)
         except Exception:  # noqa: BLE001 - unreadable files are the doctor's business
@@ -83,10 +86,10 @@ def _is_public(data: Any) -> bool:
         data.get("x-toolbox-tui-public") is True
 
 
-def prod_checklist(stack: Any, *, client: Any = None) -> list[Check]:
+def prod_checklist(stack: Stack, *, client: Any = None) -> list[Check]:
     """Every production check for every enabled service."""
     out: list[Check] = []
-    for name, svc in (getattr(stack, "services", {}) or {}).items():
+    for name, svc in stack.services.items():
         data = getattr(svc, "data", None) or {}
         # secrets in environment
         leaked = []

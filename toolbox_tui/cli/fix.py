@@ -14,13 +14,16 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from toolbox_tui.cli.options import load_project
 from toolbox_tui.cli.output import emit, error, out
 from toolbox_tui.errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE
 from toolbox_tui.findings import FAIL, Check
 from toolbox_tui.paths import rel
+
+if TYPE_CHECKING:
+    from toolbox_tui.compose.model import Stack
 
 
 def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -41,7 +44,7 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 # --- gathering ---------------------------------------------------------------------------------
 
-def _compose_config(stack: Any) -> dict[str, Any] | None:
+def _compose_config(stack: Stack) -> dict[str, Any] | None:
     """{"ok": bool, "error": str|None} from `docker compose config`, None without Compose."""
     from toolbox_tui.engine.compose_cli import ComposeError, compose_info, config_json
 

@@ -107,7 +107,7 @@ def cmd_restart(args: argparse.Namespace) -> int:
     from toolbox_tui.lifecycle import health as health_wait
 
     stack = load_project(args)
-    services = getattr(stack, "services", {}) or {}
+    services = stack.services
     if args.service not in services:
         raise UsageError(f"no service {args.service!r} in {stack.name} "
                          f"(services: {', '.join(sorted(services))})")
@@ -149,7 +149,7 @@ def cmd_logs(args: argparse.Namespace) -> int:
     from toolbox_tui.sanitize import sanitize_line
 
     stack = load_project(args)
-    services = getattr(stack, "services", {}) or {}
+    services = stack.services
     unknown = [s for s in args.services if s not in services]
     if unknown:
         raise UsageError(f"no service {', '.join(map(repr, unknown))} in {stack.name} "

@@ -9,12 +9,15 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from toolbox_tui.cli.options import engine_client, load_project, store_options_parser
 from toolbox_tui.cli.output import emit, error, note, out
 from toolbox_tui.errors import EvalError, UsageError
 from toolbox_tui.secrets import kinds as sk
+
+if TYPE_CHECKING:
+    from toolbox_tui.compose.model import Stack
 
 
 def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -64,7 +67,7 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 # --- helpers ----------------------------------------------------------------------------------
 
-def _store(args: argparse.Namespace, stack: Any) -> Any:
+def _store(args: argparse.Namespace, stack: Stack) -> Any:
     """The store the options name; NoSecureKeyring (exit 3, with the choices) when there is none."""
     from toolbox_tui.secrets.store import StoreError, open_store
 

@@ -12,12 +12,15 @@ from __future__ import annotations
 import argparse
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from toolbox_tui.cli.options import engine_client, load_project, store_options_parser
 from toolbox_tui.cli.output import emit, error, note, out, project_json
 from toolbox_tui.errors import EXIT_EVAL, EXIT_FAIL, EXIT_OK, ToolboxError
 from toolbox_tui.findings import FAIL, PASS, WARN, Check
+
+if TYPE_CHECKING:
+    from toolbox_tui.compose.model import Stack
 
 
 def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -76,7 +79,7 @@ class _Printer:
         self.say(f"  {st.service:<24} {mark:<7} {st.reason}")
 
 
-def _secrets(args: argparse.Namespace, stack: Any, mode: str) -> tuple[Any, list[str], str | None]:
+def _secrets(args: argparse.Namespace, stack: Stack, mode: str) -> tuple[Any, list[str], str | None]:
     """(stack to start, notes, blocking problem or None)."""
     from toolbox_tui.lifecycle.up import needs_secret_files, prepare_secrets
     from toolbox_tui.secrets.materialize import SecretsIncomplete
@@ -106,7 +109,7 @@ class _Refused(Exception):
         self.hint = hint
 
 
-def _preflight(args: argparse.Namespace, stack: Any, mode: str, client_future: Any,
+def _preflight(args: argparse.Namespace, stack: Stack, mode: str, client_future: Any,
                printer: _Printer, payload: dict[str, Any]) -> tuple[Any, list[str]]:
     """The production checklist, the secret files and the doctor's blocking checks; raises
     `_Refused`. Returns the stack to start and the notes for the report."""
@@ -220,7 +223,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     return EXIT_FAIL
 
 
-def _engine_lost(args: argparse.Namespace, stack: Any, payload: dict[str, Any], printer: _Printer,
+def _engine_lost(args: argparse.Namespace, stack: Stack, payload: dict[str, Any], printer: _Printer,
                  outcome: Any) -> int:
     """dockerd stopped (or restarted) during `up`: say so and what to do, exit 3. Nothing here
     talks to the engine. The secret files `up` wrote stay (the re-run needs them); named here,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping, Protocol
 
 from toolbox_tui.compose.loader import LoadedModel, build_model, resolve_host_path
 from toolbox_tui.compose.merge import is_bind_source, split_volume
@@ -21,6 +21,21 @@ from toolbox_tui.state_dir import is_secrets_override, secrets_override_for, sta
 
 if TYPE_CHECKING:
     from toolbox_tui.compose.manifest import Manifest
+
+
+class ComposeProject(Protocol):
+    """What the lifecycle (start, wait, diagnose, verify) reads of a project: a `Stack`, or a
+    `lifecycle.startup.ProjectRef` known only by its Compose arguments."""
+
+    name: str
+    services: Mapping[str, Service]
+    secrets: Mapping[str, Any]
+    manifest: Manifest | None
+    mode: str | None
+
+    def compose_args(self) -> list[str]: ...
+
+    def published_ports(self) -> list[PortRef]: ...
 
 
 class Stack:

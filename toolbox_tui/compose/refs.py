@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from toolbox_tui.compose.yaml_source import LDict, Loc, loc_of
+from toolbox_tui.compose.yaml_source import Loc, loc_of
 
 
 @dataclass(frozen=True)
@@ -64,8 +64,12 @@ class SecretDef:
 
 @dataclass(frozen=True)
 class Service:
+    """One enabled service: the pieces the rest of the engine reads, and its whole definition."""
+
     name: str
-    data: LDict
+    data: Mapping[str, Any]
+    """The merged definition (an `LDict` that knows file:line when read from the files; Compose's
+    normalised JSON for a project known only by its Compose arguments)."""
     loc: Loc | None
     image: str | None
     healthcheck: Mapping[str, Any] | None

@@ -25,13 +25,16 @@ import hashlib
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from toolbox_tui.findings import FAIL, WARN, Check
 from toolbox_tui.fixes.options import (OPTIONS, Choice, Context, Edit, FixOption, PlanError,
                                      default_option, finding_options, parse_choice, pick_option,
                                      rel_to_root, sha256_of)
 from toolbox_tui.fixes.yaml_edit import EditError, ScalarEdit, rewrite_scalars
+
+if TYPE_CHECKING:
+    from toolbox_tui.compose.model import Stack
 
 __all__ = ["OPTIONS", "Choice", "Edit", "FindingPlan", "FixAction", "FixOption", "FixPlan",
            "PlanError", "fixable", "make_plan", "parse_choice"]
@@ -241,7 +244,7 @@ def _rewrite_action(file: str, items: list[tuple[str, Edit]], ctx: Context) -> F
                      summary=f"edit {shown}: {olds}")
 
 
-def gather_findings(stack: Any) -> list[Check]:
+def gather_findings(stack: Stack) -> list[Check]:
     """The findings `fix` works on: the path checks and a missing env file."""
     from toolbox_tui.checks.env import env_checks
     from toolbox_tui.checks.paths import path_checks

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from toolbox_tui.compose.model import ComposeProject
 
 
 @dataclass(frozen=True)
@@ -62,15 +65,15 @@ class AccessUrl:
         return {"label": self.label, "url": self.url, "service": self.service, "health": self.health}
 
 
-def access_urls(stack: Any) -> list[AccessUrl]:
+def access_urls(stack: ComposeProject) -> list[AccessUrl]:
     """The manifest's `urls:` first, then every published TCP port not already covered."""
     out: list[AccessUrl] = []
     seen: set[str] = set()
-    manifest = getattr(stack, "manifest", None)
-    for label, url in (getattr(manifest, "urls", None) or {}).items():
+    manifest = stack.manifest
+    for label, url in (manifest.urls if manifest is not None else {}).items():
         out.append(AccessUrl(label=str(label), url=str(url)))
         seen.add(str(url).rstrip("/"))
-    for name, svc in (getattr(stack, "services", {}) or {}).items():
+    for name, svc in stack.services.items():
         hu = health_url(svc)
         for p in getattr(svc, "ports", ()) or ():
             if str(getattr(p, "protocol", "tcp")).lower() != "tcp":

@@ -20,10 +20,13 @@ import os
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from toolbox_tui.engine.containers import HealthProbe, health_probes
 from toolbox_tui.sanitize import sanitize_line, sanitize_oneline
+
+if TYPE_CHECKING:
+    from toolbox_tui.compose.model import ComposeProject
 
 LOG_TAIL = 20
 """Log lines kept per service."""
@@ -89,15 +92,15 @@ _ENDPOINT = re.compile(r"endpoint ([\w.-]+) \(")
 _DEP_FAILED = re.compile(r"dependency failed to start: container ([\w.-]+) (is unhealthy|exited \((\d+)\))")
 
 
-def _service_for_port(stack: Any, port: int) -> str | None:
-    for name, svc in (getattr(stack, "services", {}) or {}).items():
+def _service_for_port(stack: ComposeProject, port: int) -> str | None:
+    for name, svc in stack.services.items():
         for p in getattr(svc, "ports", ()) or ():
             if int(getattr(p, "published", 0) or 0) == port:
                 return name
     return None
 
 
-def from_compose_error(stack: Any, message: str, *, failed_service: str | None = None,
+def from_compose_error(stack: ComposeProject, message: str, *, failed_service: str | None = None,
                        client: Any = None) -> Diagnosis | None:
     """A diagnosis from Compose's final error message, when it names a known cause."""
     if not message:
@@ -106,12 +109,12 @@ def from_compose_error(stack: Any, message: str, *, failed_service: str | None =
     m = _EXT_SECRET.search(message)
     if m:
         kind, name = m.group(1), m.group(2)
-        for key, sd in (getattr(stack, "secrets", {}) or {}).items():
+        for key, sd in stack.secrets.items():
             ext = getattr(sd, "external_name", None) or (sd.get("name") if isinstance(sd, dict) else None)
             if ext == name and key != name:
                 name = str(key)
                 break
-        users = [s for s, svc in (getattr(stack, "services", {}) or {}).items()
+        users = [s for s, svc in stack.services.items()
                  if name in (getattr(svc, "secrets", ()) or ())]
         return Diagnosis(
             service=failed_service or (users[0] if users else None), cause="external_secret",
@@ -230,7 +233,7 @@ def suspicious_mounts(attrs: Mapping[str, Any], test: str = "") -> list[tuple[st
     return out
 
 
-def _path_check_evidence(stack: Any, service: str) -> list[str]:
+def _path_check_evidence(stack: ComposeProject, service: str) -> list[str]:
     from toolbox_tui.checks.paths import path_checks
 
     try:
@@ -275,7 +278,7 @@ def _late_oom_flag(container: Any, wait: float = 3.0) -> bool:
     return False
 
 
-def diagnose_container(stack: Any, service: str, container: Any, *, state: Any = None) -> Diagnosis:
+def diagnose_container(stack: ComposeProject, service: str, container: Any, *, state: Any = None) -> Diagnosis:
     """Diagnose one service from its container (inspect data, health log, logs)."""
     attrs = container.attrs
     st = attrs.get("State") or {}
@@ -393,7 +396,7 @@ def diagnose_container(stack: Any, service: str, container: Any, *, state: Any =
                      **common)
 
 
-def diagnose(stack: Any, client: Any, services: Iterable[str], *, states: Mapping[str, Any] | None = None,
+def diagnose(stack: ComposeProject, client: Any, services: Iterable[str], *, states: Mapping[str, Any] | None = None,
              up_error: str = "", failed_service: str | None = None) -> list[Diagnosis]:
     """One `Diagnosis` per service in `services`, plus one for a Compose error naming no service.
 

@@ -33,7 +33,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from toolbox_tui.engine.containers import (
     DONE, FAILED, INSPECT_WAIT, PENDING, SERVICE_LABEL, ServiceState, attrs_from_list, inspect_bounded,
@@ -41,6 +41,9 @@ from toolbox_tui.engine.containers import (
 )
 from toolbox_tui.lifecycle.startup import restart_policy
 from toolbox_tui.sanitize import sanitize_oneline
+
+if TYPE_CHECKING:
+    from toolbox_tui.compose.model import ComposeProject
 
 RESTART_LOOP = 3
 """Restarts after which a service is declared to be in a restart loop."""
@@ -294,7 +297,7 @@ class HealthWaiter:
     so the reader is never left blocked on the socket.
     """
 
-    def __init__(self, stack: Any, client: Any, *, timeout: float = 120,
+    def __init__(self, stack: ComposeProject, client: Any, *, timeout: float = 120,
                  on_change: Callable[[ServiceState], None] | None = None,
                  services: Iterable[str] | None = None, settle: float = SETTLE) -> None:
         self.stack = stack
@@ -305,7 +308,7 @@ class HealthWaiter:
         """Called (from the waiting thread) with each service whose state changed."""
         self._explicit = services
         self.services = list(services) if services is not None else \
-            list(getattr(stack, "services", {}) or {})
+            list(stack.services)
         self.settle = settle
         """Seconds a container without a health check must stay up to count as running."""
         self._queue: queue.Queue[Any] = queue.Queue()
@@ -366,7 +369,7 @@ class HealthWaiter:
 
         t0 = time.monotonic()
         deadline = t0 + self.timeout
-        policies = {n: restart_policy(s) for n, s in (getattr(self.stack, "services", {}) or {}).items()}
+        policies = {n: restart_policy(s) for n, s in self.stack.services.items()}
         label = project_filter(self.stack.name)
 
         def inspect(cid: str) -> Mapping[str, Any] | None:
@@ -478,7 +481,7 @@ def engine_gone(client: Any, timeout: float = 5.0) -> str | None:
         return f"the engine does not answer: {_short_error(exc)}"
 
 
-def wait_healthy(stack: Any, client: Any, *, timeout: float = 120,
+def wait_healthy(stack: ComposeProject, client: Any, *, timeout: float = 120,
                  on_change: Callable[[ServiceState], None] | None = None,
                  services: Iterable[str] | None = None, settle: float = SETTLE) -> WaitResult:
     """Block until every service is done, one fails for good, or `timeout` seconds pass.
@@ -491,12 +494,12 @@ def wait_healthy(stack: Any, client: Any, *, timeout: float = 120,
                         settle=settle).run()
 
 
-def snapshot(stack: Any, client: Any,
+def snapshot(stack: ComposeProject, client: Any,
              attrs: Iterable[Mapping[str, Any]] | None = None) -> dict[str, ServiceState]:
     """Current state of every service from one container list (for verify and diagnosis), or
     from `attrs` already read with `list_attrs`."""
-    names = list(getattr(stack, "services", {}) or {})
-    policies = {n: restart_policy(s) for n, s in (getattr(stack, "services", {}) or {}).items()}
+    names = list(stack.services)
+    policies = {n: restart_policy(s) for n, s in stack.services.items()}
     tracker = HealthTracker(names, policies=policies)
     for a in list_attrs(client, project_filter(stack.name)) if attrs is None else attrs:
         tracker.add_attrs(a)

@@ -19,10 +19,14 @@ import re
 import subprocess
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
+from toolbox_tui.compose.refs import PortRef, Service
 from toolbox_tui.engine import compose_cli
 from toolbox_tui.sanitize import sanitize_oneline
+
+if TYPE_CHECKING:
+    from toolbox_tui.compose.model import ComposeProject
 
 PHASES = ("pull", "build", "create", "start", "wait", "running", "done", "error", "warning", "log")
 """Coarse phase of a progress event, for columns and icons."""
@@ -77,44 +81,14 @@ class UpResult:
 
 # -- what we need to know about a project --------------------------------------------------------
 
-@dataclass(frozen=True)
-class SpecPort:
-    """A published port as `PortRef` has it (duck type for projects without a Stack)."""
-
-    service: str
-    host_ip: str
-    published: int
-    target: int
-    protocol: str
-    loc: Any = None
-
-
-@dataclass(frozen=True)
-class SpecService:
-    """The slice of a Compose service this package reads, with `compose_model.Service`'s names."""
-
-    name: str
-    data: Mapping[str, Any]
-    image: str | None = None
-    healthcheck: Mapping[str, Any] | None = None
-    depends_on: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    secrets: tuple[str, ...] = ()
-    ports: tuple[SpecPort, ...] = ()
-    profiles: tuple[str, ...] = ()
-    loc: Any = None
-
-
 @dataclass
 class ProjectRef:
-    """A Compose project known only by its Compose arguments (no manifest, no Stack).
-
-    Has the attributes the lifecycle engine reads from a Stack: `name`, `compose_args()`,
-    `services`, `secrets`, `manifest` (None), `model` (Compose's normalised config).
-    """
+    """A Compose project known only by its Compose arguments (no manifest, no Stack): a
+    `compose.model.ComposeProject`, read from Compose's normalised config (`model`)."""
 
     name: str
     args: list[str]
-    services: dict[str, SpecService]
+    services: dict[str, Service]
     model: dict[str, Any] = field(default_factory=dict)
     manifest: Any = None
     secrets: dict[str, Any] = field(default_factory=dict)
@@ -123,14 +97,14 @@ class ProjectRef:
     def compose_args(self) -> list[str]:
         return list(self.args)
 
-    def published_ports(self) -> list[SpecPort]:
+    def published_ports(self) -> list[PortRef]:
         return [p for s in self.services.values() for p in s.ports]
 
     @classmethod
     def from_compose(cls, args: Sequence[str], *, env: Mapping[str, str] | None = None) -> "ProjectRef":
         """Read `docker compose ARGS config --format json`; raises `ComposeError`."""
         cfg = compose_cli.config_json(list(args), env=env)
-        services: dict[str, SpecService] = {}
+        services: dict[str, Service] = {}
         for name, svc in (cfg.get("services") or {}).items():
             hc = svc.get("healthcheck")
             if isinstance(hc, dict) and (hc.get("disable") or hc.get("test") in (["NONE"], "NONE")):
@@ -139,15 +113,15 @@ class ProjectRef:
             for p in svc.get("ports") or ():
                 if isinstance(p, dict) and p.get("published"):
                     try:
-                        ports.append(SpecPort(name, p.get("host_ip") or "", int(p["published"]),
-                                              int(p.get("target") or 0), p.get("protocol") or "tcp"))
+                        ports.append(PortRef(name, p.get("host_ip") or "", int(p["published"]),
+                                             int(p.get("target") or 0), p.get("protocol") or "tcp", None))
                     except (TypeError, ValueError):
                         continue
             secrets = tuple(str(s.get("source") if isinstance(s, dict) else s)
                             for s in svc.get("secrets") or ())
             deps = {str(k): (v if isinstance(v, dict) else {})
                     for k, v in (svc.get("depends_on") or {}).items()}
-            services[name] = SpecService(name=name, data=svc, image=svc.get("image"),
+            services[name] = Service(name=name, data=svc, loc=None, image=svc.get("image"),
                                          healthcheck=hc if isinstance(hc, dict) else None,
                                          depends_on=deps, secrets=secrets, ports=tuple(ports),
                                          profiles=tuple(svc.get("profiles") or ()))
@@ -166,10 +140,10 @@ def restart_policy(svc: Any) -> str:
     return str(value or "no")
 
 
-def container_names(stack: Any) -> dict[str, str]:
+def container_names(stack: ComposeProject) -> dict[str, str]:
     """Explicit `container_name:` -> service."""
     out = {}
-    for name, svc in (getattr(stack, "services", None) or {}).items():
+    for name, svc in stack.services.items():
         cname = (getattr(svc, "data", None) or {}).get("container_name")
         if cname:
             out[str(cname)] = name
@@ -262,7 +236,7 @@ def json_progress_supported() -> bool:
     return bool(info and info.version_tuple[:2] >= MIN_JSON_PROGRESS)
 
 
-def compose_up(stack: Any, *, on_event: Callable[[ServiceProgress], None] | None = None,
+def compose_up(stack: ComposeProject, *, on_event: Callable[[ServiceProgress], None] | None = None,
                services: Sequence[str] | None = None, extra_args: Sequence[str] = (),
                env: Mapping[str, str] | None = None, timeout: float | None = 1800) -> UpResult:
     """Run `docker compose ARGS --progress json up -d [services]`, streaming progress events.
@@ -274,7 +248,7 @@ def compose_up(stack: Any, *, on_event: Callable[[ServiceProgress], None] | None
         raise compose_cli.ComposeError("Docker Compose v2 is not installed (`docker compose version` "
                                        "failed)", returncode=127)
     json_mode = json_progress_supported()
-    svc_map = getattr(stack, "services", {}) or {}
+    svc_map = stack.services
     images: dict[str, list[str]] = {}
     for name, svc in svc_map.items():
         if getattr(svc, "image", None):
@@ -316,7 +290,7 @@ def compose_up(stack: Any, *, on_event: Callable[[ServiceProgress], None] | None
                     warnings=tuple(parser.warnings), failed_service=parser.failed_service)
 
 
-def compose_command(stack: Any, args: Sequence[str], *, timeout: float | None = 300,
+def compose_command(stack: ComposeProject, args: Sequence[str], *, timeout: float | None = 300,
                     env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """`docker compose <stack args> ARGS`, captured (down, restart, ps...)."""
     return compose_cli.run([*stack.compose_args(), *args], env=env, timeout=timeout)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 from toolbox_tui.lifecycle import diagnosis, health, startup
 
 if TYPE_CHECKING:
+    from toolbox_tui.compose.model import ComposeProject
     from toolbox_tui.compose.model import Stack
     from toolbox_tui.engine.containers import ServiceState
     from toolbox_tui.lifecycle.diagnosis import Diagnosis
@@ -40,7 +41,7 @@ class EngineLost:
 class UpOutcome:
     """How a start ended: healthy, not healthy (with diagnoses), cancelled, or the engine lost."""
 
-    stack: Any
+    stack: ComposeProject
     """The stack that was started."""
     compose: UpResult | None
     """How `docker compose up -d` ended (None when cancelled before it ran)."""
@@ -60,7 +61,7 @@ class UpOutcome:
                 and self.engine_lost is None and not self.cancelled)
 
 
-def wanted_services(stack: Any, services: Sequence[str] | None) -> list[str]:
+def wanted_services(stack: ComposeProject, services: Sequence[str] | None) -> list[str]:
     """The services `up` waits for: all of the stack's, or `services` and what they depend on."""
     if not services:
         return list(stack.services)
@@ -75,7 +76,7 @@ def wanted_services(stack: Any, services: Sequence[str] | None) -> list[str]:
     return out
 
 
-def needs_secret_files(stack: Any) -> bool:
+def needs_secret_files(stack: ComposeProject) -> bool:
     """Whether `up` must write secret files first: a service uses an `external: true` secret
     (Compose refuses those at container create, swarm or not: verified with Compose 2.40), or
     our override is loaded (its files may be gone since: a reboot empties the runtime dir)."""
@@ -101,7 +102,7 @@ def prepare_secrets(stack: "Stack", store: Any, mode: str) -> tuple["Stack", lis
     return report.stack, notes
 
 
-def start_stack(stack: Any, client: Any, *, timeout: float,
+def start_stack(stack: ComposeProject, client: Any, *, timeout: float,
                 services: Sequence[str] | None = None,
                 on_progress: Callable[[ServiceProgress], None] | None = None,
                 on_state: Callable[[ServiceState], None] | None = None,

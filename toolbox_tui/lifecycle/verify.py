@@ -20,7 +20,7 @@ import re
 import secrets as _secrets
 import shlex
 import time
-from typing import Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 from urllib.parse import urlsplit
 
 from toolbox_tui.findings import FAIL, PASS, SKIP, WARN, Check
@@ -28,6 +28,9 @@ from toolbox_tui.engine.containers import SERVICE_LABEL, is_oneoff, list_attrs, 
 from toolbox_tui.lifecycle.health import snapshot, wait_healthy
 from toolbox_tui.lifecycle.access import health_url, loopback_for, service_port
 from toolbox_tui.sanitize import sanitize_oneline
+
+if TYPE_CHECKING:
+    from toolbox_tui.compose.model import ComposeProject
 
 AREA = "verify"
 HTTP_TIMEOUT = 5.0
@@ -44,7 +47,7 @@ def _check(id: str, status: str, title: str, *, service: str | None = None, deta
                  hint=hint, service=service, data=tuple((data or {}).items()))
 
 
-def _containers(stack: Any, client: Any, attrs: Iterable[Mapping[str, Any]] | None = None
+def _containers(stack: ComposeProject, client: Any, attrs: Iterable[Mapping[str, Any]] | None = None
                 ) -> dict[str, Any]:
     """Service → its container (a running one first), from `attrs` (`list_attrs`) or read now."""
     out: dict[str, Any] = {}
@@ -58,7 +61,7 @@ def _containers(stack: Any, client: Any, attrs: Iterable[Mapping[str, Any]] | No
     return out
 
 
-def check_paths(stack: Any) -> list[Check]:
+def check_paths(stack: ComposeProject) -> list[Check]:
     from toolbox_tui.checks.paths import path_checks
 
     try:
@@ -72,9 +75,9 @@ def check_paths(stack: Any) -> list[Check]:
     return [_check("verify.paths", PASS, "required files present")]
 
 
-def check_secrets(stack: Any, containers: dict[str, Any]) -> list[Check]:
+def check_secrets(stack: ComposeProject, containers: dict[str, Any]) -> list[Check]:
     out = []
-    for name, svc in (getattr(stack, "services", {}) or {}).items():
+    for name, svc in stack.services.items():
         wanted = list(getattr(svc, "secrets", ()) or ())
         c = containers.get(name)
         if not wanted or c is None or c.status != "running":
@@ -104,7 +107,7 @@ def check_secrets(stack: Any, containers: dict[str, Any]) -> list[Check]:
     return out
 
 
-def check_states(stack: Any, client: Any,
+def check_states(stack: ComposeProject, client: Any,
                  attrs: Iterable[Mapping[str, Any]] | None = None) -> list[Check]:
     out = []
     for name, st in snapshot(stack, client, attrs).items():
@@ -135,10 +138,10 @@ def _http_get(url: str) -> tuple[int | None, float, str]:
         return None, (time.perf_counter() - t0) * 1000, f"{type(exc).__name__}: {exc}"
 
 
-def check_http(stack: Any, containers: dict[str, Any]) -> list[Check]:
+def check_http(stack: ComposeProject, containers: dict[str, Any]) -> list[Check]:
     out = []
     seen_urls = set()
-    for name, svc in (getattr(stack, "services", {}) or {}).items():
+    for name, svc in stack.services.items():
         c = containers.get(name)
         hu = health_url(svc)
         for p in getattr(svc, "ports", ()) or ():
@@ -163,8 +166,8 @@ def check_http(stack: Any, containers: dict[str, Any]) -> list[Check]:
             out.append(_check(f"verify.http.{name}.{p.published}", PASS if ok else FAIL, title,
                               service=name, data={"url": url, "status": status,
                                                   "latency_ms": round(ms, 1), "health": is_health}))
-    manifest = getattr(stack, "manifest", None)
-    for label, url in (getattr(manifest, "urls", None) or {}).items():
+    manifest = stack.manifest
+    for label, url in (manifest.urls if manifest is not None else {}).items():
         parts = urlsplit(str(url))
         if parts.scheme not in ("http", "https") or loopback_for(parts.hostname or "x") is None \
                 or url in seen_urls:
@@ -204,9 +207,9 @@ def reach_command(host: str, port: int, path: str | None) -> list[str]:
     return ["sh", "-c", script]
 
 
-def check_reachability(stack: Any, containers: dict[str, Any]) -> list[Check]:
+def check_reachability(stack: ComposeProject, containers: dict[str, Any]) -> list[Check]:
     out = []
-    services = getattr(stack, "services", {}) or {}
+    services = stack.services
     for name, svc in services.items():
         for dep in (getattr(svc, "depends_on", None) or {}):
             dsvc = services.get(dep)
@@ -245,10 +248,10 @@ def check_reachability(stack: Any, containers: dict[str, Any]) -> list[Check]:
     return out
 
 
-def named_volume_mounts(stack: Any, containers: dict[str, Any]) -> list[tuple[str, str, str]]:
+def named_volume_mounts(stack: ComposeProject, containers: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(service, volume name, destination) for each named volume mounted in a running service."""
     out = []
-    for name in (getattr(stack, "services", {}) or {}):
+    for name in stack.services:
         c = containers.get(name)
         if c is None or c.status != "running":
             continue
@@ -258,7 +261,7 @@ def named_volume_mounts(stack: Any, containers: dict[str, Any]) -> list[tuple[st
     return out
 
 
-def check_persistence(stack: Any, client: Any, *, timeout: float = 60,
+def check_persistence(stack: ComposeProject, client: Any, *, timeout: float = 60,
                       restart: Callable[[str], int] | None = None) -> list[Check]:
     """Marker in each named volume, restart the service, marker must still be there; removed after."""
     containers = _containers(stack, client)
@@ -303,14 +306,14 @@ def check_persistence(stack: Any, client: Any, *, timeout: float = 60,
     return out
 
 
-def _compose_restart(stack: Any, service: str) -> int:
+def _compose_restart(stack: ComposeProject, service: str) -> int:
     from toolbox_tui.engine import compose_cli
 
     proc = compose_cli.run([*stack.compose_args(), "restart", service], timeout=120)
     return proc.returncode
 
 
-def verify(stack: Any, client: Any, *, persistence: bool = False,
+def verify(stack: ComposeProject, client: Any, *, persistence: bool = False,
            on_check: Callable[[Check], None] | None = None) -> list[Check]:
     """Run every check in order; `on_check` sees each one as it is decided."""
     checks: list[Check] = []

@@ -15,13 +15,16 @@ from __future__ import annotations
 import re
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from toolbox_tui.secrets import kinds as sk
 from toolbox_tui.findings import FAIL, PASS, SKIP, WARN, Check
 from toolbox_tui.secrets.inventory import base_stack, build_inventory, resolve
 from toolbox_tui.secrets.store import PREVIOUS_SUFFIX
 from toolbox_tui.engine.containers import SERVICE_LABEL, project_filter
+
+if TYPE_CHECKING:
+    from toolbox_tui.compose.model import Stack
 
 MIN_MATCH = 6
 TEMPLATE_SUFFIXES = (".example", ".sample", ".template", ".dist", ".tmpl", ".defaults")
@@ -34,7 +37,7 @@ def _check(id_: str, status: str, title: str, **kw: Any) -> Check:
                  data=tuple(sorted(data.items())), **kw)
 
 
-def known_values(stack: Any, store: Any) -> dict[str, str]:
+def known_values(stack: Stack, store: Any) -> dict[str, str]:
     """secret name -> value, for every value toolbox-tui knows (never leaves this module)."""
     entries = build_inventory(stack)
     values, _status = resolve(stack, entries, store, mode="prod", placeholders=False)
@@ -61,7 +64,7 @@ def _line_of(text: str, value: str) -> int:
 
 # --- containers and images --------------------------------------------------------------------
 
-def container_checks(stack: Any, values: dict[str, str], client: Any) -> list[Check]:
+def container_checks(stack: Stack, values: dict[str, str], client: Any) -> list[Check]:
     out: list[Check] = []
     containers = client.containers.list(all=True, filters={"label": project_filter(stack.name)})
     for c in containers:
@@ -91,7 +94,7 @@ def container_checks(stack: Any, values: dict[str, str], client: Any) -> list[Ch
     return out
 
 
-def image_checks(stack: Any, values: dict[str, str], client: Any) -> list[Check]:
+def image_checks(stack: Stack, values: dict[str, str], client: Any) -> list[Check]:
     import docker.errors
 
     out: list[Check] = []
@@ -124,9 +127,9 @@ def image_checks(stack: Any, values: dict[str, str], client: Any) -> list[Check]
 
 # --- files ------------------------------------------------------------------------------------
 
-def compose_file_checks(stack: Any, values: dict[str, str]) -> list[Check]:
+def compose_file_checks(stack: Stack, values: dict[str, str]) -> list[Check]:
     out: list[Check] = []
-    files = [f for f in stack.files if f != getattr(stack, "secrets_override", None)]
+    files = [f for f in stack.files if f != stack.secrets_override]
     for f in files:
         try:
             text = Path(f).read_text(encoding="utf-8", errors="replace")
@@ -169,7 +172,7 @@ def tracked_env_files(root: Path) -> list[Path]:
     return out
 
 
-def env_file_checks(stack: Any, values: dict[str, str]) -> list[Check]:
+def env_file_checks(stack: Stack, values: dict[str, str]) -> list[Check]:
     from dotenv import dotenv_values
 
     root = _git_root(Path(stack.project_dir))
@@ -216,7 +219,7 @@ def _looks_fake(value: str) -> bool:
     return bool(_FAKE.match(value.strip()))
 
 
-def override_checks(stack: Any) -> list[Check]:
+def override_checks(stack: Stack) -> list[Check]:
     """Overrides (every file after the first) whose services set `secrets: []` or `!reset []`."""
     from toolbox_tui.compose.yaml_source import LList, LoadError, load_yaml
 
@@ -264,7 +267,7 @@ def override_checks(stack: Any) -> list[Check]:
     return out
 
 
-def audit(stack: Any, store: Any, *, engine: bool = True, client: Any = None) -> list[Check]:
+def audit(stack: Stack, store: Any, *, engine: bool = True, client: Any = None) -> list[Check]:
     """All audit checks. Engine checks are skipped (status skip) when no engine answers."""
     values = known_values(stack, store)
     checks: list[Check] = []

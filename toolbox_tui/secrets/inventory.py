@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from toolbox_tui.secrets import kinds as sk
+
+if TYPE_CHECKING:
+    from toolbox_tui.compose.model import Stack
 
 KEY_SOURCES = ("compose", "environment", "env_template", "manifest")
 
@@ -58,7 +61,7 @@ class SecretEntry:
 
 
 def _hints(manifest: Any) -> dict[str, dict[str, Any]]:
-    raw = getattr(manifest, "secrets", None) if manifest is not None else None
+    raw = manifest.secrets if manifest is not None else None
     out: dict[str, dict[str, Any]] = {}
     for name, spec in (raw or {}).items():
         if isinstance(spec, Mapping):
@@ -83,19 +86,19 @@ def _env_items(env: Any) -> Iterable[tuple[str, str | None]]:
             yield k, (v if sep else None)
 
 
-def template_path(stack: Any) -> Path | None:
-    manifest = getattr(stack, "manifest", None)
-    tpl = getattr(manifest, "env_template", None) if manifest is not None else None
+def template_path(stack: Stack) -> Path | None:
+    manifest = stack.manifest
+    tpl = manifest.env_template if manifest is not None else None
     if not tpl:
         return None
     path = Path(tpl)
     if not path.is_absolute():
-        root = getattr(manifest, "root", None) or stack.project_dir
+        root = manifest.root
         path = Path(root) / path
     return path
 
 
-def _template_keys(stack: Any) -> list[str]:
+def _template_keys(stack: Stack) -> list[str]:
     """The keys of the manifest's env template ([] without one)."""
     path = template_path(stack)
     if path is None or not path.is_file():
@@ -126,15 +129,15 @@ class _Acc:
             self.used_by.append(service)
 
 
-def base_stack(stack: Any) -> Any:
+def base_stack(stack: Stack) -> Any:
     """`stack` without toolbox-tui's own secrets override (which turns secrets into files)."""
-    override = getattr(stack, "secrets_override", None)
-    if not override or override not in getattr(stack, "files", ()):
+    override = stack.secrets_override
+    if not override or override not in stack.files:
         return stack
     return stack.with_files([f for f in stack.files if f != override])
 
 
-def build_inventory(stack: Any) -> list[SecretEntry]:
+def build_inventory(stack: Stack) -> list[SecretEntry]:
     """The stack's secrets, compose secrets first, then variables, each list sorted by name.
 
     Definitions are read without toolbox-tui's override, so an external secret stays external
@@ -149,7 +152,7 @@ def build_inventory(stack: Any) -> list[SecretEntry]:
             accs[key] = _Acc(name)
         return accs[key]
 
-    for name, sdef in (getattr(stack, "secrets", None) or {}).items():
+    for name, sdef in stack.secrets.items():
         a = acc(name)
         a.name = name  # compose spelling wins
         a.add("compose")
@@ -161,7 +164,7 @@ def build_inventory(stack: Any) -> list[SecretEntry]:
         a.loc = getattr(sdef, "loc", None)
         for svc in getattr(sdef, "used_by", ()) or ():
             a.use(svc)
-    for svc_name, svc in (getattr(stack, "services", None) or {}).items():
+    for svc_name, svc in stack.services.items():
         for secret in getattr(svc, "secrets", ()) or ():
             if secret.lower() in accs:
                 accs[secret.lower()].use(svc_name)
@@ -178,7 +181,7 @@ def build_inventory(stack: Any) -> list[SecretEntry]:
     for key in _template_keys(stack):
         if sk.is_secret_like(key):
             acc(key).add("env_template")
-    hints = _hints(getattr(stack, "manifest", None))
+    hints = _hints(stack.manifest)
     for name in hints:
         acc(name).add("manifest")
 
@@ -222,7 +225,7 @@ class Status:
     missing_parts: tuple[str, ...] = field(default=())
 
 
-def resolve(stack: Any, entries: list[SecretEntry], store: Any, *, mode: str = "dev",
+def resolve(stack: Stack, entries: list[SecretEntry], store: Any, *, mode: str = "dev",
             placeholders: bool = True) -> tuple[dict[str, str], dict[str, Status]]:
     """Values for every entry that can have one now, and the status of each entry.
 
@@ -232,7 +235,7 @@ def resolve(stack: Any, entries: list[SecretEntry], store: Any, *, mode: str = "
     """
     values: dict[str, str] = {}
     status: dict[str, Status] = {}
-    environ = dict(getattr(stack, "environ", None) or {})
+    environ = dict(stack.environ)
     index = {e.name.lower(): e for e in entries}
 
     def lookup(part: str) -> tuple[str | None, bool]:
@@ -251,7 +254,7 @@ def resolve(stack: Any, entries: list[SecretEntry], store: Any, *, mode: str = "
         return None, False
 
     svc_env: dict[str, dict[str, str]] = {}
-    for svc_name, svc in (getattr(stack, "services", None) or {}).items():
+    for svc_name, svc in stack.services.items():
         data = getattr(svc, "data", None) or {}
         svc_env[svc_name] = {k: v for k, v in _env_items(data.get("environment")) if v is not None}
     users: tuple[str, ...] = ()

@@ -22,12 +22,15 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from toolbox_tui.atomic_files import atomic_write, disk_full_hint, is_disk_full
 from toolbox_tui.secrets import kinds as sk
 from toolbox_tui.secrets.inventory import SecretEntry, build_inventory, resolve
 from toolbox_tui.errors import EXIT_FAIL, ToolboxError
+
+if TYPE_CHECKING:
+    from toolbox_tui.compose.model import Stack
 
 JOURNAL_NAME = "secrets.json"
 """In the state dir: which files/swarm secrets toolbox-tui made (names and paths, never values)."""
@@ -124,7 +127,7 @@ class SwarmUnavailable(ToolboxError):
 
 @dataclass(frozen=True)
 class MaterializeResult:
-    stack: Any
+    stack: Stack
     """The stack with the override applied."""
     target: str
     """compose | swarm"""
@@ -197,7 +200,7 @@ def write_secret_file(directory: Path, name: str, value: str) -> Path:
 
 # --- journal and override ---------------------------------------------------------------------
 
-def read_journal(stack: Any) -> dict[str, Any]:
+def read_journal(stack: Stack) -> dict[str, Any]:
     path = stack.state_dir / JOURNAL_NAME
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -254,9 +257,9 @@ def _prod_refusals(entries: list[SecretEntry], values: dict[str, str]) -> list[s
     return reasons
 
 
-def plan(stack: Any, store: Any, *, mode: str | None = None) -> tuple[list[SecretEntry], dict[str, str], dict]:
+def plan(stack: Stack, store: Any, *, mode: str | None = None) -> tuple[list[SecretEntry], dict[str, str], dict]:
     """(needed entries, their values, status of all) — raises SecretsIncomplete / SecretsRefused."""
-    mode = mode or getattr(stack, "mode", None) or "dev"
+    mode = mode or stack.mode or "dev"
     entries = build_inventory(stack)
     values, status = resolve(stack, entries, store, mode=mode)
     need = needed(entries)
@@ -274,13 +277,13 @@ def plan(stack: Any, store: Any, *, mode: str | None = None) -> tuple[list[Secre
         parts = {n: status[n].missing_parts for n in missing if status.get(n) and status[n].missing_parts}
         known = {e.name.lower() for e in entries}
         variables = tuple(sorted({p for ps in parts.values() for p in ps if p.lower() not in known}))
-        manifest = getattr(stack, "manifest", None)
-        env_file = getattr(manifest, "env_file", None) if manifest is not None else None
+        manifest = stack.manifest
+        env_file = manifest.env_file if manifest is not None else None
         raise SecretsIncomplete(missing, parts, variables, str(env_file) if env_file else None)
     return need, {e.name: values[e.name] for e in need}, status
 
 
-def materialize_report(stack: Any, store: Any, *, mode: str | None = None, target: str = "compose",
+def materialize_report(stack: Stack, store: Any, *, mode: str | None = None, target: str = "compose",
                        client: Any = None) -> MaterializeResult:
     """Materialize every needed secret; returns what was done (names and paths only)."""
     need, values, status = plan(stack, store, mode=mode)
@@ -350,7 +353,7 @@ def materialize_report(stack: Any, store: Any, *, mode: str | None = None, targe
                              tuple(names), override if defs else None, notes)
 
 
-def _user_notes(stack: Any, need: list[SecretEntry]) -> tuple[str, ...]:
+def _user_notes(stack: Stack, need: list[SecretEntry]) -> tuple[str, ...]:
     """Services that run as another user may not read 0600 files (Compose binds them as they are)."""
     uid = os.getuid()
     users = {s for e in need for s in e.used_by}
@@ -365,7 +368,7 @@ def _user_notes(stack: Any, need: list[SecretEntry]) -> tuple[str, ...]:
     return tuple(notes)
 
 
-def materialize(stack: Any, store: Any, *, mode: str | None = None, target: str = "compose",
+def materialize(stack: Stack, store: Any, *, mode: str | None = None, target: str = "compose",
                 client: Any = None) -> Any:
     """Contract entry point: materialize and return the stack with the override applied."""
     return materialize_report(stack, store, mode=mode, target=target, client=client).stack
@@ -396,7 +399,7 @@ def _unlink(path: Path) -> None:
         pass
 
 
-def remove_materialized(stack: Any) -> list[str]:
+def remove_materialized(stack: Stack) -> list[str]:
     """Delete the secret files, the override and the journal's file list. Returns removed paths."""
     removed: list[str] = []
     journal = read_journal(stack)
@@ -474,7 +477,7 @@ def ensure_swarm_secret(client: Any, store: Any, project: str, name: str, value:
     return engine_name, "created"
 
 
-def _swarm_create(stack: Any, store: Any, need: list[SecretEntry], values: dict[str, str],
+def _swarm_create(stack: Stack, store: Any, need: list[SecretEntry], values: dict[str, str],
                   client: Any) -> list[tuple[str, str, str]]:
     if client is None:
         from toolbox_tui.engine.client import connect

@@ -22,11 +22,14 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from toolbox_tui.secrets import kinds as sk
 from toolbox_tui.secrets.inventory import SecretEntry, build_inventory, find
 from toolbox_tui.secrets.store import PREVIOUS_SUFFIX
+
+if TYPE_CHECKING:
+    from toolbox_tui.compose.model import Stack
 
 
 @dataclass
@@ -70,7 +73,7 @@ def affected(entries: list[SecretEntry], name: str) -> list[SecretEntry]:
     return out
 
 
-def dependency_order(stack: Any, services: set[str]) -> list[str]:
+def dependency_order(stack: Stack, services: set[str]) -> list[str]:
     """`services` sorted so that each comes after the services it depends on (ties by name)."""
     order: list[str] = []
     seen: set[str] = set()
@@ -89,7 +92,7 @@ def dependency_order(stack: Any, services: set[str]) -> list[str]:
     return [s for s in order if s in services]
 
 
-def running_services(stack: Any) -> set[str]:
+def running_services(stack: Stack) -> set[str]:
     from toolbox_tui.engine.compose_cli import parse_ndjson, run
 
     proc = run([*stack.compose_args(), "ps", "--format", "json"], timeout=60)
@@ -99,7 +102,7 @@ def running_services(stack: Any) -> set[str]:
             if str(c.get("State", "")).lower() in ("running", "restarting")}
 
 
-def _recreate(stack: Any, service: str, timeout: float) -> str | None:
+def _recreate(stack: Stack, service: str, timeout: float) -> str | None:
     """Recreate one service and wait for it; returns an error sentence or None."""
     from toolbox_tui.engine.compose_cli import clean_error, run
 
@@ -111,7 +114,7 @@ def _recreate(stack: Any, service: str, timeout: float) -> str | None:
     return None
 
 
-def _journal(stack: Any, report: RotateReport) -> str | None:
+def _journal(stack: Stack, report: RotateReport) -> str | None:
 
     try:
         d = stack.state_dir / "runs" / time.strftime("%Y%m%dT%H%M%S", time.gmtime())
@@ -155,7 +158,7 @@ def _restore_value(store: Any, name: str, old: str | None) -> None:
         store.set(name, old)
 
 
-def _succeeded(stack: Any, store: Any, name: str, report: "RotateReport") -> "RotateReport":
+def _succeeded(stack: Stack, store: Any, name: str, report: "RotateReport") -> "RotateReport":
     """The new value is everywhere: drop the kept previous value and journal the run."""
     store.delete(name + PREVIOUS_SUFFIX)
     report.ok = True
@@ -177,7 +180,7 @@ def _on_interrupt(report: "RotateReport", name: str, restore: Callable[[str], An
         f"`toolbox-tui secrets rotate {name}` again")
 
 
-def _begin(stack: Any, name: str) -> tuple["RotateReport", list, list]:
+def _begin(stack: Stack, name: str) -> tuple["RotateReport", list, list]:
     """The report, the inventory and the secrets that change with `name` (it and those derived
     from it); the report carries an error when `name` is not a secret of the stack."""
     report = RotateReport(name)
@@ -192,7 +195,7 @@ def _begin(stack: Any, name: str) -> tuple["RotateReport", list, list]:
     return report, entries, chain
 
 
-def rotate(stack: Any, store: Any, name: str, new_value: str, *, mode: str = "dev", timeout: float = 120,
+def rotate(stack: Stack, store: Any, name: str, new_value: str, *, mode: str = "dev", timeout: float = 120,
            progress: Callable[[str], None] | None = None,
            recreate: Callable[[Any, str, float], str | None] = _recreate) -> RotateReport:
     """Rotate secret `name` to `new_value` (already validated). Never raises for engine failures."""
@@ -283,7 +286,7 @@ def _wait_update(client: Any, service_id: str, secret_ids: set[str], timeout: fl
     return f"did not converge within {timeout:.0f} s ({last})"
 
 
-def rotate_swarm(stack: Any, store: Any, name: str, new_value: str, *, client: Any, mode: str = "dev",
+def rotate_swarm(stack: Stack, store: Any, name: str, new_value: str, *, client: Any, mode: str = "dev",
                  timeout: float = 120, progress: Callable[[str], None] | None = None) -> RotateReport:
     """Rotate `name` on a swarm: versioned engine secret(s), then swap references service by service."""
     from toolbox_tui.secrets import materialize as sm

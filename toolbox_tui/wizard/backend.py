@@ -16,12 +16,15 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from toolbox_tui.findings import FAIL, Check
 from toolbox_tui.sanitize import sanitize_oneline
 from toolbox_tui.errors import EXIT_FAIL, ToolboxError
 from toolbox_tui.engine.containers import project_filter
+
+if TYPE_CHECKING:
+    from toolbox_tui.compose.model import Stack
 
 COMPOSE_EXIT_WAIT = 15.0
 """Seconds the clean-up waits for a signalled `docker compose up` to exit before `down`."""
@@ -75,26 +78,24 @@ class ProjectChanged(ToolboxError):
         self.hint = hint or "press r to re-check (the project is read again)"
 
 
-def source_files(stack: Any) -> list[Path]:
+def source_files(stack: Stack) -> list[Path]:
     """Every file the loaded model came from: compose files (includes, extends, the secrets
     override), the env files that fed interpolation, the manifest."""
     out: list[Path] = []
-    for f in list(getattr(stack, "files", None) or ()) + list(getattr(stack, "env_files", None) or ()):
+    for f in list(stack.files) + list(stack.env_files):
         out.append(Path(f))
-    for f in (getattr(stack, "file_docs", None) or {}):
+    for f in stack.file_docs:
         out.append(Path(f))
-    manifest = getattr(stack, "manifest", None)
-    if getattr(manifest, "path", None):
+    manifest = stack.manifest
+    if manifest is not None:
         out.append(Path(manifest.path))
-    env_file = getattr(manifest, "env_file", None)  # watched before it exists: it may appear
-    if env_file is None and getattr(stack, "project_dir", None):
-        env_file = Path(stack.project_dir) / ".env"
-    if env_file is not None:
-        out.append(Path(env_file))
+    # the env file is watched before it exists: it may appear
+    env_file = manifest.env_file if manifest is not None else None
+    out.append(Path(env_file) if env_file is not None else Path(stack.project_dir) / ".env")
     return list(dict.fromkeys(out))
 
 
-def fingerprint(stack: Any) -> dict[str, str | None]:
+def fingerprint(stack: Stack) -> dict[str, str | None]:
     """sha256 of each source file now (None: gone or unreadable)."""
     from toolbox_tui.atomic_files import sha256_file
 
@@ -171,14 +172,14 @@ class WizardBackend:
         self.watch(stack)
         return stack
 
-    def watch(self, stack: Any) -> None:
+    def watch(self, stack: Stack) -> None:
         """Remember what `stack`'s source files hold now (once per stack; the app calls it as soon
         as a step shows, so edits made while the wizard is open are noticed)."""
         with self._prints_lock:
             if id(stack) not in self._prints:
                 self._prints[id(stack)] = (stack, fingerprint(stack))
 
-    def changed_files(self, stack: Any) -> list[str]:
+    def changed_files(self, stack: Stack) -> list[str]:
         """Source files of `stack` whose content differs from when it was read (relative to the
         root where possible). [] for a stack never watched (it is watched from now on)."""
         with self._prints_lock:
@@ -190,7 +191,7 @@ class WizardBackend:
         root = self._root_or_none(stack)
         return [_rel(f, root) for f, h in seen[1].items() if now.get(f) != h]
 
-    def reread(self, stack: Any, opts: Any) -> tuple[Any, list[str]]:
+    def reread(self, stack: Stack, opts: Any) -> tuple[Any, list[str]]:
         """(the project as it is on disk now, files that changed). Reloads only when a source file
         changed; raises LoadError (file:line) when the edited project no longer loads."""
         changed = self.changed_files(stack)
@@ -198,44 +199,44 @@ class WizardBackend:
             return stack, []
         return self.load(opts), changed
 
-    def check_fresh(self, stack: Any, doing: str, hint: str = "") -> None:
+    def check_fresh(self, stack: Stack, doing: str, hint: str = "") -> None:
         """Raise ProjectChanged when a source file of `stack` changed since it was read."""
         changed = self.changed_files(stack)
         if changed:
             raise ProjectChanged(changed, doing, hint)
 
     @staticmethod
-    def _root_or_none(stack: Any) -> Path | None:
+    def _root_or_none(stack: Stack) -> Path | None:
         try:
             return Path(stack.root_dir())
         except Exception:  # noqa: BLE001 - canned stacks in tests
             return None
 
-    def root(self, stack: Any) -> Path:
+    def root(self, stack: Stack) -> Path:
         return Path(stack.root_dir())
 
     # --- checks -------------------------------------------------------------------------------
 
-    def doctor(self, stack: Any) -> list[Check]:
+    def doctor(self, stack: Stack) -> list[Check]:
         from toolbox_tui.checks.doctor import doctor_report
 
         return doctor_report(stack, engine=True).checks
 
     # --- paths --------------------------------------------------------------------------------
 
-    def fix_findings(self, stack: Any) -> list[Check]:
+    def fix_findings(self, stack: Stack) -> list[Check]:
         from toolbox_tui.fixes.plan import gather_findings
 
         return gather_findings(stack)
 
-    def plan(self, stack: Any, findings: Sequence[Check], choices: Sequence[Any] = ()) -> Any:
+    def plan(self, stack: Stack, findings: Sequence[Check], choices: Sequence[Any] = ()) -> Any:
         from toolbox_tui.fixes.plan import fixable, make_plan
 
         open_ids = {f.id for f in findings if fixable(f)}
         return make_plan(findings, root=self.root(stack), project_dir=stack.project_dir,
                          choices=[c for c in choices if c.finding_id in open_ids])
 
-    def apply(self, stack: Any, plan: Any) -> Any:
+    def apply(self, stack: Stack, plan: Any) -> Any:
         """Apply `plan` (made from `stack`); refused when a project file changed since, because
         the plan may no longer match it (fix_apply itself only checks the files it touches)."""
         from toolbox_tui.fixes.apply import apply_plan
@@ -243,12 +244,12 @@ class WizardBackend:
         self.check_fresh(stack, "the plan was made", "press r to re-check and get a fresh plan")
         return apply_plan(plan, stack.state_dir)
 
-    def undo(self, stack: Any) -> Any:
+    def undo(self, stack: Stack) -> Any:
         from toolbox_tui.fixes.apply import undo
 
         return undo(stack.state_dir)
 
-    def can_undo(self, stack: Any) -> bool:
+    def can_undo(self, stack: Stack) -> bool:
         from toolbox_tui.fixes.apply import list_runs
 
         return any(j.get("status") == "applied" for _, j in list_runs(stack.state_dir))
@@ -260,25 +261,25 @@ class WizardBackend:
 
         return detect_backend()
 
-    def open_store(self, stack: Any, *, session: bool = False) -> Any:
+    def open_store(self, stack: Stack, *, session: bool = False) -> Any:
         """The keyring store, or the session store when the user chose it. Raises NoSecureKeyring."""
         from toolbox_tui.secrets.store import open_store
 
         return open_store(stack.name, store="session" if session else None)
 
-    def inventory(self, stack: Any) -> list[Any]:
+    def inventory(self, stack: Stack) -> list[Any]:
         from toolbox_tui.secrets.inventory import build_inventory
 
         return build_inventory(stack)
 
-    def secret_status(self, stack: Any, entries: list[Any], store: Any) -> dict[str, Any]:
+    def secret_status(self, stack: Stack, entries: list[Any], store: Any) -> dict[str, Any]:
         """Status per secret name (never values)."""
         from toolbox_tui.secrets.inventory import resolve
 
         _values, status = resolve(stack, entries, store, mode=stack.mode or "dev")
         return status
 
-    def missing_secrets(self, stack: Any, store: Any) -> list[str]:
+    def missing_secrets(self, stack: Stack, store: Any) -> list[str]:
         """Names of secrets `up` needs that have no value yet (empty: ready)."""
         from toolbox_tui.secrets.materialize import SecretsIncomplete, plan
 
@@ -310,12 +311,12 @@ class WizardBackend:
             self._client = connect(timeout=None)
         return self._client
 
-    def remove_secret_files(self, stack: Any) -> list[str]:
+    def remove_secret_files(self, stack: Stack) -> list[str]:
         from toolbox_tui.secrets.materialize import remove_materialized
 
         return remove_materialized(stack)
 
-    def run_startup(self, stack: Any, store: Any, *, on_progress: Callable[[Any], None],
+    def run_startup(self, stack: Stack, store: Any, *, on_progress: Callable[[Any], None],
                     on_state: Callable[[Any], None], on_stack: Callable[[Any], None]) -> StartupOutcome:
         """Write the secret files, then `lifecycle.up.start_stack`: the same start as `toolbox-tui
         up` (compose up, wait until healthy, diagnose what is not, the engine lost told apart)."""
@@ -380,7 +381,7 @@ class WizardBackend:
                                      "again (until `docker info` answers), then press r to retry; "
                                      "the secret files stay for the retry.")
 
-    def start_logs(self, stack: Any, on_batch: Callable[[Any], None]) -> Any:
+    def start_logs(self, stack: Stack, on_batch: Callable[[Any], None]) -> Any:
         """A running `LogPipeline` for the project (stop() it when done)."""
         from toolbox_tui.live.logs import LogPipeline
 
@@ -389,7 +390,7 @@ class WizardBackend:
         pipe.start()
         return pipe
 
-    def down(self, stack: Any) -> None:
+    def down(self, stack: Stack) -> None:
         """Bring the project down after a startup that did not complete.
 
         First the `docker compose up` this process started must have exited (`stop_waiting`
@@ -433,13 +434,13 @@ class WizardBackend:
 
     # --- done ---------------------------------------------------------------------------------
 
-    def access_urls(self, stack: Any) -> list[Any]:
+    def access_urls(self, stack: Stack) -> list[Any]:
         """Where to open the stack: the same list `toolbox-tui up` prints."""
         from toolbox_tui.lifecycle.access import access_urls
 
         return access_urls(stack)
 
-    def next_commands(self, stack: Any, opts: Any = None) -> list[tuple[str, str]]:
+    def next_commands(self, stack: Stack, opts: Any = None) -> list[tuple[str, str]]:
         """(command, what it does) to show on the Done step, with the options the wizard got."""
         import shlex
 

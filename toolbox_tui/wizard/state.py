@@ -15,9 +15,12 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from toolbox_tui.atomic_files import atomic_write
+
+if TYPE_CHECKING:
+    from toolbox_tui.compose.model import Stack
 
 STEPS = ("project", "prereq", "paths", "secrets", "review", "startup", "done")
 """Wizard steps in order; the names are the ids used in wizard.json and the step modules."""
@@ -80,15 +83,15 @@ class WizardState:
                 "done": list(self.done), "updated": self.updated}
 
 
-def state_path(stack: Any) -> Path:
+def state_path(stack: Stack) -> Path:
 
     return stack.state_dir / FILE_NAME
 
 
-def load_state(stack: Any) -> WizardState:
+def load_state(stack: Stack) -> WizardState:
     """The remembered progress for `stack`; a fresh state when none, unreadable, or for another
     project/mode (the memory of a different stack says nothing about this one)."""
-    fresh = WizardState(project=stack.name, mode=getattr(stack, "mode", None))
+    fresh = WizardState(project=stack.name, mode=stack.mode)
     try:
         raw = json.loads(state_path(stack).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -106,7 +109,7 @@ def load_state(stack: Any) -> WizardState:
     return fresh
 
 
-def save_state(stack: Any, state: WizardState) -> Path | None:
+def save_state(stack: Stack, state: WizardState) -> Path | None:
     """Write wizard.json atomically; returns its path, or None when the state dir is not writable
     (progress memory is a convenience: failing to save must never stop the wizard)."""
     path = state_path(stack)
@@ -120,7 +123,7 @@ def save_state(stack: Any, state: WizardState) -> Path | None:
     return path
 
 
-def forget_state(stack: Any) -> None:
+def forget_state(stack: Stack) -> None:
     """Remove wizard.json (start over)."""
     try:
         state_path(stack).unlink()
