@@ -21,7 +21,7 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from toolbox_tui.live.logs import LEVELS, LineRing, LogLine
+from toolbox_tui.live.log_lines import LEVELS, LineRing, LogLine
 
 SERVICE_COLOURS = ("cyan", "magenta", "green", "yellow", "bright_blue", "bright_red",
                    "bright_cyan", "bright_magenta", "bright_green", "bright_yellow", "blue", "red")

@@ -10,7 +10,7 @@ from textual.message import Message
 from toolbox_tui.engine.containers import ServiceState
 from toolbox_tui.live.events import EngineStatus, StackEvent
 from toolbox_tui.live.http_probe import HttpHealth
-from toolbox_tui.live.logs import LogBatch
+from toolbox_tui.live.log_lines import LogBatch
 from toolbox_tui.live.stats import ServiceStats
 
 

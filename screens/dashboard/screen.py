@@ -22,7 +22,7 @@ from textual.widgets import DataTable, Footer, Input, RichLog, Static, TabbedCon
 from toolbox_tui.engine.containers import ServiceState
 from toolbox_tui.live.events import EngineStatus, StackEvent
 from toolbox_tui.live.http_probe import HttpHealth
-from toolbox_tui.live.logs import LogStore
+from toolbox_tui.live.log_lines import LogStore
 from toolbox_tui.live.stats import ServiceStats
 from toolbox_tui.sanitize import strip_all
 from toolbox_tui.screens.dashboard.health import health_view

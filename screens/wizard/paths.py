@@ -16,10 +16,10 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from toolbox_tui.findings import FAIL, Check
+from toolbox_tui.paths import rel
 from toolbox_tui.screens.dialogs import ConfirmDialog, TextViewDialog, diff_text
 from toolbox_tui.screens.stylesheets import load_css
 from toolbox_tui.screens.wizard.step_base import StepScreen, status_text
-from toolbox_tui.screens.wizard.project import rel
 
 if TYPE_CHECKING:
     from toolbox_tui.compose.model import Stack

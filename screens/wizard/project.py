@@ -14,6 +14,7 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Static
 
+from toolbox_tui.paths import rel
 from toolbox_tui.screens.dialogs import TextDialog
 from toolbox_tui.screens.stylesheets import load_css
 from toolbox_tui.screens.wizard.step_base import StepScreen, user_error
@@ -29,15 +30,6 @@ class StackLoaded(Message):
         super().__init__()
         self.stack = stack
         self.opts = opts
-
-
-def rel(path: Any, root: Any) -> str:
-    """`path` relative to `root` when inside it (shorter, and the same on every machine)."""
-    try:
-        r = os.path.relpath(str(path), str(root))
-    except ValueError:
-        return str(path)
-    return str(path) if r.startswith("..") else r
 
 
 def project_table(stack: Stack) -> Table:

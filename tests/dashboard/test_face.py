@@ -12,7 +12,7 @@ pytest.importorskip("textual")
 
 from textual.widgets import DataTable  # noqa: E402
 
-from toolbox_tui.live.logs import LogBatch, LogLine  # noqa: E402
+from toolbox_tui.live.log_lines import LogBatch, LogLine  # noqa: E402
 from toolbox_tui.screens.dashboard.app import DashboardApp  # noqa: E402
 from toolbox_tui.screens.dashboard.messages import (  # noqa: E402
     EngineUpdate, EventArrived, LogsArrived, StateUpdate, StatsUpdate,

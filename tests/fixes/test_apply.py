@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.fixes import BASE, COMPOSE, failing_ids, load, plan_for, runs_dir, snapshot
-from toolbox_tui.fixes.apply import FixError, apply_plan, undo
+from toolbox_tui.fixes.apply import apply_plan
+from toolbox_tui.fixes.runs import FixError
+from toolbox_tui.fixes.undo import undo
 from toolbox_tui.fixes.plan import PlanError
 
 REDIS_CAND = Path("infrastructure/docker/redis.conf")

@@ -8,7 +8,8 @@ import pytest
 
 from tests.helpers.fixes import check
 from toolbox_tui.findings import PASS, WARN, Check
-from toolbox_tui.fixes.apply import apply_plan, undo
+from toolbox_tui.fixes.apply import apply_plan
+from toolbox_tui.fixes.undo import undo
 from toolbox_tui.fixes.plan import PlanError, make_plan, parse_choice
 
 

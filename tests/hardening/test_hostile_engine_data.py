@@ -29,7 +29,8 @@ pytest.importorskip("textual")
 
 from textual.widgets import DataTable, RichLog, Static  # noqa: E402
 
-from toolbox_tui.live.logs import LogPipeline, LogStore  # noqa: E402
+from toolbox_tui.live.log_lines import LogStore  # noqa: E402
+from toolbox_tui.live.logs import LogPipeline  # noqa: E402
 from toolbox_tui.screens.dashboard.app import DashboardApp
 from toolbox_tui.screens.dashboard.screen import DashboardScreen  # noqa: E402
 from toolbox_tui.screens.dialogs import ConfirmDialog  # noqa: E402
@@ -557,7 +558,7 @@ async def test_dashboard_memory_with_rings_full_of_long_lines(docker_client, tes
 def test_endless_line_through_splitter_and_sanitizer_is_bounded(record) -> None:
     """200 MB of one line that never ends (TTY-style: no 16 KiB pieces, no newline), in 64 KiB
     chunks, through `LineSplitter` + `sanitize_line` exactly as a log reader does."""
-    from toolbox_tui.live.logs import MAX_RAW_LINE, LineSplitter
+    from toolbox_tui.live.log_lines import MAX_RAW_LINE, LineSplitter
     from toolbox_tui.sanitize import sanitize_line
 
     record.case(MEMORY_CLASS, "no engine: a 200 MB line without newline through LineSplitter + "

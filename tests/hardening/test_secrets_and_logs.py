@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from toolbox_tui.live.logs import LineSplitter
+from toolbox_tui.live.log_lines import LineSplitter
 from toolbox_tui.sanitize import DEFAULT_MAX_LINE, TRUNCATION_MARKER, sanitize_line, strip_all
 
 from .invariants import problems, run_exe

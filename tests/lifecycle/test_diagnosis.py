@@ -7,7 +7,8 @@ import socket
 from pathlib import Path
 
 
-from toolbox_tui.lifecycle.diagnosis import Diagnosis, diagnose, from_compose_error, suspicious_mounts
+from toolbox_tui.lifecycle.diagnosis import Diagnosis, diagnose, from_compose_error
+from toolbox_tui.lifecycle.evidence import suspicious_mounts
 from toolbox_tui.lifecycle.health import wait_healthy
 from toolbox_tui.lifecycle.startup import ProjectRef, compose_up
 

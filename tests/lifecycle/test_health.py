@@ -7,7 +7,9 @@ import threading
 import time
 from pathlib import Path
 
-from toolbox_tui.lifecycle.health import DONE, FAILED, PENDING, HealthTracker, wait_healthy
+from toolbox_tui.engine.containers import DONE, FAILED, PENDING
+from toolbox_tui.lifecycle.health import wait_healthy
+from toolbox_tui.lifecycle.tracker import HealthTracker
 from toolbox_tui.lifecycle.startup import ProjectRef, compose_up
 
 

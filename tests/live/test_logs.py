@@ -12,10 +12,10 @@ import time
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from toolbox_tui.live.logs import (
-    LineSplitter, LogBatch, LogLine, LogPipeline, LogStore, PARTIAL_CHUNK, detect_level,
-    format_since,
+from toolbox_tui.live.log_lines import (
+    PARTIAL_CHUNK, LineSplitter, LogBatch, LogLine, LogStore, detect_level, format_since,
 )
+from toolbox_tui.live.logs import LogPipeline
 from toolbox_tui.engine.containers import parse_ts
 from toolbox_tui.sanitize import DEFAULT_MAX_LINE
 

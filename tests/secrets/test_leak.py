@@ -22,6 +22,7 @@ from tests.helpers.secrets import purge_keyring
 
 from toolbox_tui.cli import main as cli  # noqa: E402
 from toolbox_tui.secrets import materialize as sm  # noqa: E402
+from toolbox_tui.secrets.files import secrets_base_dir
 from toolbox_tui.engine.compose_cli import run as compose_run  # noqa: E402
 from toolbox_tui.compose.project import ProjectOptions, load_stack  # noqa: E402
 
@@ -171,8 +172,8 @@ def test_canary_never_leaks(tmp_path: Path, project_name: str, keyring_backend, 
         monkeypatch.setattr(subprocess, "Popen", real_popen)
         leftover = []
         try:
-            leftover = _scan_tree(root, needles) + _scan_tree(sm.secrets_base_dir(), needles) \
-                if sm.secrets_base_dir().exists() else _scan_tree(root, needles)
+            leftover = _scan_tree(root, needles) + _scan_tree(secrets_base_dir(), needles) \
+                if secrets_base_dir().exists() else _scan_tree(root, needles)
         finally:
             stack = load_stack(ProjectOptions(cwd=str(root)))
             sm.remove_materialized(stack)

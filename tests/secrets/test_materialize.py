@@ -15,6 +15,7 @@ from tests.helpers.secrets import make_project
 
 from toolbox_tui.secrets import kinds as sk  # noqa: E402
 from toolbox_tui.secrets import materialize as sm  # noqa: E402
+from toolbox_tui.secrets.files import UnsafeSecretsDir, _ensure_private_dir, secrets_base_dir
 from toolbox_tui.compose.project import ProjectOptions, load_stack  # noqa: E402
 from toolbox_tui.secrets.store import SessionStore  # noqa: E402
 
@@ -107,17 +108,17 @@ def test_refuses_directory_owned_by_someone_else(tmp_path: Path) -> None:
     d = tmp_path / "other"
     d.mkdir(mode=0o700)
     os.chown(d, 65534, 65534)
-    with pytest.raises(sm.UnsafeSecretsDir) as info:
-        sm._ensure_private_dir(d)
+    with pytest.raises(UnsafeSecretsDir) as info:
+        _ensure_private_dir(d)
     assert "owned by uid 65534" in str(info.value)
     link = tmp_path / "link"
     link.symlink_to(tmp_path)
-    with pytest.raises(sm.UnsafeSecretsDir):
-        sm._ensure_private_dir(link)
+    with pytest.raises(UnsafeSecretsDir):
+        _ensure_private_dir(link)
     loose = tmp_path / "loose"
     loose.mkdir(mode=0o755)
     os.chmod(loose, 0o755)
-    sm._ensure_private_dir(loose)
+    _ensure_private_dir(loose)
     assert stat.S_IMODE(os.stat(loose).st_mode) == 0o700
 
 
@@ -125,11 +126,11 @@ def test_runtime_dir_used_only_when_ours(tmp_path: Path, monkeypatch) -> None:
     rt = tmp_path / "run"
     rt.mkdir(mode=0o700)
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(rt))
-    assert sm.secrets_base_dir() == rt / "toolbox-tui"
+    assert secrets_base_dir() == rt / "toolbox-tui"
     os.chmod(rt, 0o777)
-    assert sm.secrets_base_dir() == Path("/tmp") / f"toolbox-tui-{os.getuid()}"
+    assert secrets_base_dir() == Path("/tmp") / f"toolbox-tui-{os.getuid()}"
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "absent"))
-    assert sm.secrets_base_dir() == Path("/tmp") / f"toolbox-tui-{os.getuid()}"
+    assert secrets_base_dir() == Path("/tmp") / f"toolbox-tui-{os.getuid()}"
 
 
 def _compose(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -149,7 +150,7 @@ def test_real_compose_turns_external_into_file_and_container_reads_it(
     cfg = json.loads(_compose([*stack.compose_args(), "config", "--format", "json"], root).stdout)
     for s in ("db_password", "database_url", "openai_api_key"):
         assert "external" not in cfg["secrets"][s], cfg["secrets"][s]
-        assert cfg["secrets"][s]["file"].startswith(str(sm.secrets_base_dir()))
+        assert cfg["secrets"][s]["file"].startswith(str(secrets_base_dir()))
     up = _compose([*stack.compose_args(), "up", "-d", "--wait", "--wait-timeout", "60"], root)
     assert up.returncode == 0, up.stderr
     container = docker_client.containers.list(filters={"label": f"com.docker.compose.project={name}"})[0]

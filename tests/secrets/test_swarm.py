@@ -12,6 +12,7 @@ import pytest
 from tests.helpers.secrets import make_project
 
 from toolbox_tui.secrets import materialize as sm  # noqa: E402
+from toolbox_tui.secrets.swarm import swarm_active
 from toolbox_tui.compose.project import ProjectOptions, load_stack  # noqa: E402
 from toolbox_tui.secrets.store import SessionStore  # noqa: E402
 
@@ -22,13 +23,13 @@ pytestmark = pytest.mark.engine
 def swarm(docker_client):
     """An active single-node swarm on 127.0.0.1; left again only if this fixture started it."""
     started = False
-    if not sm.swarm_active(docker_client):
+    if not swarm_active(docker_client):
         proc = subprocess.run(["docker", "swarm", "init", "--advertise-addr", "127.0.0.1"],
                               capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
         if proc.returncode != 0 and "already part of a swarm" not in proc.stderr:
             pytest.fail(f"docker swarm init failed: {proc.stderr.strip()}")
         started = proc.returncode == 0
-    assert sm.swarm_active(docker_client)
+    assert swarm_active(docker_client)
     created: list[str] = []
     try:
         yield created

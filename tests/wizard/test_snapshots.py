@@ -22,7 +22,7 @@ pytest.importorskip("pytest_textual_snapshot")
 from toolbox_tui.engine.containers import HealthProbe, ServiceState  # noqa: E402
 from toolbox_tui.lifecycle.diagnosis import Diagnosis  # noqa: E402
 from toolbox_tui.findings import FAIL, PASS, Check  # noqa: E402
-from toolbox_tui.live.logs import LogBatch, LogLine  # noqa: E402
+from toolbox_tui.live.log_lines import LogBatch, LogLine  # noqa: E402
 from toolbox_tui.compose.project import ProjectOptions, load_stack  # noqa: E402
 from toolbox_tui.secrets.store import BackendInfo, SessionStore  # noqa: E402
 from toolbox_tui.lifecycle.startup import ServiceProgress  # noqa: E402

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
+from toolbox_tui.checks.repo_index import RepoIndex, content_groups
 from toolbox_tui.compose.model import Stack
 from toolbox_tui.compose.refs import PathRef
 from toolbox_tui.findings import FAIL, PASS, WARN, Check
-from toolbox_tui.checks.repo_index import RepoIndex, content_groups
 
 _KIND_TEXT = {
     "bind": "bind mount source",
@@ -88,60 +89,70 @@ def path_checks(stack: Stack, *, index: RepoIndex | None = None,
             if len(cands) > 3:
                 cand_text += f" (+{len(cands) - 3} more)"
             cand_text += "."
-        if problem == "missing":
-            if ref.kind == "bind" and not ref.required:
-                status, sev = WARN, "warning"
-                detail = (f"{_display(stack, path)} does not exist; Docker will create an empty "
-                          "root-owned directory there on `up`.")
-                hint = "Create the directory (or fix the path) if the service expects content in it."
-            elif ref.kind == "env_file" and not ref.required:
-                status, sev = PASS, "info"
-                detail = f"{_display(stack, path)} does not exist (optional: required: false)."
-                hint = ""
-            elif ref.kind in ("secret_file", "config_file") and not ref.required:
-                status, sev = WARN, "warning"
-                detail = f"{_display(stack, path)} does not exist, but no enabled service uses {owner}."
-                hint = "Create it before enabling a service that uses it."
-            else:
-                status, sev = FAIL, "error"
-                consequence = {
-                    "bind": " Docker would create an empty directory there and mount it where the "
-                            "service expects a file.",
-                    "build_context": " `docker compose build` cannot start.",
-                    "dockerfile": " `docker compose build` cannot start.",
-                    "env_file": " Compose refuses to load the project.",
-                    "secret_file": " `up` fails for the services that use it.",
-                    "config_file": " `up` fails for the services that use it.",
-                    "extends_file": " Compose refuses to load the project.",
-                }[ref.kind]
-                detail = f"{_display(stack, path)} does not exist.{consequence}{cand_text}"
-                if ref.kind == "secret_file" and loc and stack.secrets_override is not None \
-                        and loc.file == str(stack.secrets_override):
-                    detail = (f"{path} was written by `toolbox-tui secrets materialize` and is gone "
-                              "(the runtime directory is emptied on reboot).")
-                    hint = "Run `toolbox-tui secrets materialize` (or `toolbox-tui up`) to write it again."
-                else:
-                    hint = ("Run `toolbox-tui fix` to copy, link or re-point it." if cands
-                            else f"Create {_display(stack, path)} or correct the path at "
-                                 f"{loc.file if loc else 'the compose file'}:{loc.line if loc else '?'}.")
-            title = f"{what} of {owner} is missing: {ref.raw}"
-        elif problem == "dir_instead_of_file":
-            empty = not any(path.iterdir()) if os.access(path, os.R_OK) else False
-            data.append(("dir_empty", empty))
-            status, sev = (FAIL, "error")
-            title = f"{what} of {owner} is a directory where a file is expected: {ref.raw}"
-            detail = ((f"{_display(stack, path)} is an empty directory — what Docker leaves behind "
-                       "after an `up` with the file missing." if empty else
-                       f"{_display(stack, path)} is a directory with content, but the mount target "
-                       f"{ref.target or ''} looks like a file.") + cand_text)
-            hint = ("Run `toolbox-tui fix` to replace the empty directory with the file." if empty
-                    else "Check which of the two is right; toolbox-tui will not remove a directory "
-                         "that has content.")
-        else:
-            status, sev = FAIL, "error"
-            title = f"{what} of {owner} is a file, not a directory: {ref.raw}"
-            detail = f"{_display(stack, path)} is a file.{cand_text}"
-            hint = "Point the reference at a directory."
+        status, sev, title, detail, hint = _problem_text(stack, ref, path, problem, what, owner,
+                                                         cands, cand_text, data)
         out.append(Check(severity=sev, status=status, title=title, detail=detail, hint=hint,
                          candidates=tuple(str(c) for c in cands), data=tuple(data), **common))
     return out
+
+
+def _problem_text(stack: Stack, ref: PathRef, path: Path, problem: str, what: str, owner: str,
+                  cands: list[Path], cand_text: str,
+                  data: list[tuple[str, Any]]) -> tuple[str, str, str, str, str]:
+    """(status, severity, title, detail, hint) of a path reference that has `problem`."""
+    loc = ref.loc
+    if problem == "missing":
+        if ref.kind == "bind" and not ref.required:
+            status, sev = WARN, "warning"
+            detail = (f"{_display(stack, path)} does not exist; Docker will create an empty "
+                      "root-owned directory there on `up`.")
+            hint = "Create the directory (or fix the path) if the service expects content in it."
+        elif ref.kind == "env_file" and not ref.required:
+            status, sev = PASS, "info"
+            detail = f"{_display(stack, path)} does not exist (optional: required: false)."
+            hint = ""
+        elif ref.kind in ("secret_file", "config_file") and not ref.required:
+            status, sev = WARN, "warning"
+            detail = f"{_display(stack, path)} does not exist, but no enabled service uses {owner}."
+            hint = "Create it before enabling a service that uses it."
+        else:
+            status, sev = FAIL, "error"
+            consequence = {
+                "bind": " Docker would create an empty directory there and mount it where the "
+                        "service expects a file.",
+                "build_context": " `docker compose build` cannot start.",
+                "dockerfile": " `docker compose build` cannot start.",
+                "env_file": " Compose refuses to load the project.",
+                "secret_file": " `up` fails for the services that use it.",
+                "config_file": " `up` fails for the services that use it.",
+                "extends_file": " Compose refuses to load the project.",
+            }[ref.kind]
+            detail = f"{_display(stack, path)} does not exist.{consequence}{cand_text}"
+            if ref.kind == "secret_file" and loc and stack.secrets_override is not None \
+                    and loc.file == str(stack.secrets_override):
+                detail = (f"{path} was written by `toolbox-tui secrets materialize` and is gone "
+                          "(the runtime directory is emptied on reboot).")
+                hint = "Run `toolbox-tui secrets materialize` (or `toolbox-tui up`) to write it again."
+            else:
+                hint = ("Run `toolbox-tui fix` to copy, link or re-point it." if cands
+                        else f"Create {_display(stack, path)} or correct the path at "
+                             f"{loc.file if loc else 'the compose file'}:{loc.line if loc else '?'}.")
+        title = f"{what} of {owner} is missing: {ref.raw}"
+    elif problem == "dir_instead_of_file":
+        empty = not any(path.iterdir()) if os.access(path, os.R_OK) else False
+        data.append(("dir_empty", empty))
+        status, sev = (FAIL, "error")
+        title = f"{what} of {owner} is a directory where a file is expected: {ref.raw}"
+        detail = ((f"{_display(stack, path)} is an empty directory — what Docker leaves behind "
+                   "after an `up` with the file missing." if empty else
+                   f"{_display(stack, path)} is a directory with content, but the mount target "
+                   f"{ref.target or ''} looks like a file.") + cand_text)
+        hint = ("Run `toolbox-tui fix` to replace the empty directory with the file." if empty
+                else "Check which of the two is right; toolbox-tui will not remove a directory "
+                     "that has content.")
+    else:
+        status, sev = FAIL, "error"
+        title = f"{what} of {owner} is a file, not a directory: {ref.raw}"
+        detail = f"{_display(stack, path)} is a file.{cand_text}"
+        hint = "Point the reference at a directory."
+    return status, sev, title, detail, hint

@@ -118,10 +118,8 @@ def _emit_json(plan: Any, result: dict[str, Any]) -> None:
 # --- the command -------------------------------------------------------------------------------
 
 def run_fix(args: argparse.Namespace) -> int:
-    from toolbox_tui.fixes.apply import FixError, apply_plan, undo
     from toolbox_tui.fixes.plan import PlanError, gather_findings, make_plan, parse_choice
 
-    as_json = bool(getattr(args, "json", False))
     if args.undo and (args.apply or args.choose):
         error("--undo cannot be combined with --apply or --choose")
         return EXIT_USAGE
@@ -132,62 +130,33 @@ def run_fix(args: argparse.Namespace) -> int:
         return EXIT_USAGE
 
     stack = load_project(args)  # LoadError → exit 3 in cli.main
-
     if args.undo:
-        try:
-            res = undo(stack.state_dir)
-        except FixError as exc:
-            if as_json:
-                _emit_json(None, {"status": "failed", "error": str(exc), "hint": exc.hint})
-            else:
-                error(str(exc), exc.hint)
-            return EXIT_FAIL
-        if as_json:
-            _emit_json(None, {"status": "undone", **res.to_json()})
-        else:
-            root = str(stack.root_dir())
-            out(f"Undid the fix run {Path(res.run_dir).name}:")
-            for p in res.restored:
-                out(f"  restored {rel(p, root)}")
-            for p in res.removed:
-                out(f"  removed  {rel(p, root)}")
-            for p in res.kept:
-                out(f"  kept     {rel(p, root)} (changed or not empty since the fix; remove it yourself)")
-        return EXIT_OK
-
-    findings = gather_findings(stack)
+        return _undo(args, stack)
     try:
-        plan = make_plan(findings, root=stack.root_dir(), project_dir=stack.project_dir,
+        plan = make_plan(gather_findings(stack), root=stack.root_dir(), project_dir=stack.project_dir,
                          choices=choices, allow_outside=args.allow_outside)
     except PlanError as exc:
         error(str(exc), exc.hint)
         return EXIT_USAGE
     failing_unfixed = [f for f in plan.unfixed if f.status == FAIL]
 
-    if not args.apply:
-        if as_json:
-            _emit_json(plan, {"status": "planned", "applied": False,
+    if not args.apply or not plan.actions:
+        status = "planned" if not args.apply else "nothing_to_do"
+        if args.json:
+            _emit_json(plan, {"status": status, "applied": False,
                               "unfixed": [f.finding_id for f in plan.unfixed]})
         else:
-            print_plan(plan, applying=False)
-            if plan.actions:
+            print_plan(plan, applying=args.apply)
+            if not args.apply and plan.actions:
                 out("")
                 out("Nothing was changed. Run `toolbox-tui fix --apply` to apply this plan.")
-        return EXIT_FAIL if failing_unfixed else EXIT_OK
-
-    if not plan.actions:
-        if as_json:
-            _emit_json(plan, {"status": "nothing_to_do", "applied": False,
-                              "unfixed": [f.finding_id for f in plan.unfixed]})
-        else:
-            print_plan(plan, applying=True)
-            if plan.findings:
+            elif args.apply and plan.findings:
                 out("Nothing to do.")
         return EXIT_FAIL if failing_unfixed else EXIT_OK
 
-    if not as_json:
+    if not args.json:
         print_plan(plan, applying=True)
-    if not args.yes and not as_json and sys.stdin.isatty():
+    if not args.yes and not args.json and sys.stdin.isatty():
         n = len(plan.actions)
         try:
             answer = input(f"Apply {n} change{'s' if n != 1 else ''}? [y/N] ")
@@ -196,12 +165,49 @@ def run_fix(args: argparse.Namespace) -> int:
         if answer.strip().lower() not in ("y", "yes"):
             out("Not applied; nothing was changed.")
             return EXIT_FAIL
+    return _apply(args, stack, plan)
+
+
+def _undo(args: argparse.Namespace, stack: Stack) -> int:
+    """`fix --undo`: restore what the newest applied run changed."""
+    from toolbox_tui.fixes.runs import FixError
+    from toolbox_tui.fixes.undo import undo
+
+    try:
+        res = undo(stack.state_dir)
+    except FixError as exc:
+        if args.json:
+            _emit_json(None, {"status": "failed", "error": str(exc), "hint": exc.hint})
+        else:
+            error(str(exc), exc.hint)
+        return EXIT_FAIL
+    if args.json:
+        _emit_json(None, {"status": "undone", **res.to_json()})
+        return EXIT_OK
+    root = str(stack.root_dir())
+    out(f"Undid the fix run {Path(res.run_dir).name}:")
+    for p in res.restored:
+        out(f"  restored {rel(p, root)}")
+    for p in res.removed:
+        out(f"  removed  {rel(p, root)}")
+    for p in res.kept:
+        out(f"  kept     {rel(p, root)} (changed or not empty since the fix; remove it yourself)")
+    return EXIT_OK
+
+
+def _apply(args: argparse.Namespace, stack: Stack, plan: Any) -> int:
+    """Apply `plan` (the user said yes), then say what is still wrong, and whether Compose still
+    accepts the project."""
+    from toolbox_tui.compose.yaml_source import LoadError
+    from toolbox_tui.fixes.apply import apply_plan
+    from toolbox_tui.fixes.plan import gather_findings
+    from toolbox_tui.fixes.runs import FixError
 
     before = _compose_config(stack)
     try:
         applied = apply_plan(plan, stack.state_dir)
     except FixError as exc:
-        if as_json:
+        if args.json:
             _emit_json(plan, {"status": "failed", "applied": False, "rolled_back": exc.rolled_back,
                               "run_dir": str(exc.run_dir) if exc.run_dir else None,
                               "error": str(exc), "hint": exc.hint,
@@ -209,14 +215,11 @@ def run_fix(args: argparse.Namespace) -> int:
         else:
             error(str(exc), exc.hint)
         return EXIT_FAIL
-
-    from toolbox_tui.compose.yaml_source import LoadError
-
     try:
         after_stack = load_project(args)
     except LoadError as exc:  # the fix itself worked; say so, and how to go back
         msg = f"the fix was applied, but the project no longer loads: {exc}"
-        if as_json:
+        if args.json:
             _emit_json(plan, {"status": "applied", "applied": True, **applied.to_json(),
                               "remaining": None, "compose_config": None, "error": msg})
         else:
@@ -225,27 +228,23 @@ def run_fix(args: argparse.Namespace) -> int:
     remaining = [c for c in gather_findings(after_stack) if c.status == FAIL]
     after = _compose_config(after_stack)
     regressed = bool(after and not after["ok"] and (before is None or before["ok"]))
-    result: dict[str, Any] = {
-        "status": "applied", "applied": True, **applied.to_json(),
-        "remaining": [c.to_json() for c in remaining],
-        "compose_config": after,
-    }
-    if as_json:
-        _emit_json(plan, result)
+    if args.json:
+        _emit_json(plan, {"status": "applied", "applied": True, **applied.to_json(),
+                          "remaining": [c.to_json() for c in remaining], "compose_config": after})
+        return EXIT_FAIL if remaining or regressed else EXIT_OK
+    out("")
+    out(f"Applied {len(applied.actions)} change{'s' if len(applied.actions) != 1 else ''}; "
+        f"backups and journal in {rel(applied.run_dir, str(stack.root_dir()))} "
+        "(undo with `toolbox-tui fix --undo`).")
+    if any(a.kind == "template" for a in plan.actions):
+        out("Review the values in the env file created from the template.")
+    _print_remaining(remaining)
+    if after is None:
+        out("docker compose config: not run (Docker Compose v2 is not installed).")
+    elif after["ok"]:
+        out("docker compose config: ok.")
     else:
-        out("")
-        out(f"Applied {len(applied.actions)} change{'s' if len(applied.actions) != 1 else ''}; "
-             f"backups and journal in {rel(applied.run_dir, str(stack.root_dir()))} "
-             "(undo with `toolbox-tui fix --undo`).")
-        if any(a.kind == "template" for a in plan.actions):
-            out("Review the values in the env file created from the template.")
-        _print_remaining(remaining)
-        if after is None:
-            out("docker compose config: not run (Docker Compose v2 is not installed).")
-        elif after["ok"]:
-            out("docker compose config: ok.")
-        else:
-            out(f"docker compose config: FAILED: {after['error']}")
-            if regressed:
-                out("  It passed before this fix; `toolbox-tui fix --undo` reverts the run.")
+        out(f"docker compose config: FAILED: {after['error']}")
+        if regressed:
+            out("  It passed before this fix; `toolbox-tui fix --undo` reverts the run.")
     return EXIT_FAIL if remaining or regressed else EXIT_OK

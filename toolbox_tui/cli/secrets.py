@@ -234,6 +234,8 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 def _cmd_materialize(args: argparse.Namespace) -> int:
     from toolbox_tui.secrets import materialize as sm
+    from toolbox_tui.secrets.files import UnsafeSecretsDir
+    from toolbox_tui.secrets.swarm import SwarmUnavailable, swarm_active
 
     stack = load_project(args)
     if args.remove:
@@ -254,11 +256,11 @@ def _cmd_materialize(args: argparse.Namespace) -> int:
         except EngineUnavailable:
             if target == "swarm":
                 raise
-        target = "swarm" if (client is not None and sm.swarm_active(client)) or target == "swarm" else "compose"
+        target = "swarm" if (client is not None and swarm_active(client)) or target == "swarm" else "compose"
     mode = args.mode or stack.mode or "dev"
     try:
         result = sm.materialize_report(stack, store, mode=mode, target=target, client=client)
-    except (sm.SecretsIncomplete, sm.SecretsRefused, sm.SwarmUnavailable, sm.UnsafeSecretsDir,
+    except (sm.SecretsIncomplete, sm.SecretsRefused, SwarmUnavailable, UnsafeSecretsDir,
             sm.SecretsWriteError) as exc:
         error(str(exc), exc.hint)
         return 1

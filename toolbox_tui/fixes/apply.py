@@ -25,31 +25,18 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from toolbox_tui.atomic_files import (atomic_write, copy_file_new, disk_full_hint, first_existing,
-                                      is_disk_full, sha256_file, writable)
+from toolbox_tui.atomic_files import (
+    atomic_write, copy_file_new, disk_full_hint, first_existing, is_disk_full, sha256_file,
+    writable,
+)
 from toolbox_tui.fixes.plan import FixAction, FixPlan
+from toolbox_tui.fixes.runs import JOURNAL, JOURNAL_VERSION, RUNS_DIR, FixError
+from toolbox_tui.fixes.undo import _revert
 from toolbox_tui.fixes.yaml_edit import EditError, ScalarEdit, rewrite_scalars
-from toolbox_tui.errors import EXIT_FAIL, ToolboxError
+from toolbox_tui.paths import rel
 
-RUNS_DIR = "runs"
-JOURNAL = "journal.json"
-JOURNAL_VERSION = 1
 TEMPLATE_MODE = 0o600
 """Files made from a template (`.env`) are about to receive secrets: owner-only from the start."""
-
-
-class FixError(ToolboxError):
-    """The plan could not be applied (or undone). User-facing; `rolled_back` says what state is left."""
-
-    exit_code = EXIT_FAIL
-
-    def __init__(self, message: str, hint: str = "", *, rolled_back: bool = False,
-                 run_dir: Path | None = None, leftovers: tuple[str, ...] = ()) -> None:
-        super().__init__(message)
-        self.hint = hint
-        self.rolled_back = rolled_back
-        self.run_dir = run_dir
-        self.leftovers = leftovers
 
 
 @dataclass(frozen=True)
@@ -64,29 +51,7 @@ class ApplyResult:
         return {"run_dir": self.run_dir, "actions": list(self.actions)}
 
 
-@dataclass(frozen=True)
-class UndoResult:
-    run_dir: str
-    restored: tuple[str, ...]
-    removed: tuple[str, ...]
-    kept: tuple[str, ...] = ()
-    """Created paths left in place because they were no longer ours to remove (e.g. a directory
-    that now holds other files)."""
-
-    def to_json(self) -> dict[str, Any]:
-        return {"run_dir": self.run_dir, "restored": list(self.restored),
-                "removed": list(self.removed), "kept": list(self.kept)}
-
-
 # --- preflight ---------------------------------------------------------------------------------
-
-def _rel(path: str | Path, root: str | None) -> str:
-    if root:
-        try:
-            return os.path.relpath(path, root) if Path(path).is_relative_to(root) else str(path)
-        except ValueError:
-            return str(path)
-    return str(path)
 
 
 def _replan(msg: str) -> FixError:
@@ -101,7 +66,7 @@ def preflight(plan: FixPlan) -> dict[int, bytes]:
     rewritten: dict[int, bytes] = {}
     for i, action in enumerate(plan.actions):
         target = Path(action.target)
-        shown = _rel(target, plan.root)
+        shown = rel(target, plan.root)
         try:
             os.lstat(target)
             exists = True
@@ -115,11 +80,11 @@ def preflight(plan: FixPlan) -> dict[int, bytes]:
         if action.source is not None:
             src = Path(action.source)
             if not os.path.exists(src):
-                raise _replan(f"{_rel(src, plan.root)} (the source of `{action.kind}`) no longer exists")
+                raise _replan(f"{rel(src, plan.root)} (the source of `{action.kind}`) no longer exists")
             if action.source_sha256 is not None and sha256_file(src) != action.source_sha256:
-                raise _replan(f"{_rel(src, plan.root)} changed since the plan was made")
+                raise _replan(f"{rel(src, plan.root)} changed since the plan was made")
             if not os.access(src, os.R_OK):
-                raise FixError(f"{_rel(src, plan.root)}: permission denied reading it",
+                raise FixError(f"{rel(src, plan.root)}: permission denied reading it",
                                "Fix its permissions or choose another candidate.")
         if action.kind == "rewrite":
             if not exists or not target.is_file():
@@ -131,7 +96,7 @@ def preflight(plan: FixPlan) -> dict[int, bytes]:
                                f"Make it writable (chmod u+w {shown}) or choose the copy fix "
                                "(--choose ID=copy), which leaves the compose file alone.")
             if not writable(target.parent):
-                raise FixError(f"{_rel(target.parent, plan.root)} is not writable, so {shown} "
+                raise FixError(f"{rel(target.parent, plan.root)} is not writable, so {shown} "
                                "cannot be replaced atomically", "Fix the directory's permissions.")
             data = target.read_bytes()
             try:
@@ -152,15 +117,16 @@ def preflight(plan: FixPlan) -> dict[int, bytes]:
             raise _replan(f"{shown} exists now (it did not when the plan was made)")
         parent = first_existing(target.parent)
         if not parent.is_dir():
-            raise FixError(f"{_rel(parent, plan.root)} is a file, so {shown} cannot be created under it",
+            raise FixError(f"{rel(parent, plan.root)} is a file, so {shown} cannot be created under it",
                            "Move that file away or choose the rewrite fix.")
         if not writable(parent):
-            raise FixError(f"{_rel(parent, plan.root)} is not writable, so {shown} cannot be created",
+            raise FixError(f"{rel(parent, plan.root)} is not writable, so {shown} cannot be created",
                            "Fix the directory's permissions, or choose the rewrite fix.")
     return rewritten
 
 
 # --- running -----------------------------------------------------------------------------------
+
 
 @dataclass
 class _Run:
@@ -311,7 +277,7 @@ def apply_plan(plan: FixPlan, state_dir: Path, *,
             reason = (exc.strerror if isinstance(exc, OSError) and exc.strerror
                       else "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc))
             leftovers = _rollback(run, i + 1, f"{action.kind} {action.target}: {reason}")
-            shown = _rel(action.target, plan.root)
+            shown = rel(action.target, plan.root)
             if leftovers:
                 hint = ("Could not remove: " + ", ".join(leftovers)
                         + f". Backups are in {run_dir}.")
@@ -383,88 +349,4 @@ def _rollback(run: _Run, count: int, error: str) -> list[str]:
 
 # --- undo / rollback ---------------------------------------------------------------------------
 
-def _revert(entries: list[dict[str, Any]], *, strict: bool) -> UndoResult:
-    """Undo journal entries in reverse. With `strict` (user undo), created files whose content
-    changed are kept and reported rather than deleted."""
-    restored: list[str] = []
-    removed: list[str] = []
-    kept: list[str] = []
-    for entry in reversed(entries):
-        if entry.get("backup"):
-            target = Path(entry["target"])
-            if sha256_file(target) != entry["sha256_before"]:
-                atomic_write(target, Path(entry["backup"]).read_bytes())
-                restored.append(str(target))
-        for item in reversed(entry.get("created", [])):
-            p = Path(item["path"])
-            try:
-                if item["type"] == "dir":
-                    if p.is_dir() and not p.is_symlink():
-                        os.rmdir(p)
-                        removed.append(str(p))
-                elif os.path.lexists(p):
-                    if item["type"] == "file" and strict and item.get("sha256") \
-                            and sha256_file(p) != item["sha256"]:
-                        kept.append(str(p))
-                        continue
-                    os.unlink(p)
-                    removed.append(str(p))
-            except OSError:
-                kept.append(str(p))
-        gone = entry.get("removed_dir")
-        if gone and not os.path.lexists(gone["path"]):
-            os.mkdir(gone["path"])
-            os.chmod(gone["path"], gone["mode"])
-            try:
-                os.chown(gone["path"], gone["uid"], gone["gid"])
-            except PermissionError:
-                pass
-            restored.append(gone["path"])
-    return UndoResult("", tuple(restored), tuple(removed), tuple(kept))
 
-
-def list_runs(state_dir: Path) -> list[tuple[Path, dict[str, Any]]]:
-    """Runs newest first, with their journals (unreadable journals are skipped)."""
-    runs = Path(state_dir) / RUNS_DIR
-    out = []
-    if not runs.is_dir():
-        return out
-    for d in sorted(runs.iterdir(), reverse=True):
-        try:
-            journal = json.loads((d / JOURNAL).read_text("utf-8"))
-        except (OSError, ValueError):
-            continue
-        out.append((d, journal))
-    return out
-
-
-def undo(state_dir: Path) -> UndoResult:
-    """Restore the newest applied run byte-for-byte and mark it undone. Raises FixError."""
-    for run_dir, journal in list_runs(state_dir):
-        # `applying` = a run killed half-way (power loss, kill -9): undo finishes its rollback.
-        if journal.get("status") in ("applied", "applying"):
-            break
-    else:
-        raise FixError("there is no applied fix run to undo",
-                       f"Runs are recorded under {Path(state_dir) / RUNS_DIR}.")
-    entries = journal.get("actions", [])
-    changed = []
-    for entry in entries:
-        if entry.get("backup"):
-            now = sha256_file(Path(entry["target"]))
-            if now != entry.get("sha256_after") and (entry.get("done") or now != entry["sha256_before"]):
-                changed.append(entry["target"])
-            if not Path(entry["backup"]).is_file():
-                raise FixError(f"the backup {entry['backup']} is missing; cannot undo safely",
-                               f"Restore {entry['target']} by hand (e.g. from git).")
-    if changed:
-        raise FixError("changed after the fix, so undo would throw those edits away: "
-                       + ", ".join(changed),
-                       f"Backups of the originals are in {run_dir / 'backups'}; copy back what you need.")
-    result = _revert(entries, strict=True)
-    journal["status"] = "undone"
-    journal["undone_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    journal["undo"] = {"restored": list(result.restored), "removed": list(result.removed),
-                       "kept": list(result.kept)}
-    atomic_write(run_dir / JOURNAL, (json.dumps(journal, indent=2, ensure_ascii=False) + "\n").encode())
-    return UndoResult(str(run_dir), result.restored, result.removed, result.kept)

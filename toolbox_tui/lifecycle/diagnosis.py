@@ -16,20 +16,19 @@ Everything that came out of a container is untrusted and goes through `sanitize`
 
 from __future__ import annotations
 
-import os
 import re
-import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from toolbox_tui.engine.containers import HealthProbe, health_probes
-from toolbox_tui.sanitize import sanitize_line, sanitize_oneline
+from toolbox_tui.lifecycle.evidence import (
+    check_port, check_url, health_test, late_oom_flag, log_tail, path_check_evidence,
+    reload_bounded, suspicious_mounts,
+)
+from toolbox_tui.sanitize import sanitize_oneline
 
 if TYPE_CHECKING:
     from toolbox_tui.compose.model import ComposeProject
-
-LOG_TAIL = 20
-"""Log lines kept per service."""
 
 
 @dataclass(frozen=True)
@@ -166,117 +165,6 @@ def _port_owner_text(port: int, ip: str, client: Any) -> tuple[str, tuple[tuple[
 
 # -- containers ----------------------------------------------------------------------------------
 
-def log_tail(container: Any, n: int = LOG_TAIL) -> tuple[str, ...]:
-    """The container's last `n` log lines, sanitized; () when it has none or the engine does not
-    answer within `containers.INSPECT_WAIT` (it holds the logs of a container whose
-    health-check exec hangs, like its inspect)."""
-    from toolbox_tui.engine.containers import call_bounded
-
-    try:
-        answered, raw = call_bounded(lambda: container.logs(tail=n, stdout=True, stderr=True,
-                                                            timestamps=False))
-    except Exception:  # noqa: BLE001 - a container being removed has no logs
-        return ()
-    if not answered:
-        return ()
-    text = raw.decode("utf-8", "replace") if isinstance(raw, (bytes, bytearray)) else str(raw)
-    lines = [sanitize_line(ln, keep_sgr=False, max_len=400) for ln in text.splitlines()]
-    return tuple(ln for ln in lines if ln.strip())[-n:]
-
-
-def health_test(attrs: Mapping[str, Any]) -> str:
-    test = ((attrs.get("Config") or {}).get("Healthcheck") or {}).get("Test") or []
-    if isinstance(test, str):
-        return test
-    if test and test[0] in ("CMD", "CMD-SHELL"):
-        test = test[1:]
-    return " ".join(str(t) for t in test)
-
-
-def _check_port(test: str) -> int | None:
-    m = re.search(r"https?://[^/\s:'\"]+:(\d+)", test)
-    if m:
-        return int(m.group(1))
-    if re.search(r"https?://", test):
-        return 443 if "https://" in test else 80
-    m = re.search(r"\bnc\b[^;&|]*?\s(\d{2,5})\b", test)
-    return int(m.group(1)) if m else None
-
-
-def _check_url(test: str) -> str | None:
-    m = re.search(r"https?://[^\s'\"]+", test)
-    return m.group(0) if m else None
-
-
-def suspicious_mounts(attrs: Mapping[str, Any], test: str = "") -> list[tuple[str, str]]:
-    """(host source, container destination) of bind mounts that should be files but are empty dirs.
-
-    The engine creates a missing bind source as an empty directory, so a missing `redis.conf`
-    shows up as a directory. Flagged when the destination looks like a file (has an extension, or
-    the health check runs `test -f` on it) and the host source is an empty directory.
-    """
-    tested = set(re.findall(r"test\s+-[fesr]\s+([^\s;&|]+)", test))
-    out = []
-    for m in attrs.get("Mounts") or ():
-        if m.get("Type") != "bind":
-            continue
-        src, dst = str(m.get("Source") or ""), str(m.get("Destination") or "")
-        base = os.path.basename(dst.rstrip("/"))
-        looks_file = dst in tested or bool(re.search(r"\.[A-Za-z0-9]{1,6}$", base))
-        if not looks_file:
-            continue
-        try:
-            if os.path.isdir(src) and not os.listdir(src):
-                out.append((src, dst))
-        except OSError:
-            continue
-    return out
-
-
-def _path_check_evidence(stack: ComposeProject, service: str) -> list[str]:
-    from toolbox_tui.checks.paths import path_checks
-
-    try:
-        checks = path_checks(stack)
-    except Exception:  # noqa: BLE001 - a cross-check, never a failure
-        return []
-    out = []
-    for c in checks:
-        if c.status == "fail" and c.service == service:
-            where = f"{c.where}: " if getattr(c, "where", "") else ""
-            out.append(f"{where}{c.title}")
-    return out
-
-
-def _reload(container: Any) -> bool:
-    """`container.reload()` bounded by `containers.INSPECT_WAIT` (a container whose health-check
-    exec hangs cannot be inspected): False, attributes unchanged, when it did not answer or is
-    gone. Engine errors are raised."""
-    from toolbox_tui.engine.containers import inspect_bounded
-
-    got = inspect_bounded(container.client, [container.id]).get(container.id)
-    if not got:
-        return False
-    container.attrs = dict(got)
-    return True
-
-
-def _late_oom_flag(container: Any, wait: float = 3.0) -> bool:
-    """Re-inspect a container killed by SIGKILL under a memory limit: the engine can record the
-    exit before the OOM event that caused it (seen on 20.10, cgroup v1), so OOMKilled turns true
-    a moment later."""
-    deadline = time.monotonic() + wait
-    while time.monotonic() < deadline:
-        time.sleep(0.1)
-        try:
-            if not _reload(container):
-                return False
-        except Exception:  # noqa: BLE001 - gone or engine unreachable: keep what we know
-            return False
-        if (container.attrs.get("State") or {}).get("OOMKilled"):
-            return True
-    return False
-
 
 def diagnose_container(stack: ComposeProject, service: str, container: Any, *, state: Any = None) -> Diagnosis:
     """Diagnose one service from its container (inspect data, health log, logs)."""
@@ -288,12 +176,11 @@ def diagnose_container(stack: ComposeProject, service: str, container: Any, *, s
     oom = bool(st.get("OOMKilled")) or bool(getattr(state, "oom_killed", False))
     limit = int((attrs.get("HostConfig") or {}).get("Memory") or 0)
     if exit_code == 137 and not oom and limit:
-        oom = _late_oom_flag(container)
+        oom = late_oom_flag(container)
     restarts = max(int(attrs.get("RestartCount") or 0), int(getattr(state, "restarts", 0) or 0))
     probes = health_probes(attrs)
     logs = log_tail(container)
     test = health_test(attrs)
-    outputs = " ".join(p.output for p in probes)
     common = dict(service=service, state=status, health=health, exit_code=exit_code,
                   oom_killed=oom, restarts=restarts, health_log=probes, logs=logs)
     evidence: list[str] = []
@@ -307,7 +194,7 @@ def diagnose_container(stack: ComposeProject, service: str, container: Any, *, s
     mounts = suspicious_mounts(attrs, test)
     if mounts:
         ev = evidence + [f"{src} is an empty directory on the host, mounted at {dst}"
-                         for src, dst in mounts] + _path_check_evidence(stack, service)
+                         for src, dst in mounts] + path_check_evidence(stack, service)
         src, dst = mounts[0]
         return Diagnosis(cause="missing_mount",
                          summary=(f"mounted file {dst} is missing: the host file {src} did not exist, "
@@ -328,44 +215,57 @@ def diagnose_container(stack: ComposeProject, service: str, container: Any, *, s
                          hint="read the log lines below: the process exits right after it starts",
                          evidence=tuple(evidence), **common)
     if status == "running" and health in ("unhealthy", "starting") or (probes and status == "running"):
-        if re.search(r"\b404\b", outputs) or "404 Not Found" in outputs:
-            url = _check_url(test)
-            return Diagnosis(cause="http_404",
-                             summary=(f"the health endpoint {url or ''} answers 404: the service is "
-                                      f"listening but has no such route").replace("  ", " "),
-                             hint="point the healthcheck at a path the service serves (e.g. /health), "
-                                  "or add that route to the service",
-                             evidence=tuple(evidence), data=(("url", url),), **common)
-        if re.search(r"connection refused|can't connect|failed to connect|couldn't connect",
-                     outputs, re.I):
-            port = _check_port(test)
-            where = f"port {port}" if port else "the port the health check uses"
-            return Diagnosis(cause="connection_refused",
-                             summary=(f"connection refused: nothing listens on {where} inside the "
-                                      f"container"),
-                             hint=("check the port the service listens on (its command/config) "
-                                   "against the port in the healthcheck; read the logs below for a "
-                                   "startup error"),
-                             evidence=tuple(evidence), data=(("port", port),), **common)
-        last = probes[-1].exit_code if probes else None
-        if last is not None and last >= 128 and not probes[-1].output:
-            return Diagnosis(cause="unhealthy",
-                             summary=(f"the health check command itself crashed (exit {last}, "
-                                      f"signal {last - 128}) before it could test the service"),
-                             hint="use a health check command the image supports (e.g. busybox wget "
-                                  "without -T, or `timeout 3 wget ...`)",
-                             evidence=tuple(evidence), **common)
-        if re.search(r"\b(5\d\d)\b", outputs) and "server returned error" in outputs:
-            return Diagnosis(cause="unhealthy",
-                             summary="the health endpoint answers with a server error (5xx)",
-                             hint="read the log lines below for the error the service reports",
-                             evidence=tuple(evidence), **common)
+        return _unhealthy(test, probes, health, evidence, common)
+    return _ended(status, exit_code, limit, restarts, evidence, common)
+
+
+def _unhealthy(test: str, probes: tuple[HealthProbe, ...], health: str | None,
+               evidence: list[str], common: dict[str, Any]) -> Diagnosis:
+    """A running container whose health check fails: what its output says is wrong."""
+    outputs = " ".join(p.output for p in probes)
+    if re.search(r"\b404\b", outputs) or "404 Not Found" in outputs:
+        url = check_url(test)
+        return Diagnosis(cause="http_404",
+                         summary=(f"the health endpoint {url or ''} answers 404: the service is "
+                                  f"listening but has no such route").replace("  ", " "),
+                         hint="point the healthcheck at a path the service serves (e.g. /health), "
+                              "or add that route to the service",
+                         evidence=tuple(evidence), data=(("url", url),), **common)
+    if re.search(r"connection refused|can't connect|failed to connect|couldn't connect",
+                 outputs, re.I):
+        port = check_port(test)
+        where = f"port {port}" if port else "the port the health check uses"
+        return Diagnosis(cause="connection_refused",
+                         summary=(f"connection refused: nothing listens on {where} inside the "
+                                  f"container"),
+                         hint=("check the port the service listens on (its command/config) "
+                               "against the port in the healthcheck; read the logs below for a "
+                               "startup error"),
+                         evidence=tuple(evidence), data=(("port", port),), **common)
+    last = probes[-1].exit_code if probes else None
+    if last is not None and last >= 128 and not probes[-1].output:
         return Diagnosis(cause="unhealthy",
-                         summary=f"the health check is {'still starting' if health == 'starting' else 'failing'}"
-                                 + (f" (last exit code {probes[-1].exit_code})" if probes else ""),
-                         hint="run the health check command by hand with `docker compose exec` and "
-                              "read its output; raise `start_period` if the service is just slow",
+                         summary=(f"the health check command itself crashed (exit {last}, "
+                                  f"signal {last - 128}) before it could test the service"),
+                         hint="use a health check command the image supports (e.g. busybox wget "
+                              "without -T, or `timeout 3 wget ...`)",
                          evidence=tuple(evidence), **common)
+    if re.search(r"\b(5\d\d)\b", outputs) and "server returned error" in outputs:
+        return Diagnosis(cause="unhealthy",
+                         summary="the health endpoint answers with a server error (5xx)",
+                         hint="read the log lines below for the error the service reports",
+                         evidence=tuple(evidence), **common)
+    return Diagnosis(cause="unhealthy",
+                     summary=f"the health check is {'still starting' if health == 'starting' else 'failing'}"
+                             + (f" (last exit code {probes[-1].exit_code})" if probes else ""),
+                     hint="run the health check command by hand with `docker compose exec` and "
+                          "read its output; raise `start_period` if the service is just slow",
+                     evidence=tuple(evidence), **common)
+
+
+def _ended(status: str, exit_code: int | None, limit: int, restarts: int,
+           evidence: list[str], common: dict[str, Any]) -> Diagnosis:
+    """A container that is not running (or never got ready): what its state says."""
     if status in ("exited", "dead") and exit_code == 137 and limit:
         # SIGKILL under a memory limit, and the engine never flagged OOMKilled (under load the flag
         # can come late or not at all): say what is most likely, and that it is not certain.
@@ -403,7 +303,9 @@ def diagnose(stack: ComposeProject, client: Any, services: Iterable[str], *, sta
     `states` are the `ServiceState`s from `health_wait` (restarts/OOM seen in events);
     `up_error` / `failed_service` come from `startup.UpResult`.
     """
-    from toolbox_tui.engine.containers import SERVICE_LABEL, is_oneoff, list_containers, project_filter
+    from toolbox_tui.engine.containers import (
+        SERVICE_LABEL, is_oneoff, list_containers, project_filter,
+    )
 
     out: list[Diagnosis] = []
     by_service: dict[str, list[Any]] = {}
@@ -448,7 +350,7 @@ def diagnose(stack: ComposeProject, client: Any, services: Iterable[str], *, sta
         if state is not None and getattr(state, "container_id", None):
             worst = next((c for c in containers if c.id == state.container_id), worst)
         try:
-            _reload(worst)
+            reload_bounded(worst)
         except Exception:  # noqa: BLE001
             pass
         out.append(diagnose_container(stack, svc, worst, state=state))
@@ -481,7 +383,7 @@ def _merge(d: Diagnosis, container: Any) -> Diagnosis:
     from dataclasses import replace
 
     try:
-        _reload(container)
+        reload_bounded(container)
         st = container.attrs.get("State") or {}
     except Exception:  # noqa: BLE001
         return d

@@ -15,7 +15,8 @@ from typing import Any, Callable, Sequence
 
 from toolbox_tui.engine import compose_cli
 from toolbox_tui.live.http_probe import HttpHealth, HttpProber
-from toolbox_tui.live.logs import LogBatch, LogPipeline
+from toolbox_tui.live.log_lines import LogBatch
+from toolbox_tui.live.logs import LogPipeline
 from toolbox_tui.engine.containers import ServiceState
 from toolbox_tui.live.events import EngineStatus, StackEvent, StackWatcher
 from toolbox_tui.live.stats import ServiceStats, StatsCollector

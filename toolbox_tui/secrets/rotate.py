@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, Any, Callable
 from toolbox_tui.secrets import kinds as sk
 from toolbox_tui.secrets.inventory import SecretEntry, build_inventory, find
 from toolbox_tui.secrets.store import PREVIOUS_SUFFIX
+from toolbox_tui.secrets.files import UnsafeSecretsDir
+from toolbox_tui.secrets.swarm import LABEL_SECRET, ensure_swarm_secret
 
 if TYPE_CHECKING:
     from toolbox_tui.compose.model import Stack
@@ -238,7 +240,7 @@ def rotate(stack: Stack, store: Any, name: str, new_value: str, *, mode: str = "
         report.steps.append("stored new value; previous kept as " + name + PREVIOUS_SUFFIX)
         try:
             current = rematerialize() if materialized else stack
-        except (sm.SecretsIncomplete, sm.SecretsRefused, sm.UnsafeSecretsDir) as exc:
+        except (sm.SecretsIncomplete, sm.SecretsRefused, UnsafeSecretsDir) as exc:
             return restore(str(exc))
         running = running_services(current) if users else set()
         targets = dependency_order(current, users & running)
@@ -289,7 +291,6 @@ def _wait_update(client: Any, service_id: str, secret_ids: set[str], timeout: fl
 def rotate_swarm(stack: Stack, store: Any, name: str, new_value: str, *, client: Any, mode: str = "dev",
                  timeout: float = 120, progress: Callable[[str], None] | None = None) -> RotateReport:
     """Rotate `name` on a swarm: versioned engine secret(s), then swap references service by service."""
-    from toolbox_tui.secrets import materialize as sm
     from toolbox_tui.secrets.inventory import resolve
 
     say = progress or (lambda _m: None)
@@ -335,7 +336,7 @@ def rotate_swarm(stack: Stack, store: Any, name: str, new_value: str, *, client:
         for e in chain:
             if e.name not in values:
                 continue
-            engine_name, _what = sm.ensure_swarm_secret(client, store, stack.name, e.name,
+            engine_name, _what = ensure_swarm_secret(client, store, stack.name, e.name,
                                                         values[e.name], e.external_name or e.name)
             new_ids[e.name] = (client.secrets.get(engine_name).id, engine_name)
         report.steps.append("created " + ", ".join(n for _, n in new_ids.values()))
@@ -346,7 +347,7 @@ def rotate_swarm(stack: Stack, store: Any, name: str, new_value: str, *, client:
                 labels = client.secrets.get(secret_id).attrs["Spec"].get("Labels") or {}
             except Exception:  # noqa: BLE001
                 return None
-            return labels.get(sm.LABEL_SECRET)
+            return labels.get(LABEL_SECRET)
 
         for short, svc in services.items():
             spec = svc.attrs["Spec"]["TaskTemplate"]["ContainerSpec"]

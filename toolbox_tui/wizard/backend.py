@@ -18,16 +18,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
+from toolbox_tui.engine.containers import project_filter
 from toolbox_tui.findings import FAIL, Check
 from toolbox_tui.sanitize import sanitize_oneline
-from toolbox_tui.errors import EXIT_FAIL, ToolboxError
-from toolbox_tui.engine.containers import project_filter
 
 if TYPE_CHECKING:
     from toolbox_tui.compose.model import Stack
 
 COMPOSE_EXIT_WAIT = 15.0
 """Seconds the clean-up waits for a signalled `docker compose up` to exit before `down`."""
+from toolbox_tui.paths import rel
+from toolbox_tui.wizard.freshness import ProjectChanged, fingerprint
 
 
 @dataclass(frozen=True)
@@ -66,48 +67,6 @@ def own_children(comm: str, *, running: bool = False) -> list[int]:
     return out
 
 
-class ProjectChanged(ToolboxError):
-    """A project file changed on disk after the wizard read it: work planned on the old content is
-    refused (nothing written). User-facing; `files` are the paths that changed."""
-
-    exit_code = EXIT_FAIL
-
-    def __init__(self, files: Sequence[str], doing: str, hint: str = "") -> None:
-        self.files = tuple(files)
-        super().__init__(f"{', '.join(self.files)} changed on disk since {doing}; nothing was written")
-        self.hint = hint or "press r to re-check (the project is read again)"
-
-
-def source_files(stack: Stack) -> list[Path]:
-    """Every file the loaded model came from: compose files (includes, extends, the secrets
-    override), the env files that fed interpolation, the manifest."""
-    out: list[Path] = []
-    for f in list(stack.files) + list(stack.env_files):
-        out.append(Path(f))
-    for f in stack.file_docs:
-        out.append(Path(f))
-    manifest = stack.manifest
-    if manifest is not None:
-        out.append(Path(manifest.path))
-    # the env file is watched before it exists: it may appear
-    env_file = manifest.env_file if manifest is not None else None
-    out.append(Path(env_file) if env_file is not None else Path(stack.project_dir) / ".env")
-    return list(dict.fromkeys(out))
-
-
-def fingerprint(stack: Stack) -> dict[str, str | None]:
-    """sha256 of each source file now (None: gone or unreadable)."""
-    from toolbox_tui.atomic_files import sha256_file
-
-    out: dict[str, str | None] = {}
-    for f in source_files(stack):
-        try:
-            out[str(f)] = sha256_file(f)
-        except OSError:
-            out[str(f)] = None
-    return out
-
-
 def blocking_prereqs(checks: Iterable[Check]) -> list[Check]:
     """Failing prerequisite checks: nothing can start while one of them fails."""
     return [c for c in checks if c.area == "prereq" and c.status == FAIL]
@@ -137,15 +96,6 @@ class _ClosableClient:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._client, name)
-
-
-def _rel(path: str, root: Path | None) -> str:
-    if root is not None:
-        try:
-            return os.path.relpath(path, root) if Path(path).is_relative_to(root) else path
-        except ValueError:
-            return path
-    return path
 
 
 class WizardBackend:
@@ -189,7 +139,7 @@ class WizardBackend:
             return []
         now = fingerprint(stack)
         root = self._root_or_none(stack)
-        return [_rel(f, root) for f, h in seen[1].items() if now.get(f) != h]
+        return [rel(f, root) for f, h in seen[1].items() if now.get(f) != h]
 
     def reread(self, stack: Stack, opts: Any) -> tuple[Any, list[str]]:
         """(the project as it is on disk now, files that changed). Reloads only when a source file
@@ -245,12 +195,12 @@ class WizardBackend:
         return apply_plan(plan, stack.state_dir)
 
     def undo(self, stack: Stack) -> Any:
-        from toolbox_tui.fixes.apply import undo
+        from toolbox_tui.fixes.undo import undo
 
         return undo(stack.state_dir)
 
     def can_undo(self, stack: Stack) -> bool:
-        from toolbox_tui.fixes.apply import list_runs
+        from toolbox_tui.fixes.runs import list_runs
 
         return any(j.get("status") == "applied" for _, j in list_runs(stack.state_dir))
 
