@@ -120,8 +120,9 @@ def test_states_health_flip_and_events(docker_client, test_image, project_name, 
             ["rm", "/tmp/ok"])
         assert rec.wait(lambda r: r.latest("flip").health == "unhealthy")
         assert any(e.service == "flip" and e.action == "health:unhealthy" for e in rec.events)
+        # the container list says `unhealthy` first; the streak and the log come with the inspect
+        assert rec.wait(lambda r: r.latest("flip").details and r.latest("flip").failing_streak >= 1)
         flip = rec.latest("flip")
-        assert flip.failing_streak >= 1
         bad = [p for p in flip.health_log if p.exit_code == 1]
         assert bad and bad[-1].output == "probe says no"
         # die + restart show as events, restart count is the engine's
