@@ -130,8 +130,9 @@ secrets:
 
 
 def test_compose_error_parsing_and_sanitizing():
-    class S:
+    class S:  # a stand-in ComposeProject: nothing defined
         services: dict = {}
+        secrets: dict = {}
     d = from_compose_error(S(), "Error response from daemon: driver failed programming external "
                                 "connectivity on endpoint p-web-1 (abc): Bind for 127.0.0.1:65001 "
                                 "failed: port is already allocated")
