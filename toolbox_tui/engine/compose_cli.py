@@ -51,23 +51,37 @@ def docker_cli() -> str | None:
     return shutil.which("docker")
 
 
+class _NotFound(Exception):
+    """No Compose v2 behind `docker compose` (not cached: the next call looks again)."""
+
+
 @lru_cache(maxsize=1)
-def compose_info() -> ComposeInfo | None:
-    """The Compose v2 plugin behind `docker compose`, or None when there is none."""
+def _found() -> ComposeInfo:
     docker = docker_cli()
     if not docker:
-        return None
+        raise _NotFound
     try:
         proc = subprocess.run([docker, "compose", "version", "--short"], capture_output=True,
                               text=True, timeout=20, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.TimeoutExpired):
-        return None
-    if proc.returncode != 0:
-        return None
+        raise _NotFound from None
     version = proc.stdout.strip().lstrip("v")
-    if not re.match(r"\d+\.\d+", version):
-        return None
+    if proc.returncode != 0 or not re.match(r"\d+\.\d+", version):
+        raise _NotFound
     return ComposeInfo(version=version, docker=docker)
+
+
+def compose_info() -> ComposeInfo | None:
+    """The Compose v2 plugin behind `docker compose`, or None when there is none. Only a plugin
+    that answered is remembered: a slow or missing answer is asked again next time (a long-running
+    dashboard must not be stuck with one bad moment)."""
+    try:
+        return _found()
+    except _NotFound:
+        return None
+
+
+compose_info.cache_clear = _found.cache_clear  # type: ignore[attr-defined]
 
 
 def compose_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
