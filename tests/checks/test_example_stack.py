@@ -163,7 +163,7 @@ def test_dev_override_weakens_the_base() -> None:
     assert "../../../apps/backend:/app" in backend["volumes"]
     assert (COMPOSE_DIR / "../../../apps/backend").is_dir()
     assert "/var/run/docker.sock:/var/run/docker.sock:ro" in dev["agent-coordinator"]["volumes"]
-    assert dev["celery-flower"]["ports"] == ["5555:5555"]
+    assert dev["celery-flower"]["ports"] == ["${FLOWER_PORT:-5555}:5555"]
 
 
 def test_prod_override_only_hardens() -> None:

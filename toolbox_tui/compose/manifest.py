@@ -30,6 +30,23 @@ class Manifest:
     project_name: str | None
 
 
+def interpolate_urls(manifest: Manifest, env: Mapping[str, str]) -> Manifest:
+    """The manifest with `${VAR}` in its URLs replaced from the project's environment (the same
+    interpolation as the compose files), so a port chosen by a variable shows right."""
+    from dataclasses import replace
+
+    from toolbox_tui.compose.interpolation import InterpolationError, interpolate_str
+
+    urls = {}
+    for label, url in manifest.urls.items():
+        try:
+            urls[label] = interpolate_str(url, env)
+        except InterpolationError as exc:
+            raise LoadError(f"manifest: url {label!r}: {exc}", file=str(manifest.path),
+                            hint=exc.hint) from None
+    return replace(manifest, urls=urls)
+
+
 def find_manifest(start: Path) -> Path | None:
     for d in (start, *start.parents):
         for name in MANIFEST_NAMES:

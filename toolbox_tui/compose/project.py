@@ -15,7 +15,7 @@ from typing import Any, Mapping
 
 from toolbox_tui.compose.env_files import read_env_file
 from toolbox_tui.compose.loader import build_model
-from toolbox_tui.compose.manifest import Manifest, find_manifest, load_manifest
+from toolbox_tui.compose.manifest import Manifest, find_manifest, interpolate_urls, load_manifest
 from toolbox_tui.compose.model import Stack
 from toolbox_tui.compose.yaml_source import LoadError
 from toolbox_tui.state_dir import secrets_override_for
@@ -142,6 +142,8 @@ def load_stack(opts: ProjectOptions | None = None, environ: Mapping[str, str] | 
     for ef in env_files:
         env.update(read_env_file(ef))
     env.update(process_env)
+    if manifest is not None:
+        manifest = interpolate_urls(manifest, env)
     profiles = list(opts.profiles) or [p for p in (env.get("COMPOSE_PROFILES") or "").split(",") if p]
     stack_files = [f.resolve() for f in files]
     override = None
