@@ -2,21 +2,30 @@
 # THE test command (README): `bash scripts/test.sh [pytest args...]`.
 # Provisions the machine (.ci/provision.sh), creates/refreshes .venv, then runs pytest inside a
 # private D-Bus session with an unlocked gnome-keyring (a real Secret Service for the keyring
-# tests, in a throwaway keyring directory). Exit code is pytest's; "no tests ran" (5) is a failure.
+# tests, in a throwaway keyring directory), in two phases:
+#   1. every test not marked `exclusive`, side by side on TBX_WORKERS pytest-xdist workers
+#      (default 4: the engine tests mostly wait on containers, so 4 workers suit 2 cores);
+#   2. the `exclusive` ones (they stop dockerd or init/leave swarm) alone, one after another.
+# TBX_WORKERS=0 runs everything in one serial pytest. Args go to both phases; a phase that
+# selects no test is fine when the other ran some. Exit code: 0 only when both passed.
 set -euo pipefail
 TBX_SCRIPT=test
 # shellcheck source=scripts/prepare.sh
 . "$(cd "$(dirname "$0")" && pwd)/prepare.sh"
 cd "$TBX_ROOT"
 
+t_start=$(date +%s)
 tbx_provision
+t_provisioned=$(date +%s)
 tbx_venv
+t_installed=$(date +%s)
+tbx_log "provision: $((t_provisioned - t_start)) s; install (venv): $((t_installed - t_provisioned)) s"
 
 if ! command -v dbus-run-session >/dev/null 2>&1 || ! command -v gnome-keyring-daemon >/dev/null 2>&1; then
   tbx_log "dbus-run-session / gnome-keyring-daemon missing: run as root: bash .ci/provision.sh"
   tbx_in_ci && exit 1
   tbx_log "running without a Secret Service; keyring tests will be skipped"
-  set +e; "$TBX_VENV/bin/python" -m pytest "$@"; rc=$?; set -e
+  set +e; bash "$TBX_ROOT/scripts/test_phases.sh" "$TBX_VENV/bin/python" "$@"; rc=$?; set -e
 else
   # Throwaway keyring: its own data dir (so it never touches the user's keyrings) and a random
   # password handed over on stdin from a 0600 file (never in argv or the environment).
@@ -25,14 +34,15 @@ else
   ( umask 077; head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$kr/password" )
   set +e
   XDG_DATA_HOME="$kr/data" dbus-run-session -- sh -c '
-    kr=$1 py=$2; shift 2
+    kr=$1; shift
     gnome-keyring-daemon --unlock --components=secrets <"$kr/password" >/dev/null
     rm -f "$kr/password"
-    exec "$py" -m pytest "$@"' sh "$kr" "$TBX_VENV/bin/python" "$@"
+    exec "$@"' sh "$kr" bash "$TBX_ROOT/scripts/test_phases.sh" "$TBX_VENV/bin/python" "$@"
   rc=$?
   set -e
 fi
 
+tbx_log "tests: $(( $(date +%s) - t_installed )) s; total $(( $(date +%s) - t_start )) s"
 case $rc in
   0) ;;
   5) tbx_log "FAILED: pytest collected no tests (exit 5)" ;;

@@ -19,6 +19,29 @@ import pytest
 
 from tests.helpers.machine import DEFAULT_TEST_IMAGE, EXAMPLE_DIR, down_project, in_ci, unavailable
 
+# --- Isolation: tests run side by side (pytest-xdist workers) -----------------------------
+
+@pytest.fixture(scope="session", autouse=True)
+def private_xdg_dirs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Each worker gets its own XDG runtime, state, config and cache directories (0700), so what
+    toolbox-tui keeps there (secret files, state) never meets another worker's."""
+    base = tmp_path_factory.mktemp("xdg")
+    saved = {k: os.environ.get(k) for k in ("XDG_RUNTIME_DIR", "XDG_STATE_HOME", "XDG_CONFIG_HOME",
+                                            "XDG_CACHE_HOME")}
+    for key in saved:
+        d = base / key.lower()
+        d.mkdir(mode=0o700)
+        os.environ[key] = str(d)
+    try:
+        yield base
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 # --- Docker engine and Compose ---------------------------------------------------------------
 
 @pytest.fixture(scope="session")
@@ -112,6 +135,19 @@ def cleanup_project() -> Iterator[Callable[..., str]]:
 
 
 # --- Example stack ---------------------------------------------------------------------------
+
+@pytest.fixture
+def example_ports(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Free host ports for the example stack (its port variables set in this process's
+    environment, which Compose and the CLI children read), so it can run beside other tests.
+    Use it in every test that starts the example."""
+    from tests.helpers.machine import EXAMPLE_PORT_VARS, free_port
+
+    ports = {var: free_port() for var in EXAMPLE_PORT_VARS}
+    for var, port in ports.items():
+        monkeypatch.setenv(var, str(port))
+    return ports
+
 
 @pytest.fixture
 def example_copy(tmp_path: Path) -> Path:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import email.parser
+import json
 import shutil
 import subprocess
 import sys
@@ -16,6 +17,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
+pytestmark = pytest.mark.xdist_group("packaging")
+"""One worker: the wheel is built once (a module fixture), not once per worker."""
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -35,13 +39,22 @@ RUNTIME_DEPENDENCIES = {"textual", "docker", "pyyaml", "python-dotenv", "keyring
 """The card's dependencies. Adding one means giving the reason in the README (docs/setup.md)."""
 
 NO_TEXTUAL = """
-import importlib, sys
-importlib.import_module(sys.argv[1])
-loaded = sorted(m for m in sys.modules if m == "textual" or m.startswith("textual."))
-if loaded:
-    print(", ".join(loaded[:5]))
-    raise SystemExit(1)
+import importlib, json, sys, traceback
+result = {}
+for name in sys.argv[1:]:
+    try:
+        importlib.import_module(name)
+    except BaseException:
+        result[name] = "import failed: " + traceback.format_exc(limit=3)
+        continue
+    loaded = sorted(m for m in sys.modules if m == "textual" or m.startswith("textual."))
+    result[name] = ("loaded " + ", ".join(loaded[:5])) if loaded else ""
+    if loaded:
+        break  # every later module would be blamed for this one
+print(json.dumps(result))
 """
+"""Imports the modules one after another in one fresh interpreter and looks for Textual after
+each: the first module that brings it in is the one named (the ones before it did not)."""
 
 
 def run_py(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
@@ -65,11 +78,18 @@ def test_every_package_is_listed_for_the_wheel() -> None:
     assert listed == set(ENGINE_PACKAGES) | faces, sorted(listed ^ (set(ENGINE_PACKAGES) | faces))
 
 
+@pytest.fixture(scope="module")
+def engine_imports() -> dict[str, str]:
+    """module -> "" when importing it (after the ones before) left Textual out, else why not."""
+    proc = run_py("-c", NO_TEXTUAL, *ENGINE_MODULES, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 @pytest.mark.parametrize("module", ENGINE_MODULES)
-def test_engine_module_imports_without_textual(module: str) -> None:
-    proc = run_py("-c", NO_TEXTUAL, module)
-    assert proc.returncode == 0, (
-        f"importing {module} failed or loaded textual ({proc.stdout.strip()}):\n{proc.stderr}")
+def test_engine_module_imports_without_textual(module: str, engine_imports: dict[str, str]) -> None:
+    assert module in engine_imports, "an earlier module already loaded textual (see its failure)"
+    assert engine_imports[module] == "", f"importing {module}: {engine_imports[module]}"
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["doctor", "--help"]])

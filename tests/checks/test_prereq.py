@@ -299,6 +299,7 @@ def swarm_manager(docker_client):
         subprocess.run(["docker", "swarm", "leave", "--force"], capture_output=True, timeout=60)
 
 
+@pytest.mark.exclusive  # swarm init/leave change the engine for every other test
 def test_swarm_inactive_then_manager(docker_client, no_docker_env, request):
     if docker_client.info()["Swarm"]["LocalNodeState"] != "inactive":
         pytest.skip("swarm is in use by another test")

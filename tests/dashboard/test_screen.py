@@ -23,7 +23,8 @@ from toolbox_tui.screens.dashboard.log_view import LogView  # noqa: E402
 from toolbox_tui.live.stack import LiveStack  # noqa: E402
 
 from tests.helpers.dashboard import cell  # noqa: E402
-from tests.helpers.waiting import pilot_until  # noqa: E402
+from tests.helpers.tmux import Tmux  # noqa: E402
+from tests.helpers.waiting import pilot_until, wait_until  # noqa: E402
 
 EVIL_SH = r"""
 printf 'OSC-BEL:\033]0;pwn-bel\007 done1\n'
@@ -204,35 +205,25 @@ async def test_hostile_output_never_reaches_the_screen(stack, tmp_path) -> None:
 def test_installed_command_in_tmux(stack) -> None:
     """The real terminal: nothing hostile in `capture-pane -e`, the pane title is untouched."""
     name, _args = stack
-    tmux = shutil.which("tmux")
     exe = shutil.which("toolbox-tui") or str(Path(sys.executable).with_name("toolbox-tui"))
-    if not tmux or not os.path.exists(exe):
-        pytest.fail("tmux or the installed toolbox-tui command is missing (the machine image has them)")
-    session = f"tbx-{name}"
+    if not os.path.exists(exe):
+        pytest.fail("the installed toolbox-tui command is missing")
+    tmux = Tmux("tbxdash")
     # stale COLUMNS/LINES exported (a shell profile, CI): the dashboard must use the pane's size
-    subprocess.run([tmux, "new-session", "-d", "-s", session, "-x", "80", "-y", "24",
-                    f"exec env COLUMNS=200 LINES=60 TERM=xterm-256color {exe} dashboard -p {name}"],
-                   check=True)
+    tmux.start(f"exec env COLUMNS=200 LINES=60 TERM=xterm-256color {exe} dashboard -p {name}",
+               width=80, height=24)
     try:
-        screen_text = ""
-        end = time.time() + 30
-        while time.time() < end:
-            time.sleep(0.5)
-            screen_text = subprocess.run([tmux, "capture-pane", "-p", "-e", "-t", session],
-                                         capture_output=True, text=True).stdout
-            if "evil" in screen_text and "running" in screen_text:
-                break
+        assert wait_until(lambda: "evil" in tmux.capture() and "running" in tmux.capture(), 30), \
+            tmux.capture()
         # only the evil service's logs, so the hostile lines are on screen
-        subprocess.run([tmux, "send-keys", "-t", session, "/"])
-        time.sleep(1)
-        subprocess.run([tmux, "send-keys", "-t", session, "service:evil", "Enter"])
-        time.sleep(2)
-        screen_text = subprocess.run([tmux, "capture-pane", "-p", "-e", "-t", session],
-                                     capture_output=True, text=True).stdout
-        title = subprocess.run([tmux, "display-message", "-p", "-t", session, "#{pane_title}"],
-                               capture_output=True, text=True).stdout
-        plain = subprocess.run([tmux, "capture-pane", "-p", "-t", session],
-                               capture_output=True, text=True).stdout
+        tmux.keys("/")
+        assert wait_until(lambda: "regex, service:NAME" in tmux.capture(), 10), tmux.capture()
+        tmux.keys("service:evil", "Enter")
+        assert wait_until(lambda: "filter: service=evil" in tmux.capture(), 10), tmux.capture()
+        time.sleep(1)  # the filtered lines are drawn on the next refresh
+        screen_text = tmux.capture(escapes=True)
+        title = tmux.run("display-message", "-p", "-t", tmux.target, "#{pane_title}")
+        plain = tmux.capture()
         assert "running" in plain and "evil" in plain
         rows = plain.split("\n")
         assert "Restart" in rows[23] and max(map(len, rows)) <= 80, plain  # the footer at row 24
@@ -240,12 +231,10 @@ def test_installed_command_in_tmux(stack) -> None:
         assert "pwn" not in screen_text and "pwn" not in title
         # capture-pane -e only re-emits SGR; anything else would be the container's bytes
         assert not re.search(r"\x1b(?!\[[0-9;:]*m)", screen_text)
-        subprocess.run([tmux, "send-keys", "-t", session, "q"])
-        time.sleep(1.5)
-        alive = subprocess.run([tmux, "has-session", "-t", session], capture_output=True)
-        assert alive.returncode != 0, "q did not quit"
+        tmux.keys("q")
+        assert wait_until(lambda: not tmux.alive(), 10), "q did not quit"
     finally:
-        subprocess.run([tmux, "kill-session", "-t", session], capture_output=True)
+        tmux.kill()
 
 
 @pytest.mark.engine

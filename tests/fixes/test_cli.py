@@ -195,26 +195,23 @@ def test_real_terminal_prompt_in_tmux(example_copy: Path, tmp_path: Path) -> Non
     """The installed command on a real TTY asks before applying, and 'y' applies."""
     import time
 
-    tmux = shutil.which("tmux")
-    if not tmux:
-        pytest.fail("tmux is not installed (it is part of this machine image)")
+    from tests.helpers.tmux import Tmux
+
     cmd = _installed_command()
-    session = f"tbxfix{os.getpid()}"
+    tmux = Tmux("tbxfix")
     log = tmp_path / "rc"
     shell = (f"cd '{example_copy / COMPOSE}' && TBX_IMAGE=toolbox-tui/busybox:test '{cmd}' fix --apply; "
              f"echo $? > '{log}'; sleep 30")
-    subprocess.run([tmux, "new-session", "-d", "-x", "160", "-y", "50", "-s", session, shell], check=True)
+    tmux.start(shell, width=160, height=50)
     try:
-        def screen() -> str:
-            return subprocess.run([tmux, "capture-pane", "-p", "-t", session], capture_output=True,
-                                  text=True).stdout
+        screen = tmux.capture
 
         deadline = time.monotonic() + 60
         while "Apply 4 changes? [y/N]" not in screen():
             assert time.monotonic() < deadline, screen()
             time.sleep(0.2)
         assert not (example_copy / COMPOSE / ".env").exists()
-        subprocess.run([tmux, "send-keys", "-t", session, "y", "Enter"], check=True)
+        tmux.keys("y", "Enter")
         while not log.exists():
             assert time.monotonic() < deadline, screen()
             time.sleep(0.2)
@@ -222,4 +219,4 @@ def test_real_terminal_prompt_in_tmux(example_copy: Path, tmp_path: Path) -> Non
         assert "Applied 4 changes" in screen()
         assert (example_copy / COMPOSE / ".env").exists()
     finally:
-        subprocess.run([tmux, "kill-session", "-t", session], capture_output=True)
+        tmux.kill()

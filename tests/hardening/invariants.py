@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 EXE = str(Path(sys.executable).with_name("toolbox-tui"))
@@ -59,3 +60,29 @@ def tree_digest(root: Path, *, skip: tuple[str, ...] = (".toolbox-tui",)) -> dic
             if p.is_file() and not p.is_symlink():
                 out[str(p.relative_to(root))] = hashlib.sha256(p.read_bytes()).hexdigest()
     return out
+
+
+def catches(pid: int, signum: int) -> bool:
+    """Whether process `pid` has a handler for `signum` (its SigCgt mask in /proc)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("SigCgt:"):
+                return bool(int(line.split()[1], 16) >> (signum - 1) & 1)
+    except (OSError, ValueError):
+        pass
+    return False
+
+
+def started_main(proc: "subprocess.Popen", timeout: float = 60) -> bool:
+    """Wait until the installed command is inside `main()` (it has routed SIGTERM, the first
+    thing `main` does); False when it ended or did not get there within `timeout` seconds. On a
+    loaded machine the interpreter's own start-up can take longer than a signal's planned delay,
+    and a signal that lands before `main` is not the case under test."""
+    import signal as _signal
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        if catches(proc.pid, _signal.SIGTERM):
+            return True
+        time.sleep(0.01)
+    return False

@@ -197,6 +197,7 @@ def _check_up_after_loss(out: str, err: str, code: int | None, root: Path, phase
 @pytest.mark.slow
 @pytest.mark.engine
 @pytest.mark.keyring
+@pytest.mark.exclusive  # stops dockerd under the others
 def test_dockerd_killed_while_waiting_for_health(tmp_path, docker_client, test_image, compose_ready,
                                                 keyring_backend, project_name, cleanup_project,
                                                 record):
@@ -255,6 +256,7 @@ def test_dockerd_killed_while_waiting_for_health(tmp_path, docker_client, test_i
 @pytest.mark.slow
 @pytest.mark.engine
 @pytest.mark.keyring
+@pytest.mark.exclusive  # stops dockerd under the others
 def test_dockerd_killed_while_creating(tmp_path, docker_client, test_image, compose_ready,
                                        keyring_backend, project_name, cleanup_project, record):
     record.case(KLASS, "while creating")

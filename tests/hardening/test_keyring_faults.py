@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import os
 import secrets as pysecrets
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -220,18 +222,21 @@ class PrivateKeyring:
 
 
 @pytest.fixture
-def private_keyring(tmp_path: Path):
+def private_keyring():
     """Factory: `private_keyring(activation=..., display=...)` -> a started PrivateKeyring."""
     started: list[PrivateKeyring] = []
 
     def start(**kw) -> PrivateKeyring:  # noqa: ANN003
-        kr = PrivateKeyring(tmp_path / f"keyring{len(started)}", **kw)
+        # a short root: the bus socket lives in it, and a unix socket path has at most 107
+        # bytes (tmp_path under a pytest-xdist worker is longer than that allows)
+        kr = PrivateKeyring(Path(tempfile.mkdtemp(prefix="tbxkr-")), **kw)
         started.append(kr)
         return kr.start()
 
     yield start
     for kr in started:
         kr.close()
+        shutil.rmtree(kr.root, ignore_errors=True)
 
 
 def _files(root: Path) -> set[str]:

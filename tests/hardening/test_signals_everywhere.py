@@ -38,9 +38,10 @@ from typing import Callable
 
 import pytest
 
-from .invariants import EXE, problems, run_exe, tree_digest
+from .invariants import started_main, EXE, problems, run_exe, tree_digest
 
 from tests.helpers.machine import down_project
+from tests.helpers.tmux import Tmux
 
 DELIVERIES = ("Ctrl-C key", "SIGINT", "SIGTERM", "SIGHUP")
 """How the interrupt reaches the wizard: the key in the terminal, or a real signal to its pid."""
@@ -81,7 +82,7 @@ class WizardPane:
     printed in the pane when it ends."""
 
     def __init__(self, cwd: Path, env: dict[str, str], args: tuple[str, ...] = ()) -> None:
-        self.socket = f"tbxsig-{pysecrets.token_hex(4)}"
+        self.term = Tmux("tbxsig")
         self.cwd = cwd
         envs = " ".join(f"{k}={v}" for k, v in env.items())
         inner = (f"env -u COLUMNS -u LINES TERM=xterm-256color {envs} {EXE} {' '.join(args)}; "
@@ -91,36 +92,24 @@ class WizardPane:
         self.pid: int | None = None
 
     def tmux(self, *args: str) -> str:
-        return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True,
-                              timeout=30).stdout
+        return self.term.run(*args)
 
     def start(self) -> None:
-        self.tmux("new-session", "-d", "-s", "w", "-x", "120", "-y", "40", "-c", str(self.cwd),
-                  self.command)
+        self.term.start(self.command, cwd=self.cwd, width=120, height=40)
 
     def screen(self, history: bool = False) -> str:
-        return self.tmux("capture-pane", "-p", "-t", "w", *(["-S", "-200"] if history else []))
+        return self.term.capture(history=history)
 
     def keys(self, *keys: str, literal: bool = False) -> None:
-        self.tmux("send-keys", "-t", "w", *(["-l"] if literal else []), *keys)
+        self.term.keys(*keys, literal=literal)
 
     def wait(self, text: str, timeout: float = 30) -> str:
-        deadline = time.monotonic() + timeout
-        screen = ""
-        while time.monotonic() < deadline:
-            screen = self.screen()
-            if text in screen:
-                return screen
-            if "WIZARD-EXIT=" in screen:
-                break
-            time.sleep(0.1)
-        raise AssertionError(f"{text!r} did not appear within {timeout:.0f} s; the pane shows: "
-                             + " / ".join(_visible(screen).splitlines()))
+        return self.term.wait(text, timeout, until="WIZARD-EXIT=")
 
     def wizard_pid(self) -> int:
         """The installed command's process (a descendant of the pane's shell)."""
         if self.pid is None:
-            todo = [int(self.tmux("list-panes", "-t", "w", "-F", "#{pane_pid}").strip())]
+            todo = [int(self.tmux("list-panes", "-t", self.term.target, "-F", "#{pane_pid}").strip())]
             while todo:
                 p = todo.pop()
                 if EXE in _cmdline(p) and "bash -c" not in _cmdline(p):
@@ -146,7 +135,7 @@ class WizardPane:
         m = re.search(r"WIZARD-EXIT=(\d+)", text)
         assert m and "STTY-END" in text, f"the wizard did not end within {timeout:.0f} s:\n{self.screen()}"
         flags = dict(kv.split("=") for kv in self.tmux(
-            "display", "-p", "-t", "w",
+            "display", "-p", "-t", self.term.target,
             "alt=#{alternate_on} cursor=#{cursor_flag} mouse=#{mouse_any_flag}").split())
         tty = text[text.rfind("WIZARD-EXIT="):].split()
         flags["icanon"] = "1" if "icanon" in tty else "0"
@@ -156,7 +145,7 @@ class WizardPane:
     def close_terminal(self, pid: int, within: float) -> bool:
         """Close the pane's terminal (the SSH-drop case: tmux kill-server, so the pty goes away)
         and wait up to `within` seconds for process `pid` to end; True when it did."""
-        self.tmux("kill-server")
+        self.term.run("kill-server")
         deadline = time.monotonic() + within
         while _alive(pid) and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -168,10 +157,7 @@ class WizardPane:
                 os.kill(self.pid, signal.SIGKILL)
             except OSError:
                 pass
-        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=30)
-        # this tmux leaves the socket file behind after kill-server
-        Path(os.environ.get("TMUX_TMPDIR") or "/tmp", f"tmux-{os.getuid()}", self.socket).unlink(
-            missing_ok=True)
+        self.term.kill()
 
 
 def _visible(screen: str) -> str:
@@ -508,6 +494,7 @@ def _interrupt(args: list[str], root: Path, env: dict[str, str], sig: str, delay
                ) -> tuple[str, str, int]:
     proc = subprocess.Popen([EXE, *args], cwd=root, env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    started_main(proc)  # the delay counts from main(), however slow the interpreter's start
     time.sleep(delay)
     proc.send_signal(SIGNALS[sig])
     out, err = proc.communicate(timeout=180)

@@ -11,7 +11,6 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 from typing import Sequence
 
@@ -86,20 +85,34 @@ def down_project(name: str, files: Sequence[os.PathLike | str] = (),
             quiet([docker, kind, *rm, *ids])
 
 
-def wait_ports_free(stack, timeout: float = 300) -> None:
-    """The example publishes fixed ports; another test run on this engine may hold them for a
-    while. Wait (bounded) instead of failing on someone else's stack."""
-    deadline = time.monotonic() + timeout
-    ports = [p.published for p in stack.published_ports()]
-    while True:
-        busy = []
-        for port in ports:
-            with socket.socket() as s:
-                s.settimeout(0.2)
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    busy.append(port)
-        if not busy:
-            return
-        if time.monotonic() > deadline:
-            pytest.fail(f"ports {busy} stayed in use for {timeout:.0f} s (another stack is up)")
-        time.sleep(2)
+EXAMPLE_PORT_VARS = ("BACKEND_PORT", "DASHBOARD_PORT", "MCP_PORT", "COORDINATOR_PORT", "ROJO_PORT",
+                     "PROMETHEUS_PORT", "GRAFANA_PORT", "LOKI_PORT", "FLOWER_PORT")
+"""The variables the example stack's published ports come from (the seed's numbers by default)."""
+
+_PORT_RANGE = 400
+_next_port: list[int] = []
+
+
+def worker_index() -> int:
+    """0, 1, 2... for the pytest-xdist workers; the serial phase (no xdist) is one past them."""
+    name = os.environ.get("PYTEST_XDIST_WORKER", "")
+    return int(name[2:]) if name.startswith("gw") and name[2:].isdigit() else 20
+
+
+def free_port() -> int:
+    """A host port free on every address, from this worker's own range (20000 + 400 per
+    worker, below the kernel's ephemeral ports), so workers running side by side never pick the
+    same one."""
+    base = 20000 + _PORT_RANGE * worker_index()
+    if not _next_port:
+        _next_port.append(base)
+    for _ in range(_PORT_RANGE):
+        port = _next_port[0]
+        _next_port[0] = base + (port + 1 - base) % _PORT_RANGE
+        with socket.socket() as s:
+            try:
+                s.bind(("0.0.0.0", port))  # fails when any address holds the port
+            except OSError:
+                continue
+        return port
+    raise RuntimeError(f"no free port in {base}..{base + _PORT_RANGE - 1}")

@@ -33,7 +33,7 @@ def _ports_free(stack) -> list[int]:
     return busy
 
 
-def test_example_fresh_copy_to_healthy_verified_and_down(example_copy, monkeypatch, capsys,
+def test_example_fresh_copy_to_healthy_verified_and_down(example_copy, example_ports, monkeypatch, capsys,
                                                          docker_client, test_image, compose_ready,
                                                          keyring_backend, project_name,
                                                          cleanup_project):
@@ -75,7 +75,7 @@ def test_example_fresh_copy_to_healthy_verified_and_down(example_copy, monkeypat
     failing = [c for c in vdoc["checks"] if c["status"] == "fail"]
     assert code == 0, json.dumps(failing, indent=2)
     ids = {c["id"] for c in vdoc["checks"]}
-    assert "verify.http.backend.8009" in ids and "verify.reach.backend.postgres" in ids
+    assert f"verify.http.backend.{example_ports['BACKEND_PORT']}" in ids and "verify.reach.backend.postgres" in ids
     assert any(i.startswith("verify.persistence.postgres.") for i in ids)
     assert any(i.startswith("verify.secrets.") for i in ids)
 

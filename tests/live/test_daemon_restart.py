@@ -27,6 +27,7 @@ services:
 
 @pytest.mark.slow
 @pytest.mark.engine
+@pytest.mark.exclusive  # stops and starts the one dockerd
 def test_daemon_restart_recovery(docker_client, test_image, project_name, cleanup_project,
                                  tmp_path) -> None:
     import docker

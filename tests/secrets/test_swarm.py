@@ -16,7 +16,7 @@ from toolbox_tui.secrets.swarm import swarm_active
 from toolbox_tui.compose.project import ProjectOptions, load_stack  # noqa: E402
 from toolbox_tui.secrets.store import SessionStore  # noqa: E402
 
-pytestmark = pytest.mark.engine
+pytestmark = [pytest.mark.engine, pytest.mark.exclusive]  # swarm init/leave change the engine for all
 
 
 @pytest.fixture

@@ -28,6 +28,9 @@ from toolbox_tui.secrets.store import BackendInfo, SessionStore  # noqa: E402
 from toolbox_tui.lifecycle.startup import ServiceProgress  # noqa: E402
 from toolbox_tui.wizard.backend import StartupOutcome, WizardBackend  # noqa: E402
 
+pytestmark = pytest.mark.xdist_group("wizard-snapshots")
+"""One worker for these: the screenshots show SNAP_ROOT, a fixed path they share."""
+
 SNAP_ROOT = Path("/tmp/tbx-wizard-snap/toolboxai")
 """Fixed location of the example copy, so paths on screen are the same on every machine."""
 SIZES = [(80, 24), (120, 40)]

@@ -8,15 +8,12 @@ session-only choice. The stack is torn down (and its secret files removed) in a 
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.helpers.machine import wait_ports_free
+from tests.helpers.tmux import Tmux
 from toolbox_tui.compose.project import ProjectOptions, load_stack
 
 
@@ -27,45 +24,11 @@ def tool() -> str:
     return str(exe)
 
 
-class Tmux:
-    """One tmux server on a private socket, one session."""
-
-    def __init__(self, socket: str) -> None:
-        self.socket = socket
-        self.target = "wizard"
-
-    def run(self, *args: str) -> str:
-        return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True,
-                              timeout=30).stdout
-
-    def capture(self) -> str:
-        return self.run("capture-pane", "-p", "-t", self.target)
-
-    def keys(self, *keys: str) -> None:
-        self.run("send-keys", "-t", self.target, *keys)
-
-    def wait(self, text: str, timeout: float = 60) -> str:
-        deadline = time.monotonic() + timeout
-        screen = ""
-        while time.monotonic() < deadline:
-            screen = self.capture()
-            if text in screen:
-                return screen
-            time.sleep(0.25)
-        raise AssertionError(f"{text!r} did not appear within {timeout:.0f} s; the pane shows:\n{screen}")
-
-    def kill(self) -> None:
-        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=30)
-
-
 @pytest.mark.engine
-def test_wizard_in_tmux_from_fresh_clone_to_healthy(example_copy, project_name, test_image,
+def test_wizard_in_tmux_from_fresh_clone_to_healthy(example_copy, example_ports, project_name, test_image,
                                                     docker_client, compose_ready, cleanup_project):
-    if not shutil.which("tmux"):
-        pytest.fail("tmux is not installed")
     opts = ProjectOptions(project_name=project_name, cwd=str(example_copy))
-    wait_ports_free(load_stack(opts))
-    tmux = Tmux(project_name)
+    tmux = Tmux("tbxwiz")
     env = {"TBX_IMAGE": test_image, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
            "TERM": "xterm-256color", "COLORTERM": "truecolor"}
     # stale COLUMNS/LINES exported (shell profile, CI): Textual would take them over the pane's
@@ -73,8 +36,7 @@ def test_wizard_in_tmux_from_fresh_clone_to_healthy(example_copy, project_name, 
     command = ("env COLUMNS=200 LINES=60 " + " ".join(f"{k}={v}" for k, v in env.items())
                + f" {tool()} -p {project_name}; echo WIZARD-EXIT=$?; sleep 600")
     try:
-        tmux.run("new-session", "-d", "-s", tmux.target, "-x", "120", "-y", "40", "-c",
-                 str(example_copy), command)
+        tmux.start(command, cwd=example_copy, width=120, height=40)
         tmux.wait("Detected project", 20)
         screen = tmux.wait("Services (13)")
         assert project_name in screen and "docker-compose.dev.yml" in screen
@@ -102,7 +64,7 @@ def test_wizard_in_tmux_from_fresh_clone_to_healthy(example_copy, project_name, 
         tmux.wait("Starting the stack", 20)
         cleanup_project(project_name, files=[*load_stack(opts).files], project_dir=None)
         screen = tmux.wait("is up and healthy", 240)
-        assert "http://127.0.0.1:5180/" in screen and "toolbox-tui dashboard" in screen
+        assert f"http://127.0.0.1:{example_ports['DASHBOARD_PORT']}/" in screen and "toolbox-tui dashboard" in screen
         states = [c.attrs["State"].get("Health", {}).get("Status") for c in docker_client.containers.list(
             filters={"label": f"com.docker.compose.project={project_name}"})]
         assert len(states) == 13 and set(states) == {"healthy"}

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.machine import wait_ports_free
 from tests.helpers.wizard import screen_text, status, wait_for
 from toolbox_tui.compose.project import ProjectOptions, load_stack
 
@@ -255,10 +254,9 @@ async def test_secrets_step_uses_the_real_keyring(example_copy, project_name, ke
         open_store(project_name).purge()
 
 
-async def test_full_run_to_healthy_then_resume(example_copy, project_name, test_image, docker_client,
+async def test_full_run_to_healthy_then_resume(example_copy, example_ports, project_name, test_image, docker_client,
                                                compose_ready, cleanup_project, no_keyring):
     app = make_app(example_copy, project_name)
-    wait_ports_free(app.stack)
     stack_files: list = []
     try:
         async with app.run_test(size=SIZE) as pilot:
@@ -288,7 +286,7 @@ async def test_full_run_to_healthy_then_resume(example_copy, project_name, test_
             await to_step(pilot, "done")
             await wait_for(pilot, lambda: "is up and healthy" in screen_text(app), what="done text")
             text = screen_text(app)
-            assert "is up and healthy" in text and "http://127.0.0.1:5180/" in text
+            assert "is up and healthy" in text and f"http://127.0.0.1:{example_ports['DASHBOARD_PORT']}/" in text
             assert f"toolbox-tui dashboard -p {project_name}" in text
             await pilot.press("d")  # the live dashboard on this stack, and back
             await wait_for(pilot, lambda: getattr(app.screen, "states", None) is not None
@@ -307,7 +305,7 @@ async def test_full_run_to_healthy_then_resume(example_copy, project_name, test_
         app.backend.close()
 
 
-async def test_ctrl_c_during_startup_leaves_no_secret_files(example_copy, project_name, test_image,
+async def test_ctrl_c_during_startup_leaves_no_secret_files(example_copy, example_ports, project_name, test_image,
                                                             docker_client, compose_ready,
                                                             cleanup_project):
     from toolbox_tui.screens.wizard.launch import cleanup
@@ -316,7 +314,6 @@ async def test_ctrl_c_during_startup_leaves_no_secret_files(example_copy, projec
 
     fix_paths(example_copy)  # so the wizard can go straight to the startup
     app = make_app(example_copy, project_name, persist=False, start_step="review")
-    wait_ports_free(app.stack)
     store = SessionStore()
     for name in ("db_password", "redis_password", "jwt_secret", "backup_encryption_key"):
         store.set(name, CANARY + name)
