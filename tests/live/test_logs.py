@@ -64,6 +64,18 @@ def test_splitter_bounds_a_line_without_newline() -> None:
     assert sp.flush() == []
 
 
+def test_splitter_line_in_small_pieces_is_bounded_and_whole() -> None:
+    """Pieces without a newline are appended (not re-copied); the bound still holds."""
+    sp = LineSplitter(max_raw=1000, timestamps=False)
+    out = []
+    for _ in range(2500):
+        out.extend(sp.feed(b"y"))
+    out.extend(sp.feed(b"z\n"))
+    assert [len(p) for _, _, p in out] == [1000, 1000, 501]
+    assert b"".join(p for _, _, p in out) == b"y" * 2500 + b"z"
+    assert sp.flush() == []
+
+
 def test_timestamps_and_levels() -> None:
     ns = parse_ts("2026-11-27T10:00:00.123456789Z")
     assert ns % 1_000_000_000 == 123456789
