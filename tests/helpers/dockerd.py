@@ -46,8 +46,33 @@ def the_dockerd() -> int:
     return pids[0]
 
 
+_ENGINE_ENV: dict[str, str] | None = None
+"""The environment the stopped dockerd ran with, for starting it again the same way."""
+
+
+def _environ_of(pid: int) -> dict[str, str] | None:
+    try:
+        raw = open(f"/proc/{pid}/environ", "rb").read()
+    except OSError:
+        return None
+    pairs = (item.split(b"=", 1) for item in raw.split(b"\0") if b"=" in item)
+    return {k.decode(errors="replace"): v.decode(errors="replace") for k, v in pairs}
+
+
+def engine_env() -> dict[str, str]:
+    """The environment for a restarted dockerd: the one the stopped daemon had (else ours),
+    without the test run's private per-worker dirs and session bus. A dockerd started with a
+    test's XDG_RUNTIME_DIR keeps runc's exec state there: once pytest deletes that directory every `docker exec` and exec
+    healthcheck fails ("OCI runtime exec failed: open …/runc-process…: no such file")."""
+    base = _ENGINE_ENV if _ENGINE_ENV is not None else dict(os.environ)
+    return {k: v for k, v in base.items()
+            if not k.startswith(("XDG_", "DBUS_", "TBX_", "PYTEST_")) and k != "TMPDIR"}
+
+
 def stop_dockerd(pid: int, timeout: float = 30) -> None:
     """SIGTERM dockerd and wait until it has exited."""
+    global _ENGINE_ENV
+    _ENGINE_ENV = _environ_of(pid) or _ENGINE_ENV
     os.kill(pid, signal.SIGTERM)
     assert poll(lambda: not docker_info_ok(), timeout), "docker info still answers after SIGTERM"
     assert poll(lambda: not dockerd_pids(), timeout), "dockerd did not exit"
@@ -55,7 +80,8 @@ def stop_dockerd(pid: int, timeout: float = 30) -> None:
 
 def start_dockerd() -> None:
     """Exactly as `.ci/provision.sh`: `setsid dockerd >LOG 2>&1 < /dev/null &`."""
-    subprocess.run(["bash", "-c", f"setsid dockerd >{DOCKERD_LOG} 2>&1 < /dev/null &"], check=True)
+    subprocess.run(["bash", "-c", f"setsid dockerd >{DOCKERD_LOG} 2>&1 < /dev/null &"], check=True,
+                   env=engine_env(), cwd="/")
     assert poll(docker_info_ok, 30), f"dockerd did not come back; see {DOCKERD_LOG}"
 
 

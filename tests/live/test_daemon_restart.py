@@ -66,6 +66,10 @@ def test_daemon_restart_recovery(docker_client, test_image, project_name, cleanu
         assert rec.wait(lambda r: r.latest("tick").state == "running"
                         and r.latest("tick").started_at > first.started_at, 30), rec.latest("tick")
         assert rec.latest("tick").container_id == first.container_id
+        # the restarted daemon keeps none of this test run's private dirs (pytest deletes them;
+        # runc's exec state there would break every later `docker exec` and exec healthcheck)
+        env = open(f"/proc/{dockerd_pids()[0]}/environ", "rb").read().split(b"\0")
+        assert not [e for e in env if e.startswith((b"XDG_", b"DBUS_"))], env
         assert rec.wait(lambda r: len(got) > n_lost + 20, 30), "the log stream did not resume"
 
         c = client.containers.get(first.container_id)

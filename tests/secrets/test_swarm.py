@@ -7,6 +7,7 @@ import secrets
 import subprocess
 from pathlib import Path
 
+import docker.errors
 import pytest
 
 from tests.helpers.secrets import make_project
@@ -98,8 +99,8 @@ def test_swarm_rotation_swaps_secret_and_rolls_back(tmp_path: Path, project_name
 services:
   app:
     image: {test_image}
-    command: ["sh", "-c", "sleep 3600"]
-    stop_grace_period: 1s  # PID 1 sh ignores SIGTERM: stop would wait 10 s
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]  # stops at once on SIGTERM
+    stop_grace_period: 2s
     secrets: [{pw}]
     healthcheck:
       test: ["CMD-SHELL", "grep -q good /run/secrets/{pw}"]
@@ -107,7 +108,7 @@ services:
       timeout: 2s
       retries: 2
     deploy:
-      update_config: {{monitor: 3s, failure_action: pause}}
+      update_config: {{monitor: 3s, failure_action: pause, order: start-first}}
 secrets:
   {pw}:
     external: true
@@ -127,13 +128,18 @@ secrets:
 
         def read_secret() -> str:
             end = time.monotonic() + 60
+            last: Exception | None = None
             while time.monotonic() < end:
-                cs = docker_client.containers.list(filters={"label": f"com.docker.swarm.service.name={svc_name}",
-                                                            "health": "healthy"})
+                cs = docker_client.api.containers(filters={"label": f"com.docker.swarm.service.name={svc_name}",
+                                                           "health": "healthy"})
                 if len(cs) == 1:
-                    return cs[0].exec_run(["cat", f"/run/secrets/{pw}"]).output.decode()
-                time.sleep(0.5)
-            raise AssertionError("no single healthy task")
+                    try:  # start-first: a task can be replaced between the listing and the exec
+                        exe = docker_client.api.exec_create(cs[0]["Id"], ["cat", f"/run/secrets/{pw}"])
+                        return docker_client.api.exec_start(exe["Id"]).decode()
+                    except docker.errors.APIError as exc:
+                        last = exc
+                time.sleep(0.3)
+            raise AssertionError(f"no single healthy task ({last!r})")
 
         first = read_secret()
         new = "good-" + secrets.token_hex(8)
