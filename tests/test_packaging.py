@@ -165,7 +165,7 @@ def test_wheel_metadata(wheel: Path) -> None:
         entry_points = zf.read(f"{info}/entry_points.txt").decode()
         meta = email.parser.Parser().parsestr(zf.read(f"{info}/METADATA").decode())
     assert "[console_scripts]" in entry_points
-    assert "toolbox-tui = toolbox_tui.cli.main:entry" in entry_points
+    assert "toolbox-tui = toolbox_tui.cli.entry:entry" in entry_points
     assert meta["Requires-Python"] == ">=3.10"
     runtime = {r.split(";")[0].split("[")[0].split(">")[0].split("=")[0].split("<")[0].strip().lower()
                for r in meta.get_all("Requires-Dist") or [] if "extra ==" not in r}

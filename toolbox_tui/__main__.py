@@ -1,3 +1,3 @@
-from toolbox_tui.cli.main import entry
+from toolbox_tui.cli.entry import entry
 
 entry()

@@ -74,8 +74,8 @@ def catches(pid: int, signum: int) -> bool:
 
 
 def started_main(proc: "subprocess.Popen", timeout: float = 60) -> bool:
-    """Wait until the installed command is inside `main()` (it has routed SIGTERM, the first
-    thing `main` does); False when it ended or did not get there within `timeout` seconds. On a
+    """Wait until the installed command has routed SIGTERM (the first thing its entry point does,
+    before it loads the commands); False when it ended or did not get there within `timeout` seconds. On a
     loaded machine the interpreter's own start-up can take longer than a signal's planned delay,
     and a signal that lands before `main` is not the case under test."""
     import signal as _signal

@@ -492,12 +492,20 @@ def _cli_env(runtime: Path) -> dict[str, str]:
 
 def _interrupt(args: list[str], root: Path, env: dict[str, str], sig: str, delay: float
                ) -> tuple[str, str, int]:
-    proc = subprocess.Popen([EXE, *args], cwd=root, env=env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # PYTHONFAULTHANDLER: a command that does not end is sent SIGABRT, which prints where each
+    # of its threads was, for the failure message
+    proc = subprocess.Popen([EXE, *args], cwd=root, env=dict(env, PYTHONFAULTHANDLER="1"),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     started_main(proc)  # the delay counts from main(), however slow the interpreter's start
     time.sleep(delay)
     proc.send_signal(SIGNALS[sig])
-    out, err = proc.communicate(timeout=180)
+    try:
+        out, err = proc.communicate(timeout=180)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGABRT)
+        out, err = proc.communicate(timeout=30)
+        raise AssertionError(f"{' '.join(args)} did not end within 180 s of {sig}; its threads:\n"
+                             + err.decode("utf-8", "replace")[-6000:]) from None
     return out.decode("utf-8", "replace"), err.decode("utf-8", "replace"), proc.returncode
 
 

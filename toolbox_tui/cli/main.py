@@ -18,6 +18,7 @@ from typing import Sequence
 
 from toolbox_tui import __version__
 from toolbox_tui.cli.options import Parser, project_options_parser
+from toolbox_tui.cli.entry import caused_by_interrupt
 from toolbox_tui.cli.output import error
 from toolbox_tui.errors import EXIT_EVAL, EXIT_INTERRUPTED, EXIT_OK, ToolboxError
 from toolbox_tui.sanitize import plain_text
@@ -78,30 +79,11 @@ def _restore(saved: dict) -> None:
         signal.signal(sig, previous)
 
 
-def _caused_by_interrupt(exc: BaseException) -> bool:
-    """An interrupt, or an error an interrupt turned into: a signal that lands while a class is
-    created comes out as `RuntimeError: Error calling __set_name__` with the KeyboardInterrupt as
-    its cause."""
-    seen: set[int] = set()
-    e: BaseException | None = exc
-    while e is not None and id(e) not in seen:
-        if isinstance(e, KeyboardInterrupt):
-            return True
-        seen.add(id(e))
-        e = e.__cause__ or e.__context__
-    return False
-
-
 def _interrupted(command: str | None) -> int:
     sys.stderr.write("toolbox-tui: interrupted\n")
     if command and INTERRUPT_HINTS.get(command):
         sys.stderr.write(f"  hint: {INTERRUPT_HINTS[command]}\n")
     return EXIT_INTERRUPTED
-
-
-def entry() -> None:
-    """The installed command (and `python -m toolbox_tui`): `main`, then exit with its code."""
-    raise SystemExit(main(standalone=True))
 
 
 def main(argv: Sequence[str] | None = None, *, standalone: bool = False) -> int:
@@ -117,7 +99,7 @@ def main(argv: Sequence[str] | None = None, *, standalone: bool = False) -> int:
         args = parser.parse_args(argv)
     except BaseException as exc:  # SystemExit from --help or a usage error, or an interrupt
         _restore(saved)
-        if _caused_by_interrupt(exc):
+        if caused_by_interrupt(exc):
             return _interrupted(None)
         raise
     debug = bool(getattr(args, "debug", False)) or os.environ.get("TOOLBOX_TUI_DEBUG") == "1"
@@ -146,7 +128,7 @@ def main(argv: Sequence[str] | None = None, *, standalone: bool = False) -> int:
             traceback.print_exc()
         return EXIT_EVAL
     except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback for users
-        if _caused_by_interrupt(exc):
+        if caused_by_interrupt(exc):
             return _interrupted(args.command)
         sys.stderr.write(plain_text(f"toolbox-tui: internal error: {type(exc).__name__}: {exc}") + "\n"
                          "  hint: re-run with --debug and report the output.\n")
