@@ -179,7 +179,7 @@ secrets:
         subprocess.run(["docker", "stack", "rm", project_name], capture_output=True, timeout=60,
                        stdin=subprocess.DEVNULL)
         end = time.monotonic() + 30
-        while time.monotonic() < end and docker_client.containers.list(
+        while time.monotonic() < end and docker_client.api.containers(  # no inspect: tasks go
                 all=True, filters={"label": f"com.docker.stack.namespace={project_name}"}):
             time.sleep(0.5)
         sm.remove_materialized(stack)
