@@ -17,10 +17,10 @@ import re
 import shutil
 import socket
 import subprocess
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
+from toolbox_tui import background
 from toolbox_tui.engine.client import (EngineInfo, EngineUnavailable, classify_exception, client_endpoint,
                                 connect, engine_info, resolve_endpoint)
 from toolbox_tui.findings import FAIL, PASS, SKIP, WARN, Check
@@ -114,14 +114,13 @@ def _engine(client: Any) -> _EngineFacts:
     except EngineUnavailable as exc:
         return _EngineFacts(error=exc)
     try:
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            f_info = pool.submit(engine_info, client)
-            f_ports = pool.submit(container_ports, client)
-            info = f_info.result()
-            try:
-                containers: tuple[ContainerPort, ...] | None = tuple(f_ports.result())
-            except Exception:
-                containers = None
+        f_info = background.start(engine_info, client, name="tbx-engine-info")
+        f_ports = background.start(container_ports, client, name="tbx-engine-ports")
+        info = f_info.result()
+        try:
+            containers: tuple[ContainerPort, ...] | None = tuple(f_ports.result())
+        except Exception:
+            containers = None
     except Exception as exc:
         ep = client_endpoint(client)
         if ep is None:
@@ -345,25 +344,23 @@ def prereq_checks(stack: ComposeProject | None = None, *, client: Any = None,
     `stack`: a `compose_model.Stack` (anything with `name` and `published_ports()`); without it,
     the port checks are left out.
     """
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        f_cli = pool.submit(_docker_cli)
-        f_compose = pool.submit(_compose)
+    f_cli = background.start(_docker_cli, name="tbx-prereq-cli")
+    f_compose = background.start(_compose, name="tbx-prereq-compose")
+    try:
         if client is None and engine_error is not None:
-            f_engine = pool.submit(_EngineFacts, error=engine_error)
+            facts = _EngineFacts(error=engine_error)
         else:
-            f_engine = pool.submit(_engine, client)
-        try:
-            facts = f_engine.result()
-        except Exception as exc:
-            facts = _EngineFacts(error=EngineUnavailable("other", f"Cannot reach the engine: {exc}"))
-        try:
-            cli = f_cli.result()
-        except Exception as exc:
-            cli = (shutil.which("docker"), f"? ({exc})")
-        try:
-            compose = f_compose.result()
-        except Exception:
-            compose = (None, None, None)
+            facts = _engine(client)
+    except Exception as exc:
+        facts = _EngineFacts(error=EngineUnavailable("other", f"Cannot reach the engine: {exc}"))
+    try:
+        cli = f_cli.result()
+    except Exception as exc:
+        cli = (shutil.which("docker"), f"? ({exc})")
+    try:
+        compose = f_compose.result()
+    except Exception:
+        compose = (None, None, None)
 
     checks = [_guard("prereq.docker_cli", lambda: _check_cli(cli)),
               _guard("prereq.engine", lambda: _check_engine(facts))]

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import argparse
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
+from toolbox_tui import background
 from toolbox_tui.cli.options import engine_client, load_project, store_options_parser
 from toolbox_tui.cli.output import emit, error, note, out, project_json
 from toolbox_tui.errors import EXIT_EVAL, EXIT_FAIL, EXIT_OK, ToolboxError
@@ -153,9 +153,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
     t0 = time.monotonic()
     # Connect to the engine while the stack loads and the pre-flight checks run.
-    pool = ThreadPoolExecutor(1, thread_name_prefix="tbx-connect")
-    client_future = pool.submit(engine_client)
-    pool.shutdown(wait=False)
+    client_future = background.start(engine_client, name="tbx-connect")
     stack = load_project(args)
     mode = args.mode or stack.mode or "dev"
     payload: dict[str, Any] = {"version": 1, "command": "up", "project": project_json(stack),
