@@ -8,24 +8,19 @@ and owner survive a replace; a copy never overwrites what appeared meanwhile.
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import shutil
 import stat
 import tempfile
 from pathlib import Path
 
+from toolbox_tui import safe_read
+
 
 def sha256_file(path: Path) -> str | None:
-    """Hash of a regular file's bytes; None when it is absent or not a regular file."""
-    try:
-        if not stat.S_ISREG(os.lstat(path).st_mode):
-            return None
-        with open(path, "rb") as fh:
-            return hashlib.file_digest(fh, "sha256").hexdigest() if hasattr(hashlib, "file_digest") \
-                else hashlib.sha256(fh.read()).hexdigest()
-    except FileNotFoundError:
-        return None
+    """Hash of a regular file's bytes (not following a final symbolic link), streamed; None when
+    it is absent or not a regular file."""
+    return safe_read.sha256_file(path, follow=False)
 
 
 def fsync_dir(path: Path) -> None:

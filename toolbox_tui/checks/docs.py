@@ -6,8 +6,9 @@ import os
 import re
 from pathlib import Path
 
-from toolbox_tui.findings import WARN, Check
+from toolbox_tui.findings import SKIP, WARN, Check
 from toolbox_tui.checks.repo_index import SKIP_DIRS
+from toolbox_tui.safe_read import DOC, ReadRefused, read_text, resolves_outside
 
 # A repo-relative path-looking token: ./x/y.sh, ../x, infrastructure/docker/x.sh
 _TOKEN = re.compile(r"(?<![\w/.:-])((?:\.{1,2}/)?[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)+/?|\./[A-Za-z0-9_.-]+)")
@@ -30,13 +31,24 @@ def _markdown_files(root: Path) -> list[Path]:
     return sorted(out)[:MAX_DOCS]
 
 
+def _not_checked(rel_md: str, why: str) -> Check:
+    return Check(id=f"docs.unread.{rel_md}", area="docs", severity="info", status=SKIP,
+                 title=why, hint="Nothing to do unless it should be documentation of this project.")
+
+
 def doc_checks(root: Path) -> list[Check]:
     out: list[Check] = []
     top = {p.name for p in root.iterdir()} if root.is_dir() else set()
     for md in _markdown_files(root):
+        rel_md = os.path.relpath(md, root)
+        if resolves_outside(md, root):  # not this repository's docs: named, never quoted
+            out.append(_not_checked(rel_md, f"{rel_md} leads outside the repository "
+                                            f"({os.path.realpath(md)}); it was not read"))
+            continue
         try:
-            text = md.read_text(encoding="utf-8", errors="replace")
-        except OSError:
+            text = read_text(md, DOC)
+        except ReadRefused as exc:  # a FIFO, a device, an oversized file named *.md
+            out.append(_not_checked(rel_md, exc.message))
             continue
         seen: set[str] = set()
         for n, line in enumerate(text.splitlines(), 1):
@@ -56,7 +68,6 @@ def doc_checks(root: Path) -> list[Check]:
                 if any((b / tok).exists() for b in bases):
                     continue
                 seen.add(tok)
-                rel_md = os.path.relpath(md, root)
                 col = m.start(1) + 1
                 out.append(Check(
                     id=f"docs.missing.{rel_md}:{n}", area="docs", severity="warning", status=WARN,

@@ -9,6 +9,7 @@ from pathlib import Path
 from toolbox_tui.compose.model import Stack
 from toolbox_tui.findings import FAIL, PASS, WARN, Check
 from toolbox_tui.compose.env_files import env_file_problems, template_keys
+from toolbox_tui.safe_read import resolves_outside
 
 
 def _template(stack: Stack) -> Path | None:
@@ -27,9 +28,37 @@ def _env_target(stack: Stack) -> Path:
     return stack.project_dir / ".env"
 
 
+def _not_read(stack: Stack, path: Path) -> Check:
+    """A file the repository names that resolves outside it: named, never quoted (its lines or
+    keys could be /etc/shadow's or a private key's, and reports end up in CI logs)."""
+    shown = os.path.relpath(path, stack.root_dir())
+    return Check(id=f"env.outside.{os.path.basename(path)}", area="env", severity="warning",
+                 status=WARN, title=f"{shown} resolves outside the repository; it was not read",
+                 detail=f"{shown} leads to {os.path.realpath(path)}. toolbox-tui does not check "
+                        "or quote the contents of files outside the repository.",
+                 hint=f"If {shown} should be part of the project, replace the link with the file "
+                      "itself; otherwise remove it.", path=str(path))
+
+
 def env_checks(stack: Stack) -> list[Check]:
     out: list[Check] = []
+    outside: list[Path] = []
+
+    def readable(path: Path | None) -> bool:
+        """Whether the checks may read (and quote) `path`: only when it resolves inside the
+        repository. A link the repository ships that leads outside is reported once; a file the
+        user named outside the repository (--env-file) is simply not checked."""
+        if path is None or not resolves_outside(path, stack.root_dir()):
+            return True
+        if path not in outside:
+            outside.append(path)
+            if not resolves_outside(os.path.dirname(os.path.abspath(path)), stack.root_dir()):
+                out.append(_not_read(stack, path))
+        return False
+
     template = _template(stack)
+    if template is not None and template.is_file() and not readable(template):
+        template = None
     tkeys = set(template_keys(template)) if template and template.is_file() else set()
     target = _env_target(stack)
     rel = os.path.relpath(target, stack.root_dir())
@@ -42,7 +71,7 @@ def env_checks(stack: Stack) -> list[Check]:
                                     f"{rel} for Compose to read.",
                              hint=f"Run `toolbox-tui fix` to create it from {trel}, then review the values.",
                              path=str(target), data=(("template", str(template)),)))
-        else:
+        elif readable(target):
             have = set(template_keys(target))
             missing = sorted(tkeys - have - set(os.environ))
             if missing:
@@ -55,6 +84,8 @@ def env_checks(stack: Stack) -> list[Check]:
                 out.append(Check(id="env.template_keys", area="env", severity="info", status=PASS,
                                  title=f"{rel} has every key of {trel}", path=str(target)))
     for ef in stack.env_files:
+        if not readable(ef):
+            continue
         for line, text in env_file_problems(ef):
             out.append(Check(id=f"env.syntax.{os.path.basename(ef)}.{line}", area="env",
                              severity="error", status=FAIL,

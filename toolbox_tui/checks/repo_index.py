@@ -6,11 +6,13 @@ monorepo cannot stall the doctor.
 
 from __future__ import annotations
 
-import hashlib
 import os
-from collections import defaultdict
+import stat
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from toolbox_tui import safe_read
 
 SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".tox",
              ".mypy_cache", ".pytest_cache", ".toolbox-tui", "dist", "build", ".next", ".cache",
@@ -73,17 +75,27 @@ def _distance(a: Path, b: Path) -> int:
 
 
 def content_groups(paths: list[Path], limit_bytes: int = 8 * 1024 * 1024) -> list[tuple[Path, ...]]:
-    """Group candidates whose contents are identical (sha256), in the order given."""
+    """Group candidates whose contents are identical, in the order given. Only files of the same
+    size (at most `limit_bytes`) can be identical, so only those are hashed, and the hash is
+    streamed (`safe_read.sha256_file`): a 1.5 GB candidate is never read into memory."""
+    sizes: dict[Path, int | None] = {}
+    for p in paths:
+        try:
+            st = os.stat(p)
+            sizes[p] = st.st_size if stat.S_ISREG(st.st_mode) else None
+        except OSError:
+            sizes[p] = None
+    same_size = Counter(s for s in sizes.values() if s is not None)
     groups: dict[str, list[Path]] = {}
     order: list[str] = []
     for p in paths:
-        try:
-            if p.stat().st_size > limit_bytes:
-                key = f"big:{p}"
-            else:
-                key = hashlib.sha256(p.read_bytes()).hexdigest()
-        except OSError:
+        size = sizes[p]
+        if size is None:
             key = f"unreadable:{p}"
+        elif size > limit_bytes or same_size[size] == 1:
+            key = f"only:{p}"
+        else:
+            key = safe_read.sha256_file(p) or f"unreadable:{p}"
         if key not in groups:
             groups[key] = []
             order.append(key)

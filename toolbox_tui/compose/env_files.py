@@ -16,6 +16,7 @@ from dotenv.main import DotEnv
 from dotenv.variables import parse_variables
 
 from toolbox_tui.compose.yaml_source import LoadError, read_text
+from toolbox_tui.safe_read import ENV, TEMPLATE
 
 # python-dotenv logs unparseable lines itself; the env checks report them with file:line instead.
 logging.getLogger("dotenv.main").setLevel(logging.ERROR)
@@ -23,7 +24,7 @@ logging.getLogger("dotenv.main").setLevel(logging.ERROR)
 
 def read_env_file(path: Path, base: Mapping[str, str] | None = None) -> dict[str, str]:
     """Values of one env file (python-dotenv, with interpolation of earlier values)."""
-    text = read_text(path, "env file")
+    text = read_text(path, ENV)
     # Same rules as dotenv_values(interpolate=True), but python-dotenv copies os.environ plus every
     # earlier value for each line (quadratic: a 100k-line file took minutes); a ChainMap is linear.
     values: dict[str, str | None] = {}
@@ -39,7 +40,7 @@ def env_file_problems(path: Path) -> list[tuple[int, str]]:
     """Lines of an env file that are not `KEY=VALUE`, `export KEY=VALUE`, blank or comments."""
     problems = []
     try:
-        text = read_text(path, "env file")
+        text = read_text(path, ENV)
     except LoadError as exc:
         return [(exc.line or 0, str(exc))]
     in_quote: str | None = None
@@ -65,7 +66,7 @@ def env_file_problems(path: Path) -> list[tuple[int, str]]:
 def template_keys(path: Path) -> list[str]:
     """The keys an env template (or env file) defines, in order; [] when it cannot be read."""
     try:
-        text = read_text(path, "env template")
+        text = read_text(path, TEMPLATE)
     except LoadError:
         return []
     return [name for name, _value in DotEnv(None, stream=io.StringIO(text), interpolate=False).parse()

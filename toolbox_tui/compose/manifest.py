@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from toolbox_tui.compose.yaml_source import LDict, LoadError, load_yaml, read_text
+from toolbox_tui.safe_read import MANIFEST
 
 MANIFEST_NAMES = (".toolbox-tui.yml", ".toolbox-tui.yaml", "toolbox-tui.yml")
 
@@ -57,7 +58,7 @@ def find_manifest(start: Path) -> Path | None:
 
 
 def load_manifest(path: Path) -> Manifest:
-    doc = load_yaml(path, read_text(path, "manifest"))
+    doc = load_yaml(path, read_text(path, MANIFEST))
     root = path.parent.resolve()
 
     def bad(msg: str, key: str | None = None) -> LoadError:

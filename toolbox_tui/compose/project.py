@@ -79,6 +79,9 @@ def _default_files(start: Path) -> list[Path]:
 
 
 def _compose_dotenv_files(opts: ProjectOptions, project_dir: Path, manifest: Manifest | None) -> list[Path]:
+    """The env files Compose reads for interpolation. A `.env` that exists but is not a regular
+    file (a FIFO, `/dev/zero`) is kept in the list, so reading it is refused with its name
+    *before* `docker compose` is run (which would hang on it or read it forever)."""
     if opts.env_files:
         return [Path(opts.cwd, e).resolve() for e in opts.env_files]
     env_var = os.environ.get("COMPOSE_ENV_FILES")
@@ -86,9 +89,9 @@ def _compose_dotenv_files(opts: ProjectOptions, project_dir: Path, manifest: Man
         return [Path(opts.cwd, e).resolve() for e in env_var.split(",") if e]
     if manifest is not None and manifest.env_file is not None:
         if manifest.env_file.parent.resolve() != project_dir.resolve() or manifest.env_file.name != ".env":
-            return [manifest.env_file] if manifest.env_file.is_file() else []
+            return [manifest.env_file] if manifest.env_file.exists() else []
     dot = project_dir / ".env"
-    return [dot] if dot.is_file() else []
+    return [dot] if dot.exists() else []
 
 
 def discover(opts: ProjectOptions) -> tuple[list[Path], Path, Manifest | None, str | None, bool]:

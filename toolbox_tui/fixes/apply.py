@@ -25,6 +25,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
+from toolbox_tui import safe_read
 from toolbox_tui.atomic_files import (
     atomic_write, copy_file_new, disk_full_hint, first_existing, is_disk_full, sha256_file,
     writable,
@@ -98,7 +99,7 @@ def preflight(plan: FixPlan) -> dict[int, bytes]:
             if not writable(target.parent):
                 raise FixError(f"{rel(target.parent, plan.root)} is not writable, so {shown} "
                                "cannot be replaced atomically", "Fix the directory's permissions.")
-            data = target.read_bytes()
+            data = safe_read.read_bytes(target, safe_read.COMPOSE)
             try:
                 rewritten[i] = rewrite_scalars(
                     data, [ScalarEdit(e.line, e.column, e.new_text, e.volume_src) for e in action.edits],

@@ -9,12 +9,12 @@ value that holds the reference. `fix_plan` turns the chosen options into actions
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+from toolbox_tui import safe_read
 from toolbox_tui.findings import Check
 from toolbox_tui.fixes.yaml_edit import EditError, scalar_at, volume_src_length
 from toolbox_tui.errors import EXIT_USAGE, ToolboxError
@@ -72,12 +72,8 @@ class Edit:
 # --- helpers -----------------------------------------------------------------------------------
 
 def sha256_of(path: Path) -> str | None:
-    try:
-        if not path.is_file():
-            return None
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        return None
+    """A candidate's hash, streamed (a 1.5 GB candidate is never held in memory)."""
+    return safe_read.sha256_file(path)
 
 
 def _inside(path: str | Path, root: Path) -> bool:
@@ -157,7 +153,7 @@ class Context:
 
     def read(self, file: str) -> bytes:
         if file not in self.file_cache:
-            self.file_cache[file] = Path(file).read_bytes()
+            self.file_cache[file] = safe_read.read_bytes(file, safe_read.COMPOSE)
         return self.file_cache[file]
 
 
@@ -171,6 +167,9 @@ def _candidate_refusal(cand: str, expect: str, ctx: Context) -> str:
         return f"{rel_to_root(cand, ctx.root)} {problem}"
     if expect == "file" and os.path.isdir(cand):
         return f"{rel_to_root(cand, ctx.root)} is a directory, a file is expected"
+    if expect == "file" and not safe_read.is_regular(cand):
+        return (f"{rel_to_root(cand, ctx.root)} is not a regular file (a pipe, device or socket); "
+                "only a regular file can be copied or linked")
     if expect == "dir" and not os.path.isdir(cand):
         return f"{rel_to_root(cand, ctx.root)} is not a directory"
     if not ctx.allow_outside and not _inside(cand, ctx.root):

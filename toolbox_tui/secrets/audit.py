@@ -17,6 +17,7 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from toolbox_tui import safe_read
 from toolbox_tui.secrets import kinds as sk
 from toolbox_tui.findings import FAIL, PASS, SKIP, WARN, Check
 from toolbox_tui.secrets.inventory import base_stack, build_inventory, resolve
@@ -132,8 +133,8 @@ def compose_file_checks(stack: Stack, values: dict[str, str]) -> list[Check]:
     files = [f for f in stack.files if f != stack.secrets_override]
     for f in files:
         try:
-            text = Path(f).read_text(encoding="utf-8", errors="replace")
-        except OSError:
+            text = safe_read.read_text(f, safe_read.COMPOSE)
+        except safe_read.ReadRefused:
             continue
         for n in _hits(text, values):
             line = _line_of(text, values[n])
@@ -182,8 +183,8 @@ def env_file_checks(stack: Stack, values: dict[str, str]) -> list[Check]:
     files = tracked_env_files(root)
     for f in files:
         try:
-            text = f.read_text(encoding="utf-8", errors="replace")
-        except OSError:
+            text = safe_read.read_text(f, safe_read.ENV)
+        except safe_read.ReadRefused:
             continue
         rel = f.relative_to(root)
         for n in _hits(text, values):
