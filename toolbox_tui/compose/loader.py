@@ -17,7 +17,9 @@ from toolbox_tui.compose.merge import merge_values, normalize_service
 from toolbox_tui.compose.refs import PathRef
 from toolbox_tui.compose.schema import validate_keys, validate_types
 from toolbox_tui.compose.interpolation import VarUse, interpolate_tree
-from toolbox_tui.compose.yaml_source import LDict, LList, LoadError, Loc, load_yaml, loc_of
+from toolbox_tui.compose.yaml_source import (
+    ExpansionBudget, LDict, LList, LoadError, Loc, load_yaml, loc_of,
+)
 
 MAX_EXTENDS_DEPTH = 20
 
@@ -35,8 +37,9 @@ class LoadedModel:
 
 # -- loading -------------------------------------------------------------------------------------
 
-def _load_file(path: Path, env: Mapping[str, str], uses: list[VarUse]) -> LDict:
-    doc = load_yaml(path)
+def _load_file(path: Path, env: Mapping[str, str], uses: list[VarUse],
+               budget: ExpansionBudget) -> LDict:
+    doc = load_yaml(path, budget=budget)
     if doc is None:
         doc = LDict()
         doc.loc = Loc(str(path), 1, 1)
@@ -54,7 +57,7 @@ def _load_file(path: Path, env: Mapping[str, str], uses: list[VarUse]) -> LDict:
                             hint=f"Write `{key}:` followed by indented `name:` entries.")
     validate_keys(doc, str(path))
     validate_types(doc, str(path))
-    doc = interpolate_tree(doc, env, uses)
+    doc = interpolate_tree(doc, env, uses, budget=budget)
     services = doc.get("services") or {}
     for name, svc in list(services.items()):
         if svc is None:
@@ -84,11 +87,13 @@ class _Builder:
         self.cache: dict[Path, LDict] = {}
         self.base_dirs: dict[str, Path] = {}
         self.extends_missing: list[PathRef] = []
+        self.budget = ExpansionBudget()
+        """One budget for every file of the project: alias expansion and interpolation."""
 
     def file(self, path: Path) -> LDict:
         path = path.resolve()
         if path not in self.cache:
-            self.cache[path] = _load_file(path, self.env, self.uses)
+            self.cache[path] = _load_file(path, self.env, self.uses, self.budget)
         return self.cache[path]
 
     def service(self, doc: LDict, file: Path, name: str, project_dir: Path, depth: int = 0) -> LDict:

@@ -15,11 +15,14 @@ from typing import Any
 import yaml
 
 from toolbox_tui.errors import LocatedError
+from toolbox_tui.safe_read import COMPOSE, Kind, ReadRefused, read_bytes
 
-MAX_BYTES = 16 * 1024 * 1024
-"""Compose files above this size are refused before parsing (Compose itself is not meant for them)."""
 MAX_NODES = 2_000_000
 """Upper bound on nodes after alias expansion: stops billion-laughs documents before they explode."""
+MAX_EXPANDED_BYTES = 64 * 1024 * 1024
+"""Upper bound on the text (keys and values) after alias expansion and interpolation."""
+MAX_DEPTH = 500
+"""Deepest YAML nesting accepted (deeper documents are refused naming the file and line)."""
 
 
 @dataclass(frozen=True)
@@ -218,78 +221,136 @@ def _make_loader(text: str, file: str):
     return loader
 
 
-def _expanded_size(node: yaml.Node, memo: dict[int, int], depth: int = 0) -> int:
-    """Number of nodes the document has once aliases are expanded (memoised per node)."""
+class ExpansionBudget:
+    """The one budget of a project load, counted on the *expanded* result: every node and every
+    byte of text that alias expansion (YAML `*ref`, `<<`) and interpolation (`${...}`) produce.
+
+    A 15 KB file can alias one interpolated string millions of times, or nest `${A:-${A:-...}}`
+    hundreds deep; both stop here with an error naming the file and line, before any memory or
+    recursion limit is reached. `load_yaml` charges each document's expanded size; interpolation
+    charges what each substitution adds, once per use (an aliased string is used many times).
+    """
+
+    def __init__(self, max_nodes: int = MAX_NODES, max_bytes: int = MAX_EXPANDED_BYTES) -> None:
+        self.max_nodes = max_nodes
+        """Most nodes all documents may expand to."""
+        self.max_bytes = max_bytes
+        """Most bytes of text (keys and values) all documents may expand to."""
+        self.nodes = 0
+        """Nodes charged so far."""
+        self.bytes = 0
+        """Bytes charged so far."""
+
+    def room(self) -> int:
+        """Bytes that may still be produced."""
+        return self.max_bytes - self.bytes
+
+    def charge(self, nodes: int, nbytes: int, file: str | None, line: int | None = None,
+               column: int | None = None) -> None:
+        self.nodes += nodes
+        self.bytes += nbytes
+        if self.nodes > self.max_nodes or self.bytes > self.max_bytes:
+            raise self.exceeded(file, line, column)
+
+    def exceeded(self, file: str | None, line: int | None = None,
+                 column: int | None = None) -> LoadError:
+        return LoadError("aliases and ${...} interpolation expand "
+                         f"to more than {self.max_nodes:,} nodes or {self.max_bytes // (1024 * 1024)} "
+                         "MiB of text (a 'billion laughs' document)", file=file, line=line,
+                         column=column, hint="Remove the anchors or variables that repeat each "
+                                             "other (aliases of aliases, huge values used many times).")
+
+
+def too_deep(file: str | None, line: int | None, what: str, limit: int) -> LoadError:
+    """The located error for nesting past `limit` (YAML collections or `${...}` expressions)."""
+    return LoadError(f"{what} nesting is deeper than {limit} levels", file=file, line=line,
+                     hint="Flatten the document." if what == "YAML" else
+                          "Nest fewer ${...} defaults inside each other.")
+
+
+def _expanded_size(node: yaml.Node, memo: dict[int, tuple[int, int]], file: str,
+                   depth: int = 0) -> tuple[int, int]:
+    """(nodes, bytes of scalar text) the node has once aliases are expanded (memoised per node,
+    so a billion-laughs document is measured without being expanded)."""
     key = id(node)
     if key in memo:
         return memo[key]
-    if depth > 500:
-        raise LoadError("YAML nesting is deeper than 500 levels", hint="Flatten the document.")
-    memo[key] = 1  # guards against recursive aliases
-    size = 1
-    if isinstance(node, yaml.MappingNode):
-        for k, v in node.value:
-            size += _expanded_size(k, memo, depth + 1) + _expanded_size(v, memo, depth + 1)
-            if size > MAX_NODES:
+    if depth > MAX_DEPTH:
+        raise too_deep(file, node.start_mark.line + 1, "YAML", MAX_DEPTH)
+    memo[key] = (1, 0)  # guards against recursive aliases
+    nodes, size = 1, 0
+    if isinstance(node, yaml.ScalarNode):
+        size = len(node.value)
+    else:
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                children += (k, v)
+        elif isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        for child in children:
+            n, b = _expanded_size(child, memo, file, depth + 1)
+            nodes, size = nodes + n, size + b
+            if nodes > MAX_NODES or size > MAX_EXPANDED_BYTES:
                 break
-    elif isinstance(node, yaml.SequenceNode):
-        for v in node.value:
-            size += _expanded_size(v, memo, depth + 1)
-            if size > MAX_NODES:
-                break
-    memo[key] = size
-    return size
+    memo[key] = (nodes, size)
+    return nodes, size
 
 
-def read_text(path: Path, what: str = "file") -> str:
-    """Read a user file as UTF-8 with errors that say what to do."""
-    shown = str(path)
+def _charge_document(node: yaml.Node, file: str, budget: ExpansionBudget) -> None:
+    """Charge the document's expanded size; past the budget, the error names the innermost node
+    that alone is too large (where the repetition is written)."""
+    memo: dict[int, tuple[int, int]] = {}
+    nodes, size = _expanded_size(node, memo, file)
+    if nodes + budget.nodes <= budget.max_nodes and size + budget.bytes <= budget.max_bytes:
+        budget.charge(nodes, size, file)
+        return
+
+    def over(n: yaml.Node) -> bool:
+        c, b = memo.get(id(n), (0, 0))
+        return c > budget.max_nodes - budget.nodes or b > budget.max_bytes - budget.bytes
+
+    here = node
+    for _ in range(MAX_DEPTH):
+        kids = ([x for kv in here.value for x in kv] if isinstance(here, yaml.MappingNode)
+                else list(here.value) if isinstance(here, yaml.SequenceNode) else [])
+        nxt = next((k for k in kids if over(k)), None)
+        if nxt is None:
+            break
+        here = nxt
+    raise budget.exceeded(file, here.start_mark.line + 1, here.start_mark.column + 1)
+
+
+def read_text(path: Path, kind: Kind = COMPOSE) -> str:
+    """Read a project file (bounded, regular files only: `toolbox_tui.safe_read`) as UTF-8, with
+    errors that say what to do."""
     try:
-        st = path.stat()
-    except FileNotFoundError:
-        raise LoadError(f"{what} {shown} does not exist", file=shown,
-                        hint="Check the path (and -f/--project-dir), or create the file.") from None
-    except OSError as exc:
-        raise LoadError(f"cannot read {what} {shown}: {exc.strerror}", file=shown) from None
-    if path.is_dir():
-        raise LoadError(f"{what} {shown} is a directory, not a file", file=shown,
-                        hint="Point at the file inside it.")
-    if st.st_size > MAX_BYTES:
-        raise LoadError(f"{what} {shown} is {st.st_size // (1024 * 1024)} MB; refusing files over "
-                        f"{MAX_BYTES // (1024 * 1024)} MB", file=shown,
-                        hint="This does not look like a Compose file; check -f.")
-    try:
-        raw = path.read_bytes()
-    except PermissionError:
-        raise LoadError(f"permission denied reading {what} {shown}", file=shown,
-                        hint="Fix the file's permissions or run as a user who can read it.") from None
-    except OSError as exc:
-        raise LoadError(f"cannot read {what} {shown}: {exc.strerror}", file=shown) from None
+        raw = read_bytes(path, kind)
+    except ReadRefused as exc:
+        raise LoadError(exc.message, file=exc.file, hint=exc.hint) from None
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise LoadError(f"{what} {shown} is not valid UTF-8 (byte 0x{raw[exc.start]:02x})",
-                        file=shown, line=line, column=col,
+        raise LoadError(f"{kind.what} {path} is not valid UTF-8 (byte 0x{raw[exc.start]:02x})",
+                        file=str(path), line=line, column=col,
                         hint="Save the file as UTF-8.") from None
 
 
-def load_yaml(path: Path, text: str | None = None) -> Any:
-    """Parse one YAML document with locations. Raises LoadError with file:line:col on any problem."""
+def load_yaml(path: Path, text: str | None = None, budget: ExpansionBudget | None = None) -> Any:
+    """Parse one YAML document with locations. Raises LoadError with file:line:col on any problem.
+    The document's expanded size is charged to `budget` (a fresh one when not given)."""
     file = str(path)
     if text is None:
-        text = read_text(path, "Compose file")
+        text = read_text(path, COMPOSE)
     loader = None
     try:
         loader = _make_loader(text, file)
         node = loader.get_single_node()
         if node is None:
             return None
-        if _expanded_size(node, {}) > MAX_NODES:
-            raise LoadError(f"{file}: aliases expand to more than {MAX_NODES:,} nodes "
-                            "(a 'billion laughs' document)", file=file,
-                            hint="Remove the recursive anchors.")
+        _charge_document(node, file, budget if budget is not None else ExpansionBudget())
         return loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
