@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
+from toolbox_tui.cli.output import emit_text, out
 from toolbox_tui.findings import exit_code
 
 
@@ -29,9 +29,9 @@ def run(args: argparse.Namespace) -> int:
     report = doctor_report(stack, engine=not args.no_engine, docs=not args.no_docs)
     if args.debug:
         for line in report.debug:
-            sys.stderr.write(f"debug: {line}\n")
+            out(f"debug: {line}", stderr=True)
     if args.json:
-        sys.stdout.write(to_json(stack, report.checks) + "\n")
+        emit_text(to_json(stack, report.checks))
     else:
         render(stack, report.checks, verbose=args.verbose)
     return exit_code(report.checks)

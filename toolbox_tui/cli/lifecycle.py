@@ -10,15 +10,13 @@ evaluate.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import subprocess
-import sys
 import time
 from typing import Any, Callable
 
 from toolbox_tui.cli.options import engine_client, load_project, project_options_parser
-from toolbox_tui.cli.output import emit, error, out, project_json
+from toolbox_tui.cli.output import emit, emit_record, error, out, project_json
 from toolbox_tui.cli.up import _Printer, check_line
 from toolbox_tui.errors import EvalError, UsageError
 from toolbox_tui.findings import FAIL, Check, exit_code
@@ -175,10 +173,9 @@ def cmd_logs(args: argparse.Namespace) -> int:
             if args.json:
                 m = _PREFIX.match(line)
                 rec = {"container": m.group("name"), "line": m.group("line")} if m else {"line": line}
-                sys.stdout.write(json.dumps(rec) + "\n")
+                emit_record(rec)
             else:
-                sys.stdout.write(line + "\n")
-            sys.stdout.flush()
+                out(line)
         rc = proc.wait()
     except KeyboardInterrupt:
         proc.terminate()

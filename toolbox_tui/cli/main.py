@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import sys
 import traceback
 from typing import Sequence
 
@@ -21,7 +20,6 @@ from toolbox_tui.cli.options import Parser, project_options_parser
 from toolbox_tui.cli.entry import caused_by_interrupt
 from toolbox_tui.cli.output import error
 from toolbox_tui.errors import EXIT_EVAL, EXIT_INTERRUPTED, EXIT_OK, ToolboxError
-from toolbox_tui.sanitize import plain_text
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -80,9 +78,7 @@ def _restore(saved: dict) -> None:
 
 
 def _interrupted(command: str | None) -> int:
-    sys.stderr.write("toolbox-tui: interrupted\n")
-    if command and INTERRUPT_HINTS.get(command):
-        sys.stderr.write(f"  hint: {INTERRUPT_HINTS[command]}\n")
+    error("interrupted", INTERRUPT_HINTS.get(command or "", ""), kind="")
     return EXIT_INTERRUPTED
 
 
@@ -130,8 +126,8 @@ def main(argv: Sequence[str] | None = None, *, standalone: bool = False) -> int:
     except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback for users
         if caused_by_interrupt(exc):
             return _interrupted(args.command)
-        sys.stderr.write(plain_text(f"toolbox-tui: internal error: {type(exc).__name__}: {exc}") + "\n"
-                         "  hint: re-run with --debug and report the output.\n")
+        error(f"{type(exc).__name__}: {exc}", "re-run with --debug and report the output.",
+              kind="internal error")
         if debug:
             traceback.print_exc()
         return EXIT_EVAL

@@ -21,8 +21,10 @@ class Parser(argparse.ArgumentParser):
     """argparse with our usage-error message and exit code."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
+        from toolbox_tui.cli.output import error
+
         self.print_usage(sys.stderr)
-        sys.stderr.write(f"toolbox-tui: error: {message}\n")
+        error(message)
         raise SystemExit(EXIT_USAGE)
 
 

@@ -2,16 +2,20 @@
 
 Text reaching a terminal may quote the repository (service names, paths, Compose's own errors)
 or the engine, which are untrusted: `out`, `note` and `error` strip escape sequences and control
-characters from every line they print, so no command has to remember to. JSON goes out through
-`emit`, which escapes every non-ASCII character (a C1 control or a bidi override in a name cannot
-reach the terminal raw either).
+characters from every line they print, so no command has to remember to. A line with colours is
+built from parts (`write_line`): plain strings are untrusted and sanitized, and the only escape
+sequences that reach the terminal are the SGR colours of `Styled` parts, added *after* their
+text was sanitized. JSON goes out through `emit` / `emit_text` / `emit_record`, which escape every
+non-ASCII character (a C1 control or a bidi override in a name cannot reach the terminal raw).
+`tests/cli/test_output_layer.py` checks that no other module of the CLI writes to stdout or stderr.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TextIO
 
 from toolbox_tui.sanitize import plain_text
 
@@ -19,10 +23,32 @@ if TYPE_CHECKING:
     from toolbox_tui.compose.model import Stack
 
 
-def out(text: str = "", *, stderr: bool = False) -> None:
+@dataclass(frozen=True)
+class Styled:
+    """A part of a line shown in an SGR colour (`code`, e.g. "31" or "1") when colour is on.
+    `text` may be untrusted: it is sanitized like any other part."""
+
+    code: str
+    text: str
+
+
+def write_line(stream: TextIO, *parts: "str | Styled", color: bool = False) -> None:
+    """One or more lines on `stream`, built from parts: every part's text is sanitized; `Styled`
+    parts are wrapped in their colour (only when `color`)."""
+    chunks = []
+    for part in parts:
+        if isinstance(part, Styled):
+            text = plain_text(part.text)
+            chunks.append(f"\x1b[{part.code}m{text}\x1b[0m" if color and text else text)
+        else:
+            chunks.append(plain_text(part))
+    stream.write("".join(chunks) + "\n")
+
+
+def out(*parts: "str | Styled", stderr: bool = False) -> None:
     """One or more lines for humans on stdout (or, for reports beside `--json`, stderr)."""
     stream = sys.stderr if stderr else sys.stdout
-    stream.write(plain_text(text) + "\n")
+    write_line(stream, *(parts or ("",)))
     stream.flush()
 
 
@@ -31,18 +57,42 @@ def note(text: str) -> None:
     sys.stderr.write(f"toolbox-tui: {plain_text(text)}\n")
 
 
-def error(message: str, hint: str = "", *, where: str = "") -> None:
-    """`toolbox-tui: error: [where: ]message` and `  hint: ...` on stderr."""
+def error(message: str, hint: str = "", *, where: str = "", kind: str = "error") -> None:
+    """`toolbox-tui: error: [where: ]message` and `  hint: ...` on stderr (`kind` replaces
+    "error", e.g. "internal error")."""
     prefix = f"{where}: " if where and where not in message else ""
-    sys.stderr.write(f"toolbox-tui: error: {plain_text(prefix + message)}\n")
+    sys.stderr.write(f"toolbox-tui: {kind}: {plain_text(prefix + message)}\n"
+                     if kind else f"toolbox-tui: {plain_text(prefix + message)}\n")
     if hint:
         sys.stderr.write(f"  hint: {plain_text(hint)}\n")
+    sys.stderr.flush()
 
 
 def emit(payload: dict[str, Any]) -> None:
     """A JSON document on stdout."""
-    sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
+    emit_text(json.dumps(payload, indent=2, default=str))
+
+
+def emit_text(document: str) -> None:
+    """A JSON document already serialized (`json.dumps` with its default `ensure_ascii`) on
+    stdout; any raw control character left in it is escaped, so none reaches a terminal."""
+    sys.stdout.write(_escape_controls(document) + "\n")
     sys.stdout.flush()
+
+
+def emit_record(record: dict[str, Any]) -> None:
+    """One NDJSON line on stdout (a streamed record: a log line...)."""
+    sys.stdout.write(json.dumps(record, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def _escape_controls(text: str) -> str:
+    """JSON text with C0/C1 controls and DEL outside strings' escapes turned into \\uXXXX
+    (json.dumps with ensure_ascii already does this; this guards documents built otherwise)."""
+    if not any(ord(ch) < 0x20 and ch != "\n" or 0x7f <= ord(ch) <= 0x9f for ch in text):
+        return text
+    return "".join(f"\\u{ord(ch):04x}" if (ord(ch) < 0x20 and ch != "\n") or 0x7f <= ord(ch) <= 0x9f
+                   else ch for ch in text)
 
 
 def project_json(stack: "Stack") -> dict[str, Any]:

@@ -7,7 +7,7 @@ import os
 import sys
 from typing import Any, Iterable, TextIO
 
-from toolbox_tui.cli.output import project_json
+from toolbox_tui.cli.output import Styled, project_json, write_line
 from toolbox_tui.compose.model import Stack
 from toolbox_tui.findings import AREAS, FAIL, PASS, SKIP, WARN, Check, summarize
 from toolbox_tui.sanitize import plain_text as _plain
@@ -40,38 +40,40 @@ def to_json(stack: Stack | None, checks: list[Check], extra: dict[str, Any] | No
 
 def render(stack: Stack, checks: Iterable[Check], *, stream: TextIO | None = None,
            verbose: bool = False) -> None:
+    """The doctor report. Every line goes through `cli.output.write_line`: names, paths and
+    texts from the repository are sanitized there; colours are `Styled` parts."""
     stream = stream if stream is not None else sys.stdout  # now, not at import (redirections)
     checks = list(checks)
     color = use_color(stream)
 
-    def c(code: str, text: str) -> str:
-        return f"\x1b[{code}m{text}\x1b[0m" if color else text
+    def line(*parts: str | Styled) -> None:
+        write_line(stream, *parts, color=color)
 
+    c = Styled
     rel = lambda p: os.path.relpath(p, stack.root_dir()) if p else ""  # noqa: E731
-    stream.write(c("1", f"toolbox-tui doctor — project {stack.name!r}") + "\n")
-    stream.write(f"  files: {', '.join(rel(str(f)) for f in stack.files)}"
-                 + (f"  (mode {stack.mode})" if stack.mode else "") + "\n")
+    line(c("1", f"toolbox-tui doctor — project {stack.name!r}"))
+    line(f"  files: {', '.join(rel(str(f)) for f in stack.files)}"
+         + (f"  (mode {stack.mode})" if stack.mode else ""))
     for area in AREAS:
         group = [x for x in checks if x.area == area]
         if not group:
             continue
         counts = summarize(group)
-        stream.write("\n" + c("1", AREA_TITLES.get(area, area)) +
-                     c("90", f"  {counts[PASS]} ok, {counts[FAIL]} failing, {counts[WARN]} warnings") + "\n")
+        line()
+        line(c("1", AREA_TITLES.get(area, area)),
+             c("90", f"  {counts[PASS]} ok, {counts[FAIL]} failing, {counts[WARN]} warnings"))
         shown = [x for x in group if verbose or x.status in (FAIL, WARN)]
         if not shown:
-            stream.write(c("32", "  ✓ all good") + "\n")
+            line(c("32", "  ✓ all good"))
         for x in shown:
-            stream.write(f"  {c(_COLOR[x.status], _MARK[x.status])} {_plain(x.title)}")
-            if x.file:
-                where = rel(x.file) + (f":{x.line}" if x.line else "")
-                stream.write(c("90", f"  ({where})"))
-            stream.write("\n")
+            where = (f"  ({rel(x.file)}" + (f":{x.line}" if x.line else "") + ")") if x.file else ""
+            line("  ", c(_COLOR[x.status], _MARK[x.status]), " ", x.title, c("90", where))
             if x.detail and x.status != PASS:
-                for line in _plain(x.detail).splitlines()[:8]:
-                    stream.write(f"      {line}\n")
+                for detail_line in _plain(x.detail).splitlines()[:8]:
+                    line("      ", detail_line)
             if x.hint and x.status in (FAIL, WARN):
-                stream.write(c("36", f"      → {_plain(x.hint)}") + "\n")
+                line(c("36", f"      → {x.hint}"))
     s = summarize(checks)
     verdict = c("31", f"{s[FAIL]} failing") if s[FAIL] else c("32", "nothing failing")
-    stream.write(f"\n{verdict}, {s[WARN]} warnings, {s[PASS]} passed, {s[SKIP]} skipped.\n")
+    line()
+    line(verdict, f", {s[WARN]} warnings, {s[PASS]} passed, {s[SKIP]} skipped.")

@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from toolbox_tui.cli.options import engine_client, load_project, store_options_parser
 from toolbox_tui.cli.output import emit, error, note, out
+from toolbox_tui import safe_read
 from toolbox_tui.errors import EvalError, UsageError
+from toolbox_tui.sanitize import display_name
 from toolbox_tui.secrets import kinds as sk
 
 if TYPE_CHECKING:
@@ -90,11 +92,10 @@ def _store(args: argparse.Namespace, stack: Stack) -> Any:
 def _read_value(name: str, kind: str, from_file: str | None) -> str:
 
     if from_file:
-        try:
-            with open(from_file, "rb") as fh:
-                value = _decode(name, fh.read(), from_file)
-        except OSError as exc:
-            raise UsageError(f"cannot read {from_file}: {exc.strerror}") from None
+        try:  # bounded: regular files only, at most safe_read.SECRET's limit
+            value = _decode(name, safe_read.read_bytes(from_file, safe_read.SECRET), from_file)
+        except safe_read.ReadRefused as exc:
+            raise UsageError(f"{name}: {exc.message}; nothing was stored", exc.hint) from None
         return value.rstrip("\n") if kind != sk.CERTIFICATE else value
     if sys.stdin.isatty():
         value = getpass.getpass(f"{name} ({kind}, input hidden): ")
@@ -104,7 +105,14 @@ def _read_value(name: str, kind: str, from_file: str | None) -> str:
                 raise UsageError(f"{name}: the two entries differ; nothing stored")
         return value
     raw = getattr(sys.stdin, "buffer", None)  # a text-only stdin (embedding, tests) has no bytes
-    value = _decode(name, raw.read(), "stdin") if raw is not None else sys.stdin.read()
+    try:  # bounded: `secrets set X < /dev/zero` is refused after 64 KiB, not read to MemoryError
+        value = (_decode(name, safe_read.read_stream(raw, safe_read.SECRET, "stdin"), "stdin")
+                 if raw is not None else sys.stdin.read(safe_read.SECRET.limit + 1))
+    except safe_read.ReadRefused as exc:
+        raise UsageError(f"{name}: {exc.message}", exc.hint) from None
+    if len(value) > safe_read.SECRET.limit:
+        raise UsageError(f"{name}: stdin gave more than the most toolbox-tui reads for a secret "
+                         "value; nothing was stored", safe_read.SECRET.hint)
     if kind != sk.CERTIFICATE:
         value = value[:-2] if value.endswith("\r\n") else value[:-1] if value.endswith("\n") else value
     return value
@@ -125,7 +133,7 @@ def _entry(entries: list, name: str) -> Any:
 
     e = find(entries, name)
     if e is None:
-        known = ", ".join(x.name for x in entries) or "none"
+        known = ", ".join(display_name(x.name) for x in entries) or "none"
         raise UsageError(f"{name!r} is not a secret of this stack (known: {known})")
     return e
 
@@ -154,13 +162,16 @@ def _cmd_list(args: argparse.Namespace) -> int:
     if not rows:
         out("  none found")
         return 0
-    w = max(len(r["name"]) for r in rows)
+    for r in rows:  # names from the repository: shown cleaned, with a digest when cleaning changed them
+        r["shown"] = display_name(r["name"])
+        r["used_by"] = [display_name(u) for u in r["used_by"]]
+    w = max(len(r["shown"]) for r in rows)
     for r in rows:
         flag = "set" if r["set"] else "MISSING"
         how = r["store"] or ("derived" if r["derived"] else "-")
         extra = " (generatable)" if r["generate"] and not r["set"] else ""
         users = ", ".join(r["used_by"]) or "-"
-        out(f"  {r['name']:<{w}}  {r['kind']:<11} {flag:<7}  {how:<11} used by {users}{extra}")
+        out(f"  {r['shown']:<{w}}  {r['kind']:<11} {flag:<7}  {how:<11} used by {users}{extra}")
     return 0
 
 

@@ -230,7 +230,10 @@ def _url_problems(value: str, rule: Rule) -> list[str]:
     if not parts.scheme or not parts.netloc:
         out.append("must be a URL like scheme://user:password@host:port/path")
     elif rule.url_schemes and parts.scheme.lower() not in rule.url_schemes:
-        out.append(f"must use scheme {' or '.join(rule.url_schemes[:2])}:// (got {parts.scheme}://)")
+        # never quote what was given: a value pasted in the wrong order can put the secret where
+        # the scheme belongs ("s3cr3t://..."), and this message reaches terminals and logs
+        out.append(f"must use scheme {' or '.join(rule.url_schemes[:2])}:// (the value uses "
+                   "another scheme)")
     elif not parts.hostname:
         out.append("must name a host")
     return out
