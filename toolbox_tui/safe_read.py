@@ -90,6 +90,13 @@ def too_large(path: str | os.PathLike, kind: Kind, size: int | None = None) -> R
                        f"{_size(kind.limit)} (it was not read)", file=str(path), hint=kind.hint)
 
 
+def not_regular(path: str, kind: Kind, mode: int) -> ReadRefused:
+    return ReadRefused(f"{kind.what} {shown(path)} is {_kind_of_mode(mode)}, not a regular file; "
+                       "it was not read", file=path,
+                       hint="Point at a regular file: toolbox-tui reads only regular files, so a "
+                            "pipe or a device can neither hang nor flood it.")
+
+
 def open_regular(path: str | os.PathLike, kind: Kind, *, follow: bool = True) -> int:
     """A read-only descriptor of `path`, which must be a regular file (the caller closes it)."""
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
@@ -110,16 +117,18 @@ def open_regular(path: str | os.PathLike, kind: Kind, *, follow: bool = True) ->
                    else "is a symbolic link loop")
             raise ReadRefused(f"{kind.what} {p} {why}; it was not read", file=p,
                               hint="Replace the link with the file itself.") from None
+        try:  # a socket cannot be opened at all (ENXIO): say what it is
+            mode = os.stat(p).st_mode
+        except OSError:
+            mode = stat.S_IFREG
+        if not stat.S_ISREG(mode):
+            raise not_regular(p, kind, mode) from None
         raise ReadRefused(f"cannot read {kind.what} {p}: {exc.strerror}", file=p,
                           hint="Check the path and its permissions.") from None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise ReadRefused(
-                f"{kind.what} {shown(p)} is {_kind_of_mode(st.st_mode)}, not a regular file; "
-                "it was not read", file=p,
-                hint="Point at a regular file: toolbox-tui reads only regular files, so a pipe "
-                     "or a device can neither hang nor flood it.")
+            raise not_regular(p, kind, st.st_mode)
         if st.st_size > kind.limit:
             raise too_large(p, kind, st.st_size)
         # Regular now: reads must block normally (O_NONBLOCK only guarded the open).

@@ -17,13 +17,16 @@ import traceback
 from typing import Any
 
 from toolbox_tui.errors import EXIT_EVAL, EXIT_INTERRUPTED, EXIT_USAGE
+from toolbox_tui.sanitize import plain_text
 
 HANGUP_GRACE = 5.0
 """Seconds the wizard may take to shut down after SIGHUP before the watchdog cleans up without it."""
 
 
 def _err(text: str) -> None:
-    sys.stderr.write(text + "\n")
+    """The launcher's one writer (before and after the app owns the terminal): the text can quote
+    the repository (a load error), so it is sanitized like the CLI's output layer does."""
+    sys.stderr.write(plain_text(text) + "\n")
 
 
 def run_wizard(args: Any) -> int:

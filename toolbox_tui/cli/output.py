@@ -7,7 +7,7 @@ built from parts (`write_line`): plain strings are untrusted and sanitized, and 
 sequences that reach the terminal are the SGR colours of `Styled` parts, added *after* their
 text was sanitized. JSON goes out through `emit` / `emit_text` / `emit_record`, which escape every
 non-ASCII character (a C1 control or a bidi override in a name cannot reach the terminal raw).
-`tests/cli/test_output_layer.py` checks that no other module of the CLI writes to stdout or stderr.
+`tests/test_output_layer.py` checks that no other module of the CLI writes to stdout or stderr.
 """
 
 from __future__ import annotations

@@ -82,11 +82,13 @@ def _compose_dotenv_files(opts: ProjectOptions, project_dir: Path, manifest: Man
     """The env files Compose reads for interpolation. A `.env` that exists but is not a regular
     file (a FIFO, `/dev/zero`) is kept in the list, so reading it is refused with its name
     *before* `docker compose` is run (which would hang on it or read it forever)."""
+    # absolute, not resolved: a refusal names the file as the user wrote it (`prod.env`), not
+    # only where a link leads (`/dev/zero`, which `safe_read.shown` adds)
     if opts.env_files:
-        return [Path(opts.cwd, e).resolve() for e in opts.env_files]
+        return [Path(os.path.abspath(Path(opts.cwd, e))) for e in opts.env_files]
     env_var = os.environ.get("COMPOSE_ENV_FILES")
     if env_var:
-        return [Path(opts.cwd, e).resolve() for e in env_var.split(",") if e]
+        return [Path(os.path.abspath(Path(opts.cwd, e))) for e in env_var.split(",") if e]
     if manifest is not None and manifest.env_file is not None:
         if manifest.env_file.parent.resolve() != project_dir.resolve() or manifest.env_file.name != ".env":
             return [manifest.env_file] if manifest.env_file.exists() else []
