@@ -39,6 +39,13 @@ def run(root: Path, *args: str, stdin: bytes | None = None, env: dict[str, str] 
                     "or reading without bound)")
 
 
+def said(err: str, root: Path) -> str:
+    """The first line of an error, with the test's directory shortened (for the record)."""
+    lines = err.strip().splitlines() or [""]
+    first = next((x for x in lines if "error:" in x), lines[0]).replace(str(root), "<repo>")
+    return first.replace("toolbox-tui: error: ", "")[:140]
+
+
 def clean(out: str, err: str, code: int, exits: set[int] = {0, 1, 2, 3}) -> None:
     bad = problems(out, err, code, exits=exits)
     for label, text in (("stdout", out), ("stderr", err)):
@@ -122,7 +129,7 @@ def test_env_file_that_is_not_a_regular_file_is_refused(tmp_path, record, what, 
     assert code == 3, (out, err)
     kind = "FIFO" if what == "fifo" else "character device"
     assert kind in err and "not a regular file" in err and ("prod.env" in err or ".env" in err), err
-    record.note(f"exit 3 at once: {err.strip().splitlines()[0][:120]}")
+    record.note(f"exit 3 at once: {said(err, root)}")
 
 
 def test_oversized_env_file_is_refused(tmp_path, record):
@@ -133,7 +140,7 @@ def test_oversized_env_file_is_refused(tmp_path, record):
     out, err, code = run(root, "doctor", "--no-engine")
     clean(out, err, code)
     assert code == 3 and "refusing files over 1.0 MiB" in err and ".env" in err, err
-    record.note(err.strip().splitlines()[0][-90:])
+    record.note(f"exit 3: {said(err, root)}")
 
 
 def test_markdown_fifo_and_dev_zero_are_skipped_by_name(tmp_path, record):
@@ -173,7 +180,7 @@ def test_secrets_set_from_dev_zero_is_refused(tmp_path, record):
     out, err = proc.stdout.decode(), proc.stderr.decode()
     clean(out, err, proc.returncode)
     assert proc.returncode == 2 and "64 KiB" in err and "nothing was stored" in err, err
-    record.note(f"exit 2: {err.strip().splitlines()[-2][:110]}")
+    record.note(f"exit 2: {said(err, root)}")
 
 
 @pytest.mark.parametrize("what", ["fifo", "/dev/zero"])
@@ -227,7 +234,7 @@ def test_alias_bomb_of_interpolated_strings(tmp_path, record):
     clean(out, err, code)
     assert code == 3 and "billion laughs" in err, err
     assert re.search(r"compose\.yaml:\d+:\d+", err), err
-    record.note(err.strip().splitlines()[0][-110:])
+    record.note(f"exit 3: {said(err, root)}")
 
 
 def test_interpolation_charges_every_alias_use(tmp_path, record):
@@ -241,7 +248,7 @@ def test_interpolation_charges_every_alias_use(tmp_path, record):
     out, err, code = run(root, "doctor", "--no-engine", "--no-docs")
     clean(out, err, code)
     assert code == 3 and "64 MiB" in err and re.search(r"compose\.yaml:1:\d+", err), err
-    record.note(err.strip().splitlines()[0][-110:])
+    record.note(f"exit 3: {said(err, root)}")
 
 
 def test_deeply_nested_defaults(tmp_path, record):
@@ -254,7 +261,7 @@ def test_deeply_nested_defaults(tmp_path, record):
     clean(out, err, code)
     assert code == 3 and "nesting is deeper than 64 levels" in err, err
     assert "compose.yaml:5" in err, err
-    record.note(err.strip().splitlines()[0][-80:])
+    record.note(f"exit 3: {said(err, root)}")
 
 
 def test_yaml_nesting_limit_names_the_file(tmp_path, record):
@@ -265,7 +272,7 @@ def test_yaml_nesting_limit_names_the_file(tmp_path, record):
     clean(out, err, code)
     assert code == 3 and "YAML nesting is deeper than 500" in err, err
     assert re.search(r"compose\.yaml:\d+", err), err
-    record.note(err.strip().splitlines()[0][-80:])
+    record.note(f"exit 3: {said(err, root)}")
 
 
 # --- case 9: no escape sequence from the repository reaches the terminal ------------------------
@@ -359,4 +366,4 @@ def test_url_validation_does_not_quote_the_scheme(tmp_path, record):
     clean(out, err, code)
     assert code == 1 and "must use scheme postgres" in err, err
     assert canary not in out and canary not in err
-    record.note(err.strip().splitlines()[-1][:100])
+    record.note(f"exit 1, value not quoted: {said(err, root)}")
