@@ -15,9 +15,12 @@ from pathlib import Path
 
 from tests.helpers.machine import REPO_ROOT
 
-ALLOWED = {Path("toolbox_tui/cli/output.py"), Path("screens/wizard/launch.py")}
-"""The one output layer, and the wizard launcher's `_err` (the faces may not import the CLI; it
-writes through `sanitize.plain_text`, checked below)."""
+ALLOWED = {Path("toolbox_tui/cli/output.py"), Path("screens/wizard/launch.py"),
+           Path("toolbox_tui/cli/entry.py")}
+"""The one output layer; the wizard launcher's `_err` (the faces may not import the CLI; it
+writes through `sanitize.plain_text`, checked below); and `cli/entry.py`, which must import
+nothing of the package before the signal handlers are in place and writes one constant line
+("interrupted", checked below)."""
 
 
 def direct_writes(source: str) -> list[int]:
@@ -68,3 +71,10 @@ def test_the_wizard_launcher_sanitizes_what_it_writes() -> None:
     source = (REPO_ROOT / "screens/wizard/launch.py").read_text(encoding="utf-8")
     assert direct_writes(source) and 'sys.stderr.write(plain_text(text) + "\\n")' in source
     assert source.count("sys.stderr.write(") == 1
+
+
+def test_the_entry_point_writes_only_constant_text() -> None:
+    tree = ast.parse((REPO_ROOT / "toolbox_tui/cli/entry.py").read_text(encoding="utf-8"))
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+             and n.func.attr == "write"]
+    assert calls and all(isinstance(a, ast.Constant) for c in calls for a in c.args)
