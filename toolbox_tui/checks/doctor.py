@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -66,7 +67,9 @@ def doctor_report(stack: Stack, *, engine: bool = True, client: Any = None,
     checks += env_checks(stack)
     checks += override_checks(stack)
     if docs:
-        checks += doc_checks(stack.root_dir())
+        mounts = {os.path.basename(str(x).rstrip("/")) for r in stack.path_refs() if r.kind == "bind"
+                  for x in (r.raw, r.target or "")}
+        checks += doc_checks(stack.root_dir(), stack.project_dir, stack.files, mounts)
     order = {a: i for i, a in enumerate(AREAS)}
     checks.sort(key=lambda c: order.get(c.area, len(order)))
     report = DoctorReport(checks=checks, verdict=verdict, engine_error=str(err) if err else None)
