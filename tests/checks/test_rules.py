@@ -190,3 +190,42 @@ def test_docs_read_what_a_newcomer_follows(tmp_path: Path) -> None:
         found == sorted(["app/My Guide.md", "app/missing.sh", "./app/setup.sh"])
     assert len({c.id for c in checks}) == len(checks)
     assert all(c.path.startswith(str(tmp_path)) for c in checks)
+
+
+@pytest.mark.parametrize("message,line", [
+    ("invalid containerPort: def", 5),
+    ("validating compose.yaml: services.web.ports.0 must be a string", 5),
+    ("services.web.image must be a string", 3),
+])
+def test_compose_errors_get_a_location(tmp_path: Path, message: str, line: int) -> None:
+    from toolbox_tui.checks.compose import ex_plain
+
+    stack = project(tmp_path, 'services:\n  web:\n    image: x\n    ports:\n      - "abc:def"\n')
+    check = ex_plain(stack, message)
+    assert (check.line, check.service) == (line, "web"), check
+    assert "location shown" not in check.hint
+
+
+def test_compose_error_without_location_says_so(tmp_path: Path) -> None:
+    from toolbox_tui.checks.compose import ex_plain
+
+    stack = project(tmp_path, "services:\n  web:\n    image: x\n")
+    check = ex_plain(stack, "something odd happened")
+    assert check.line is None and "did not say where" in check.hint
+
+
+def test_secret_from_an_unset_variable_fails(tmp_path: Path) -> None:
+    stack = project(tmp_path, "services:\n  web:\n    image: x\n    secrets: [api]\n"
+                              "secrets:\n  api:\n    environment: API_TOKEN\n")
+    [check] = [c for c in secret_checks(stack, swarm_manager=None) if c.id == "secrets.env_unset.api"]
+    assert check.status == "fail" and "API_TOKEN" in check.title and check.line == 6
+
+
+def test_same_service_port_twice_is_one_container(tmp_path: Path) -> None:
+    from toolbox_tui.checks.ports import port_checks
+
+    (tmp_path / "compose.override.yaml").write_text(
+        "services:\n  web:\n    ports: ['127.0.0.1:8000:80']\n")
+    stack = project(tmp_path, "services:\n  web:\n    image: x\n    ports: ['127.0.0.1:8000:8080']\n")
+    [check] = [c for c in port_checks(stack, containers=[]) if c.id == "prereq.port.8000/tcp"]
+    assert check.status == "fail" and "!override" in check.hint and "web" in check.title

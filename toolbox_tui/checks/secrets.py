@@ -22,6 +22,17 @@ def secret_checks(stack: Stack, *, swarm_manager: bool | None,
         where = dict(file=loc.file if loc else None, line=loc.line if loc else None,
                      column=loc.column if loc else None)
         users = ", ".join(sd.used_by)
+        if sd.kind == "environment" and sd.used_by and sd.environment \
+                and stack.environ.get(sd.environment) is None:
+            out.append(Check(
+                id=f"secrets.env_unset.{name}", area="secrets", severity="error", status=FAIL,
+                title=f"secret {name!r} (used by {users}) reads ${sd.environment}, which is not set",
+                detail=(f"`docker compose up` stops with: environment variable "
+                        f"\"{sd.environment}\" required by secret \"{name}\" is not set."),
+                hint=(f"Set {sd.environment} in the environment or the env file, or run "
+                      "`toolbox-tui secrets materialize` to provide it from the OS keyring."),
+                data=(("variable", sd.environment), ("used_by", sd.used_by)), **where))
+            continue
         if sd.kind != "external":
             continue
         cid = f"secrets.external.{name}"
