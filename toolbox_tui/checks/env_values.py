@@ -22,7 +22,7 @@ def _rel(stack: Stack, p: Path) -> str:
 
 
 def _script_hint(stack: Stack, scripts: list[Path], what: str) -> str:
-    names = " or ".join(f"./{_rel(stack, s)}" for s in scripts[:2])
+    names = f"./{_rel(stack, scripts[0])}"
     return (f"Run {names} first: the project's own set-up script {what} (it is the repository's "
             "code: read it before running it).")
 

@@ -219,7 +219,7 @@ def _variable_problem(stack: Stack, ref: PathRef, path: Path, problem: str, what
     env_file = stack.env_files[0] if stack.env_files else stack.project_dir / ".env"
     data += [("problem", problem), ("variables", tuple(names)), ("groups", ())]
     status, sev = (FAIL, "error") if outside or problem != "missing" or ref.required else (WARN, "warning")
-    detail = (f"It resolves to {path}" + (", outside the repository" if outside else "") + f" because {why}."
+    detail = (f"It resolves to {path}" + (" (outside the repository)" if outside else "") + f" because {why}."
               + (" Docker would create that directory on the engine's host." if problem == "missing"
                  and not ref.required else ""))
     return Check(severity=sev, status=status,

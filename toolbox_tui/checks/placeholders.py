@@ -42,8 +42,12 @@ def setup_scripts(dirs: Iterable[Path]) -> list[Path]:
     return out
 
 
+_SETUP_NAME = re.compile(r"(generate|gen[-_]|setup|install|init|bootstrap|config|passwords?)", re.I)
+
+
 def scripts_mentioning(scripts: Iterable[Path], word: str) -> list[Path]:
-    """The scripts whose text contains `word` as a whole word."""
+    """The scripts whose text contains `word` as a whole word, set-up scripts by name first
+    (`generate_config.sh` before `update.sh`)."""
     pat = re.compile(rf"(?<![\w.-]){re.escape(word)}(?![\w-])")
     out = []
     for p in scripts:
@@ -54,4 +58,4 @@ def scripts_mentioning(scripts: Iterable[Path], word: str) -> list[Path]:
             continue
         if pat.search(text):
             out.append(p)
-    return out
+    return sorted(out, key=lambda p: (not _SETUP_NAME.search(p.name), p.name))
