@@ -229,3 +229,12 @@ def test_same_service_port_twice_is_one_container(tmp_path: Path) -> None:
     stack = project(tmp_path, "services:\n  web:\n    image: x\n    ports: ['127.0.0.1:8000:8080']\n")
     [check] = [c for c in port_checks(stack, containers=[]) if c.id == "prereq.port.8000/tcp"]
     assert check.status == "fail" and "!override" in check.hint and "web" in check.title
+
+
+def test_fix_never_plans_for_a_path_under_an_unset_variable(tmp_path: Path) -> None:
+    from toolbox_tui.fixes.plan import fixable
+
+    stack = project(tmp_path, "services:\n  jicofo:\n    image: x\n    volumes:\n"
+                              "      - ${CONFIG}/jicofo:/config\n", {"jicofo/rootfs/s6/jicofo": "x\n"})
+    [check] = path_checks(stack)
+    assert not fixable(check)
