@@ -66,6 +66,22 @@ class Check:
         return default
 
 
+KIND_TEXT = {
+    "docs.missing": "references to missing files",
+    "paths.bind": "bind mount sources that do not exist (Docker creates empty directories)",
+    "secrets.plain_env": "secrets passed as plain environment variables",
+    "env.unset": "variables used without a default that are not set",
+    "env.placeholder": "placeholder values still in the env file",
+    "overrides.ports": "ports published on all interfaces",
+}
+"""How the human report names a group of warnings of one kind."""
+
+
+def kind_of(check: Check) -> str:
+    """The kind of a finding, for grouping: its id up to the second dot (`docs.missing`)."""
+    return ".".join(check.id.split(".")[:2])
+
+
 def summarize(checks: Iterable[Check]) -> dict[str, int]:
     counts = {s: 0 for s in STATUSES}
     for c in checks:

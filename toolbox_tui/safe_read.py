@@ -45,8 +45,8 @@ ENV = Kind("env file", 1 * MiB, "An env file holds KEY=VALUE lines; check --env-
 TEMPLATE = Kind("env template", 1 * MiB, "Check what the env template (.env.example) points at.")
 MANIFEST = Kind("manifest", 1 * MiB, "Check .toolbox-tui.yml.")
 DOC = Kind("Markdown file", 2 * MiB, "Pass --no-docs to skip the documentation check.")
-SECRET = Kind("secret value", 64 * KiB, "A secret value is at most 64 KiB; check the file or what "
-              "is piped to stdin.")
+SECRET = Kind("secret value", 500 * KiB, "A secret value is at most 500 KiB (what a Docker swarm secret "
+              "may hold); check the file or what is piped to stdin.")
 CONFIG = Kind("configuration file", 1 * MiB, "Check the file.")
 STATE = Kind("state file", 8 * MiB, "Remove the file; toolbox-tui writes it again.")
 

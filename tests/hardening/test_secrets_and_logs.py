@@ -57,7 +57,7 @@ EXPECT = {
     "tab inside": (1, f"control character U+0009 at character {_AT}"),
     "ESC first": (1, "an ESC (escape sequence) at character 1"),
     "invalid UTF-8": (2, f"not valid UTF-8 (bad byte at offset {_AT - 1})"),
-    "1 MB": (2, "stdin gave more than 64 KiB"),  # bounded read: refused before validation
+    "1 MB": (2, "stdin gave more than 500 KiB"),  # bounded read: refused before validation
     "embedded newlines": (1, "must be a single line"),
     "empty": (1, "at least 12 characters"),
     "CRLF": (0, "db_password: stored"),

@@ -179,7 +179,7 @@ def test_secrets_set_from_dev_zero_is_refused(tmp_path, record):
                               env={**os.environ, "NO_COLOR": "1"})
     out, err = proc.stdout.decode(), proc.stderr.decode()
     clean(out, err, proc.returncode)
-    assert proc.returncode == 2 and "64 KiB" in err and "nothing was stored" in err, err
+    assert proc.returncode == 2 and "500 KiB" in err and "nothing was stored" in err, err
     record.note(f"exit 2: {said(err, root)}")
 
 

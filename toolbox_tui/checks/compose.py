@@ -6,6 +6,7 @@ used for the path checks and the disagreement is kept for `--debug`.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ from toolbox_tui.compose.model import Stack
 from toolbox_tui.findings import FAIL, PASS, SKIP, Check
 from toolbox_tui.checks.paths import ref_id
 from toolbox_tui.sanitize import plain_text as _plain
+from toolbox_tui.compose.yaml_source import loc_of
 
 
 @dataclass
@@ -33,6 +35,38 @@ def _service_loc(stack: Stack, service: str, key: str | None = None):
     if svc is not None and key and hasattr(svc, "key_loc") and key in svc:
         return svc.key_loc(key)
     return svcs.key_loc(service) if hasattr(svcs, "key_loc") and service in svcs else None
+
+
+def _dotted_loc(stack: Stack, parts: list[str]):
+    """(deepest known location, service) of `services.web.ports.0` in the merged model."""
+    node: Any = stack.model
+    loc, service = None, (parts[1] if len(parts) > 1 else None)
+    for part in parts:
+        if isinstance(node, dict) and part in node:
+            loc = (node.key_loc(part) if hasattr(node, "key_loc") else None) or loc
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            loc = (node.item_loc(int(part)) if hasattr(node, "item_loc") else None) or loc
+            node = node[int(part)]
+        else:
+            break
+    return loc, service
+
+
+def _value_loc(node: Any, text: str, service: str | None, depth: int = 0):
+    """Where a scalar containing `text` (the value Compose quotes) is written; first match."""
+    if depth > 8:
+        return None, None
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for k, v in items:
+        svc = service if service is not None or depth > 0 else str(k)
+        if isinstance(v, (dict, list)):
+            loc, found = _value_loc(v, text, svc, depth + 1)
+            if loc is not None:
+                return loc, found
+        elif isinstance(v, str) and text in v and loc_of(v) is not None:
+            return loc_of(v), svc
+    return None, None
 
 
 def ex_plain(stack: Stack, message: str) -> Check:
@@ -57,10 +91,17 @@ def ex_plain(stack: Stack, message: str) -> Check:
                 loc, service = ref.loc, ref.service
         title = f"env_file {m.group(1)} does not exist, so Compose cannot load the project"
         hint = "Create the file, mark it `required: false`, or run `toolbox-tui fix`."
-    elif (m := re.search(r"services\.([\w.-]+)", msg)):
-        service = m.group(1)
-        if service in (stack.model.get("services") or {}):
-            loc = _service_loc(stack, service)
+    elif (m := re.search(r"\b(services(?:\.[\w-]+)+)", msg)):
+        parts = m.group(1).split(".")
+        extra = re.search(r"additional propert(?:y|ies) '?([\w.-]+)'? (?:is )?not allowed", msg, re.I)
+        loc, service = _dotted_loc(stack, parts + ([extra.group(1)] if extra else []))
+    if loc is None and (m := re.search(r":\s*([^\s:'\"]+)\s*$", msg.splitlines()[0])):
+        loc, service = _value_loc(stack.model.get("services") or {}, m.group(1), None)
+    if loc is None:
+        hint = ("Compose did not say where: run `docker compose config` in the project directory "
+                "for its full message, fix that setting, then re-run the doctor.")
+    elif hint.startswith("Fix the file at the location shown"):
+        hint = f"Fix {os.path.basename(loc.file)} line {loc.line}, then re-run the doctor."
     return Check(id="compose.config", area="compose", severity="error", status=FAIL, title=title,
                  detail=msg, hint=hint, service=service,
                  file=loc.file if loc else (str(stack.files[0]) if stack.files else None),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -9,6 +10,7 @@ from toolbox_tui.checks.compose import ComposeVerdict, compose_verdict
 from toolbox_tui.compose.model import Stack
 from toolbox_tui.checks.docs import doc_checks
 from toolbox_tui.checks.env import env_checks
+from toolbox_tui.checks.external import external_checks
 from toolbox_tui.findings import AREAS, FAIL, Check
 from toolbox_tui.checks.overrides import override_checks
 from toolbox_tui.checks.paths import path_checks
@@ -61,12 +63,15 @@ def doctor_report(stack: Stack, *, engine: bool = True, client: Any = None,
     verdict = compose_verdict(stack) if compose else None
     if verdict is not None:
         checks += verdict.checks
+        checks += external_checks(stack, verdict.config, client=client, engine=engine and err is None)
     checks += path_checks(stack, overrides=verdict.paths if verdict else None)
     checks += secret_checks(stack, swarm_manager=manager, swarm_secrets=swarm_names)
     checks += env_checks(stack)
     checks += override_checks(stack)
     if docs:
-        checks += doc_checks(stack.root_dir())
+        mounts = {os.path.basename(str(x).rstrip("/")) for r in stack.path_refs() if r.kind == "bind"
+                  for x in (r.raw, r.target or "")}
+        checks += doc_checks(stack.root_dir(), stack.project_dir, stack.files, mounts)
     order = {a: i for i, a in enumerate(AREAS)}
     checks.sort(key=lambda c: order.get(c.area, len(order)))
     report = DoctorReport(checks=checks, verdict=verdict, engine_error=str(err) if err else None)

@@ -9,20 +9,45 @@ from pathlib import Path
 from toolbox_tui.compose.model import Stack
 from toolbox_tui.findings import FAIL, PASS, WARN, Check
 from toolbox_tui.compose.env_files import env_file_problems, template_keys
+from toolbox_tui.checks.env_values import dangling_env_check, value_checks
 from toolbox_tui.safe_read import resolves_outside
 
 
-def _template(stack: Stack) -> Path | None:
+TEMPLATE_NAMES = (".env.example", ".env.template", ".env.sample", ".env.dist", "env.example",
+                  "example.env", "env.sample", "sample.env", "env.template", ".env.docker.example")
+"""Names projects give the template of their `.env`, in the order tried."""
+
+
+def _template(stack: Stack, target: Path) -> Path | None:
+    """The env template the project actually uses: the manifest's; else one beside the env file
+    (`X.example` of `--env-file X` first), the compose directory, then the repository root — and
+    only one that defines a variable the compose files use (a root `.env.example` may belong to
+    another tool)."""
     if stack.manifest is not None and stack.manifest.env_template is not None:
         return stack.manifest.env_template
-    for name in (".env.example", ".env.template", ".env.sample", ".env.docker.example"):
-        for d in (stack.project_dir, stack.root_dir()):
-            if (d / name).is_file():
-                return d / name
+    used = {u.name for u in stack.var_uses}
+    for p in _template_candidates(stack, target):
+        if not resolves_outside(p, stack.root_dir()) and used & set(template_keys(p)):
+            return p
     return None
 
 
+def _template_candidates(stack: Stack, target: Path) -> list[Path]:
+    """Existing files with a template's name, in the order tried (a candidate that resolves
+    outside the repository is never read: `env_checks` names it)."""
+    names = [target.name + s for s in (".example", ".dist", ".sample", ".template")]
+    names += [n for n in TEMPLATE_NAMES if n not in names]
+    dirs: list[Path] = []
+    for d in (target.parent, stack.project_dir, stack.root_dir()):
+        if d not in dirs:
+            dirs.append(d)
+    return [d / name for d in dirs for name in names if d / name != target and (d / name).is_file()]
+
+
 def _env_target(stack: Stack) -> Path:
+    """The env file Compose reads for interpolation (`--env-file`, the manifest's, else `.env`)."""
+    if stack.env_files:
+        return stack.env_files[0]
     if stack.manifest is not None and stack.manifest.env_file is not None:
         return stack.manifest.env_file
     return stack.project_dir / ".env"
@@ -56,19 +81,29 @@ def env_checks(stack: Stack) -> list[Check]:
                 out.append(_not_read(stack, path))
         return False
 
-    template = _template(stack)
+    target = _env_target(stack)
+    for candidate in _template_candidates(stack, target):
+        readable(candidate)  # one that leads outside the repository is named, not read
+    template = _template(stack, target)
     if template is not None and template.is_file() and not readable(template):
         template = None
     tkeys = set(template_keys(template)) if template and template.is_file() else set()
-    target = _env_target(stack)
     rel = os.path.relpath(target, stack.root_dir())
-    if template is not None and template.is_file():
+    if target.is_symlink() and not target.exists():
+        out.append(dangling_env_check(stack, target))
+    elif template is not None and template.is_file():
         trel = os.path.relpath(template, stack.root_dir())
+        needed = sorted({u.name for u in stack.unset_vars} & tkeys)
         if not target.exists():
-            out.append(Check(id="env.file.missing", area="env", severity="error", status=FAIL,
+            out.append(Check(id="env.file.missing", area="env",
+                             severity="error" if needed else "warning",
+                             status=FAIL if needed else WARN,
                              title=f"{rel} does not exist",
                              detail=f"The project documents its variables in {trel}, but there is no "
-                                    f"{rel} for Compose to read.",
+                                    f"{rel} for Compose to read."
+                                    + (f" Without it {', '.join(needed[:6])}"
+                                       + (f" (+{len(needed) - 6} more)" if len(needed) > 6 else "")
+                                       + " are empty." if needed else ""),
                              hint=f"Run `toolbox-tui fix` to create it from {trel}, then review the values.",
                              path=str(target), data=(("template", str(template)),)))
         elif readable(target):
@@ -92,6 +127,8 @@ def env_checks(stack: Stack) -> list[Check]:
                              title=f"{os.path.relpath(ef, stack.root_dir())}:{line} is not KEY=VALUE",
                              detail=f"Line {line}: {text!r}", file=str(ef), line=line,
                              hint="Fix or comment out the line (python-dotenv and Compose skip or reject it)."))
+    if readable(target):
+        out += value_checks(stack, target)
     seen: dict[str, list] = {}
     for use in stack.unset_vars:
         seen.setdefault(use.name, []).append(use)

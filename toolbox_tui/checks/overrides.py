@@ -62,12 +62,14 @@ def override_checks(stack: Stack) -> list[Check]:
                 add("privileged", "sets privileged: true", "The container gets full access to the host.",
                     "Drop privileged; add only the capabilities needed.")
             sec = svc.get("secrets")
-            if isinstance(sec, LList) and len(sec) == 0 and not sec.reset:
-                merged = stack.services[sname].secrets
+            merged = stack.services[sname].secrets
+            if isinstance(sec, LList) and len(sec) == 0 and not sec.reset and merged:
+                # with nothing to remove it is an extension point, not a mistake
                 add("secrets", "sets secrets: []",
                     "Compose merges lists from later files, so this does not remove the earlier "
-                    f"secrets: {sname} still needs {', '.join(merged) if merged else 'none'}.",
-                    "To drop them write `secrets: !reset []` (Compose >= 2.24); to keep them, delete the line.")
+                    f"secrets: {sname} still needs {', '.join(merged)}.",
+                    "If this file means to drop them, write `secrets: !reset []` (Compose >= 2.24); "
+                    "an empty list adds nothing.")
             caps = svc.get("cap_add")
             if isinstance(caps, LList) and caps:
                 add("cap_add", f"adds capabilities {', '.join(map(str, caps))}",

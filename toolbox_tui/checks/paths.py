@@ -11,7 +11,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from toolbox_tui.checks.repo_index import RepoIndex, content_groups
+from toolbox_tui.checks.placeholders import is_placeholder
+from toolbox_tui.checks.repo_index import RepoIndex, _common_suffix, _distance, content_groups
 from toolbox_tui.compose.model import Stack
 from toolbox_tui.compose.refs import PathRef
 from toolbox_tui.findings import FAIL, PASS, WARN, Check
@@ -77,10 +78,22 @@ def path_checks(stack: Stack, *, index: RepoIndex | None = None,
                              title=f"{what} of {owner} exists: {_display(stack, path)}",
                              data=tuple(data), **common))
             continue
+        culprits = _culprit_vars(stack, ref)
+        if culprits:
+            out.append(_variable_problem(stack, ref, path, problem, what, owner, culprits,
+                                         data, common))
+            continue
         if idx is None:
             idx = RepoIndex.build(stack.root_dir())
         want_dir = ref.expect == "dir"
         cands = idx.candidates(path, want_dir=want_dir)
+        if ref.expect == "any":
+            # Docker creates a directory for a missing source: a file of the same name is a
+            # candidate only when it is mounted under its own name (`./Caddyfile:/etc/caddy/Caddyfile`).
+            same_name = os.path.basename((ref.target or "").rstrip("/")) == path.name
+            cands = sorted(idx.candidates(path, want_dir=True) + (cands if same_name else []),
+                           key=lambda p: (-_common_suffix(p, path), _distance(p, path), str(p)))
+        cands = [c for c in cands if not _foreign(c, stack.project_dir, stack.root_dir())]
         groups = content_groups(cands) if cands and not want_dir else [(c,) for c in cands]
         data += [("problem", problem), ("groups", tuple(tuple(str(p) for p in g) for g in groups))]
         cand_text = ""
@@ -156,3 +169,62 @@ def _problem_text(stack: Stack, ref: PathRef, path: Path, problem: str, what: st
         detail = f"{_display(stack, path)} is a file.{cand_text}"
         hint = "Point the reference at a directory."
     return status, sev, title, detail, hint
+
+
+VENDORED_DIRS = {"vendor", "node_modules", "third_party", "third-party", "bower_components"}
+"""Directories holding other people's packages: never a source of a fix for this project."""
+_COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
+
+
+def _foreign(candidate: Path, project_dir: Path, root: Path) -> bool:
+    """True for a candidate inside a vendored package or another Compose project's directory
+    (a directory with its own compose file that does not contain this project)."""
+    project_dir = project_dir.resolve()
+    d = candidate.parent.resolve()
+    while d != d.parent and d != root and not project_dir.is_relative_to(d):
+        if d.name in VENDORED_DIRS or any((d / n).is_file() for n in _COMPOSE_NAMES):
+            return True
+        d = d.parent
+    return False
+
+
+def _culprit_vars(stack: Stack, ref: PathRef) -> list[tuple[str, str]]:
+    """(variable, why) for the variables written in this reference that are unset or still a
+    placeholder: then the path is wrong because of them, and the fix is the variable."""
+    loc = ref.loc
+    if loc is None:
+        return []
+    out: list[tuple[str, str]] = []
+    for use in stack.var_uses:
+        if use.loc is None or use.loc.file != loc.file or use.loc.line != loc.line:
+            continue
+        if any(n == use.name for n, _ in out):
+            continue
+        if not use.is_set and not use.has_default:
+            out.append((use.name, "unset"))
+        elif use.is_set and is_placeholder(stack.environ.get(use.name)):
+            out.append((use.name, "placeholder"))
+    return out
+
+
+def _variable_problem(stack: Stack, ref: PathRef, path: Path, problem: str, what: str, owner: str,
+                      culprits: list[tuple[str, str]], data: list[tuple[str, Any]],
+                      common: dict[str, Any]) -> Check:
+    """A path that is wrong because a variable in it is unset or a placeholder."""
+    names = [n for n, _ in culprits]
+    why = "; ".join(f"${{{n}}} is unset" if w == "unset" else
+                    f"${{{n}}} is still the placeholder {stack.environ.get(n, '')!r}"
+                    for n, w in culprits)
+    outside = not path.resolve().is_relative_to(stack.root_dir().resolve())
+    env_file = stack.env_files[0] if stack.env_files else stack.project_dir / ".env"
+    data += [("problem", problem), ("variables", tuple(names)), ("groups", ())]
+    status, sev = (FAIL, "error") if outside or problem != "missing" or ref.required else (WARN, "warning")
+    detail = (f"It resolves to {path}" + (" (outside the repository)" if outside else "") + f" because {why}."
+              + (" Docker would create that directory on the engine's host." if problem == "missing"
+                 and not ref.required else ""))
+    return Check(severity=sev, status=status,
+                 title=f"{what} of {owner} resolves to {path}: {why}",
+                 detail=detail,
+                 hint=f"Set {', '.join(names)} in {_display(stack, env_file)} (see the project's "
+                      "env template or README), then re-run the doctor.",
+                 data=tuple(data), **common)

@@ -85,6 +85,18 @@ def port_checks(stack: ComposeProject, *, containers: Sequence[ContainerPort] | 
         if twice:
             kw = {**_loc_fields(twice[1]), "service": getattr(twice[1], "service", None)}
             first, second = (_ref_text(r) for r in twice)
+            a, b = twice
+            if getattr(a, "service", None) == getattr(b, "service", None):
+                # one service, two files: Compose appends `ports` of later files (identical
+                # mappings are merged, so these differ) and the one container cannot start
+                return _check(
+                    f"prereq.port.{port}/{proto}", FAIL,
+                    f"Port {port}/{proto} is published twice by service {a.service}",
+                    f"{first} and {second} both publish host port {port}: Compose appends the "
+                    "`ports` of later files, so the one container asks for it twice and cannot "
+                    "start (port is already allocated)",
+                    "to replace the earlier file's ports, write `ports: !override` in the later "
+                    "file (Compose >= 2.24)", data={"port": port, "proto": proto}, **kw)
             return _check(f"prereq.port.{port}/{proto}", FAIL, f"Port {port}/{proto} is published twice",
                           f"host port {port}/{proto} is published by {first} and again by {second}; "
                           "the second container cannot start (port is already allocated)",

@@ -20,13 +20,12 @@ import re
 from typing import TYPE_CHECKING, Any, Iterable
 
 from toolbox_tui.findings import FAIL, PASS, WARN, Check
+from toolbox_tui.secret_names import holds_secret
 
 if TYPE_CHECKING:
     from toolbox_tui.compose.model import Stack
 
 AREA = "prod"
-SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIALS?)"
-                         r"(?!.*_FILE$)", re.I)
 _ROOT = {"root", "0", "0:0", "root:root"}
 
 
@@ -95,7 +94,7 @@ def prod_checklist(stack: Stack, *, client: Any = None) -> list[Check]:
         leaked = []
         env = data.get("environment")
         for key, value in _env_items(env):
-            if SECRET_NAME.search(key) and not key.upper().endswith("_FILE") and value not in (None, ""):
+            if value not in (None, "") and holds_secret(key, str(value)):
                 leaked.append(key)
         if leaked:
             out.append(_check(f"prod.env_secrets.{name}", FAIL,

@@ -7,13 +7,10 @@ secrets. Predict that here.
 
 from __future__ import annotations
 
-import re
-
 from toolbox_tui.compose.model import Stack
+from toolbox_tui.secret_names import file_variable, holds_secret
 from toolbox_tui.findings import FAIL, PASS, WARN, Check
 
-SECRET_NAME = re.compile(r"(PASSW(OR)?D|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIAL)",
-                         re.IGNORECASE)
 
 
 def secret_checks(stack: Stack, *, swarm_manager: bool | None,
@@ -25,6 +22,17 @@ def secret_checks(stack: Stack, *, swarm_manager: bool | None,
         where = dict(file=loc.file if loc else None, line=loc.line if loc else None,
                      column=loc.column if loc else None)
         users = ", ".join(sd.used_by)
+        if sd.kind == "environment" and sd.used_by and sd.environment \
+                and stack.environ.get(sd.environment) is None:
+            out.append(Check(
+                id=f"secrets.env_unset.{name}", area="secrets", severity="error", status=FAIL,
+                title=f"secret {name!r} (used by {users}) reads ${sd.environment}, which is not set",
+                detail=(f"`docker compose up` stops with: environment variable "
+                        f"\"{sd.environment}\" required by secret \"{name}\" is not set."),
+                hint=(f"Set {sd.environment} in the environment or the env file, or run "
+                      "`toolbox-tui secrets materialize` to provide it from the OS keyring."),
+                data=(("variable", sd.environment), ("used_by", sd.used_by)), **where))
+            continue
         if sd.kind != "external":
             continue
         cid = f"secrets.external.{name}"
@@ -50,16 +58,23 @@ def secret_checks(stack: Stack, *, swarm_manager: bool | None,
     for sname, svc in stack.services.items():
         env = svc.data.get("environment") or {}
         for key, value in env.items():
-            if not SECRET_NAME.search(str(key)) or str(key).upper().endswith("_FILE"):
-                continue
-            if value in (None, ""):
+            passed = value is None  # `- POSTGRES_PASSWORD`: Compose copies it from the environment
+            if passed:
+                value = stack.environ.get(str(key))
+            if value in (None, "") or not holds_secret(str(key), str(value)):
                 continue
             loc = env.key_loc(key) if hasattr(env, "key_loc") else None
+            file_var = file_variable(str(key), svc.image)
             out.append(Check(
                 id=f"secrets.plain_env.{sname}.{key}", area="secrets", severity="warning", status=WARN,
                 title=f"service {sname!r} gets {key} as a plain environment variable",
-                detail="Anyone who can `docker inspect` the container can read it.",
-                hint=f"Pass it as a Compose secret and read /run/secrets/... (or {key}_FILE).",
+                detail=("Its value comes from the environment or the env file (`- " + str(key) + "`). "
+                        if passed else "") + "Anyone who can `docker inspect` the container can read it.",
+                hint=(f"Pass it as a Compose secret and set {file_var}=/run/secrets/NAME (the image "
+                      "reads the value from that file)." if file_var else
+                      "Pass it as a Compose secret (mounted at /run/secrets/NAME) if the image can "
+                      "read it from a file; check the image's docs for a *_FILE variable."),
                 service=sname, file=loc.file if loc else None, line=loc.line if loc else None,
-                column=loc.column if loc else None))
+                column=loc.column if loc else None,
+                data=(("passed_through", passed), ("file_variable", file_var))))
     return out

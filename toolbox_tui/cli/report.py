@@ -9,13 +9,15 @@ from typing import Any, Iterable, TextIO
 
 from toolbox_tui.cli.output import Styled, project_json, write_line
 from toolbox_tui.compose.model import Stack
-from toolbox_tui.findings import AREAS, FAIL, PASS, SKIP, WARN, Check, summarize
+from toolbox_tui.findings import AREAS, FAIL, KIND_TEXT, PASS, SKIP, WARN, Check, kind_of, summarize
 from toolbox_tui.sanitize import plain_text as _plain
 
 AREA_TITLES = {"prereq": "Prerequisites", "compose": "Compose", "paths": "Paths",
                "secrets": "Secrets", "env": "Environment", "overrides": "Overrides", "docs": "Docs"}
 _MARK = {PASS: "✓", FAIL: "✗", WARN: "!", SKIP: "-"}
 _COLOR = {PASS: "32", FAIL: "31", WARN: "33", SKIP: "90"}
+GROUP_AT = 3
+"""More warnings of one kind than this are one line in the default report."""
 
 
 def use_color(stream: TextIO) -> bool:
@@ -54,6 +56,33 @@ def render(stack: Stack, checks: Iterable[Check], *, stream: TextIO | None = Non
     line(c("1", f"toolbox-tui doctor — project {stack.name!r}"))
     line(f"  files: {', '.join(rel(str(f)) for f in stack.files)}"
          + (f"  (mode {stack.mode})" if stack.mode else ""))
+    # Every failure is shown; warnings of one kind beyond GROUP_AT are one line (`-v`: all).
+    by_kind: dict[tuple[str, str], list[Check]] = {}
+    for x in checks:
+        if x.status == WARN:
+            by_kind.setdefault((x.area, kind_of(x)), []).append(x)
+    single = {m.id for ms in by_kind.values() if len(ms) <= GROUP_AT for m in ms}
+    grouped: dict[str, dict[str, list[Check]]] = {}
+    if not verbose:
+        for (area, kind), ms in by_kind.items():
+            if len(ms) > GROUP_AT:
+                grouped.setdefault(area, {})[kind] = ms
+
+    said: set[tuple[str, str]] = set()
+
+    def write_check(x: Check) -> None:
+        where = (f"  ({rel(x.file)}" + (f":{x.line}" if x.line else "") + ")") if x.file else ""
+        line("  ", c(_COLOR[x.status], _MARK[x.status]), " ", x.title, c("90", where))
+        key = (kind_of(x), x.hint)
+        if not verbose and x.hint and key in said:
+            return  # the same kind with the same next step: said once, above
+        said.add(key)
+        if x.detail and x.status != PASS and (verbose or x.status != WARN):
+            for detail_line in _plain(x.detail).splitlines()[:8]:
+                line("      ", detail_line)
+        if x.hint and x.status in (FAIL, WARN, SKIP):
+            line(c("36", f"      → {x.hint}"))
+
     for area in AREAS:
         group = [x for x in checks if x.area == area]
         if not group:
@@ -62,17 +91,25 @@ def render(stack: Stack, checks: Iterable[Check], *, stream: TextIO | None = Non
         line()
         line(c("1", AREA_TITLES.get(area, area)),
              c("90", f"  {counts[PASS]} ok, {counts[FAIL]} failing, {counts[WARN]} warnings"))
-        shown = [x for x in group if verbose or x.status in (FAIL, WARN)]
-        if not shown:
+        if verbose:
+            shown = group
+        else:
+            shown = [x for x in group if x.status == FAIL or (x.status == SKIP and area != "prereq")]
+            shown += [x for x in group if x.status == WARN and x.id in single]
+        if not shown and not grouped.get(area):
             line(c("32", "  ✓ all good"))
         for x in shown:
-            where = (f"  ({rel(x.file)}" + (f":{x.line}" if x.line else "") + ")") if x.file else ""
-            line("  ", c(_COLOR[x.status], _MARK[x.status]), " ", x.title, c("90", where))
-            if x.detail and x.status != PASS:
-                for detail_line in _plain(x.detail).splitlines()[:8]:
-                    line("      ", detail_line)
-            if x.hint and x.status in (FAIL, WARN):
-                line(c("36", f"      → {x.hint}"))
+            write_check(x)
+        for kind, members in grouped.get(area, {}).items():
+            files = {m.file for m in members if m.file}
+            text = KIND_TEXT.get(kind, f"{kind} warnings")
+            in_files = f" in {len(files)} file(s)" if len(files) > 1 else (
+                f" in {rel(next(iter(files)))}" if files else "")
+            line("  ", c(_COLOR[WARN], _MARK[WARN]), f" {len(members)} {text}{in_files}",
+                 c("90", " — `-v` lists them"))
+            hints = {m.hint for m in members}
+            if len(hints) == 1 and members[0].hint:
+                line(c("36", f"      → {members[0].hint}"))
     s = summarize(checks)
     verdict = c("31", f"{s[FAIL]} failing") if s[FAIL] else c("32", "nothing failing")
     line()

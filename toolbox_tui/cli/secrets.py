@@ -105,7 +105,7 @@ def _read_value(name: str, kind: str, from_file: str | None) -> str:
                 raise UsageError(f"{name}: the two entries differ; nothing stored")
         return value
     raw = getattr(sys.stdin, "buffer", None)  # a text-only stdin (embedding, tests) has no bytes
-    try:  # bounded: `secrets set X < /dev/zero` is refused after 64 KiB, not read to MemoryError
+    try:  # bounded: `secrets set X < /dev/zero` is refused after 500 KiB, not read to MemoryError
         value = (_decode(name, safe_read.read_stream(raw, safe_read.SECRET, "stdin"), "stdin")
                  if raw is not None else sys.stdin.read(safe_read.SECRET.limit + 1))
     except safe_read.ReadRefused as exc:

@@ -38,6 +38,10 @@ class ComposeProject(Protocol):
     def published_ports(self) -> list[PortRef]: ...
 
 
+COMPOSE_SETS = frozenset({"COMPOSE_PROJECT_NAME"})
+"""Variables Compose defines for interpolation itself: never unset."""
+
+
 class Stack:
     """A loaded Compose project. Built by `toolbox_tui.compose.project.load_stack`."""
 
@@ -200,7 +204,9 @@ class Stack:
 
     @property
     def unset_vars(self) -> list[VarUse]:
-        return [u for u in self.var_uses if not u.has_default and not u.is_set]
+        # Compose sets COMPOSE_PROJECT_NAME itself (to the project name) before interpolating.
+        return [u for u in self.var_uses if not u.has_default and not u.is_set
+                and u.name not in COMPOSE_SETS]
 
     # - compose arguments
     def compose_args(self) -> list[str]:

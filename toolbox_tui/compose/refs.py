@@ -82,8 +82,17 @@ class Service:
 _SIZE_SUFFIX = re.compile(r"\.[A-Za-z0-9_-]{1,12}$")
 
 
+_DIR_SUFFIX = re.compile(r"\.d$")
+"""`conf.d`, `local.d`, `override.d`: the Unix convention for a directory of drop-in files."""
+
+
 def looks_like_file(*names: str) -> bool:
-    """A mount whose source or target has a file extension (`redis.conf`) expects a file."""
+    """A mount whose source or target has a file extension (`redis.conf`) expects a file.
+
+    A trailing `/` on either side says directory, and so does a `.d` suffix (`conf.d`): neither
+    is ever taken for a file, whatever the other side looks like."""
+    if any(n.endswith(("/", "\\")) or _DIR_SUFFIX.search(n) for n in names):
+        return False
     for n in names:
         base = os.path.basename(n.rstrip("/\\"))
         if base.startswith(".") and base.count(".") == 1:

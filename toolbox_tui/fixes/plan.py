@@ -102,8 +102,10 @@ class FixPlan:
 # --- the plan ----------------------------------------------------------------------------------
 
 def fixable(check: Check) -> bool:
-    """Findings this planner handles: failing/warning path checks and a missing env file."""
-    if check.status not in (FAIL, WARN):
+    """Findings this planner handles: failing/warning path checks and a missing env file — not a
+    path that is wrong because a variable in it is unset or a placeholder (the fix is the
+    variable, never files copied to where it points)."""
+    if check.status not in (FAIL, WARN) or check.extra("variables"):
         return False
     return check.area == "paths" or check.id == "env.file.missing"
 

@@ -170,10 +170,8 @@ def build_inventory(stack: Stack) -> list[SecretEntry]:
                 accs[secret.lower()].use(svc_name)
         data = getattr(svc, "data", None) or {}
         for var, value in _env_items(data.get("environment")):
-            if not sk.is_secret_like(var):
-                continue
-            if value is not None and value.startswith("/run/secrets/"):
-                continue  # the variable points at a mounted secret file: fine
+            if not sk.holds_secret(var, value):
+                continue  # not secret-like, or a number, a path (/run/secrets/x), a plain URL
             a = acc(var)
             a.add("environment")
             a.use(svc_name)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Callable, Mapping
 from urllib.parse import quote, urlsplit
 
+from toolbox_tui import secret_names
 from toolbox_tui.errors import EXIT_FAIL, ToolboxError
 
 PASSWORD, URL, API_KEY, TOKEN, CERTIFICATE, TEXT = (
@@ -63,14 +64,9 @@ _NAME_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (TOKEN, re.compile(r"(token|jwt|secret|encryption_key|signing_key|_salt$|hmac|session_key|_key$)", re.I)),
 )
 
-SECRET_LIKE = re.compile(
-    r"(password|passwd|passphrase|secret|token|api_?key|apikey|access_key|private_key|credential|"
-    r"_dsn$|^dsn$|database_url|redis_url|broker_url|encryption_key|signing_key|jwt|auth_key)", re.I)
-"""Variable names that probably hold a secret value."""
-
-_NOT_SECRET = re.compile(r"(_file$|_path$|_dir$|_ttl$|_expir|_timeout$|_length$|_algorithm$|_enabled$|"
-                         r"_user(name)?$|_host$|_port$|_name$|_id_file$|_mode$|_type$)", re.I)
-"""Names that mention a secret but hold a path, a size or a switch (`JWT_SECRET_FILE`, `TOKEN_TTL`)."""
+SECRET_LIKE, NOT_SECRET = secret_names.SECRET_LIKE, secret_names.NOT_SECRET
+"""Variable names that probably hold a secret, and names that mention one but do not (one
+definition: `toolbox_tui.secret_names`)."""
 
 _THIRD_PARTY = re.compile(r"(openai|anthropic|aws|gcp|azure|stripe|github|gitlab|slack|sendgrid|twilio|"
                           r"roblox|langcache|google|sentry|mailgun|pusher|cloudflare|datadog)", re.I)
@@ -80,9 +76,8 @@ KNOWN_PREFIXES = {"openai": "sk-", "anthropic": "sk-ant-", "github": "gh", "stri
 """Key prefixes inferred from a third-party name when the manifest gives none."""
 
 
-def is_secret_like(name: str) -> bool:
-    """True for variable names that look like they carry a secret (`POSTGRES_PASSWORD`, `JWT_SECRET`)."""
-    return bool(SECRET_LIKE.search(name)) and not _NOT_SECRET.search(name)
+is_secret_like = secret_names.is_secret_like
+holds_secret = secret_names.holds_secret
 
 
 def infer_kind(name: str, *, file: str | None = None) -> str:
