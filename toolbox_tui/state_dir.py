@@ -26,7 +26,7 @@ from toolbox_tui.errors import EXIT_FAIL, ToolboxError
 APP_DIR_NAME = "toolbox-tui"
 """The folder under the state home holding one folder per repository."""
 STATE_DIR_NAME = ".toolbox-tui"
-"""Where versions before 0.2 kept state, at the repository root. Never read as state."""
+"""Where earlier versions kept state, at the repository root. Never read as state."""
 SECRETS_OVERRIDE_NAME = "compose.secrets.yml"
 """The generated override that turns external secrets into file secrets for `docker compose`."""
 SECRETS_RECORD_NAME = "secrets.json"
