@@ -406,3 +406,36 @@ def test_a_secret_named_dot_dot(tmp_path, record, keyring_backend, other):
         record.note("'..' written as _.. in the private folder, removed again")
     finally:
         purge_keyring(name)
+
+
+# --- the private state folder itself ---------------------------------------------------------------
+
+@pytest.mark.parametrize("how", ["a symbolic link", "owned by another user", "group-writable"])
+def test_an_unsafe_state_folder_is_refused(tmp_path, record, how):
+    record.case(TRUST, f"the private state folder is {how}: `fix --apply` refuses")
+    root = _fix_project(tmp_path / "repo")
+    sd = state_dir_for(root)
+    sd.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    if how == "a symbolic link":
+        sd.symlink_to(elsewhere)
+    else:
+        sd.mkdir(mode=0o700)
+        if how == "owned by another user":
+            os.chown(sd, 65534, 65534)
+        else:
+            os.chmod(sd, 0o770)
+    before = tree_digest(root)
+    try:
+        out, err, code = run_exe(["fix", "--apply", "--yes"], root)
+        _clean(out, err, code, {1, 3})
+        assert code in (1, 3) and "Applied" not in out
+        assert str(sd) in err and "refusing to use it" in err and "hint:" in err, err
+        assert tree_digest(root) == before and not any(elsewhere.iterdir())
+        record.note(err.strip().splitlines()[0][:120])
+    finally:
+        if sd.is_symlink():
+            sd.unlink()
+        else:
+            shutil.rmtree(sd)
