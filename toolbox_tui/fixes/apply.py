@@ -90,6 +90,10 @@ def preflight(plan: FixPlan) -> dict[int, bytes]:
                 raise FixError(f"{rel(src, plan.root)}: permission denied reading it",
                                "Fix its permissions or choose another candidate.")
         if action.kind == "rewrite":
+            if os.path.islink(target):
+                raise FixError(f"{shown} is a symbolic link (to {os.readlink(target)}); refusing to "
+                               "rewrite through it", "Nothing was changed. Choose the copy fix "
+                               "(--choose ID=copy), or edit the file the link points to yourself.")
             if not exists or not target.is_file():
                 raise _replan(f"{shown} no longer exists")
             if sha256_file(target) != action.target_sha256:
