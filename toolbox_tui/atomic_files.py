@@ -1,15 +1,15 @@
-"""File operations a fix needs to be safe: hashes, atomic replace, no-clobber copy.
+"""File operations writers need to be safe: hashes, atomic replace (fixes write through
+`toolbox_tui.fixes.anchored`, which adds the no-clobber copy and the walk without links).
 
 Kept apart from the fix journal so other writers of user files (the env file, the secrets
 override) can use the same guarantees: a reader sees the old bytes or the new, never half; mode
-and owner survive a replace; a copy never overwrites what appeared meanwhile.
+and owner survive a replace.
 """
 
 from __future__ import annotations
 
 import errno
 import os
-import shutil
 import stat
 import tempfile
 from pathlib import Path
@@ -109,38 +109,6 @@ def silent_unlink(path: Path) -> None:
         os.unlink(path)
     except OSError:
         pass
-
-
-def copy_file_new(src: Path, dst: Path, *, mode: int | None = None) -> None:
-    """Copy `src` to the new path `dst` (copy2 semantics) without ever clobbering or exposing a
-    partial file: copy to a temp name, fsync, then hard-link into place (fails if dst exists)."""
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tbx-tmp", dir=dst.parent)
-    except OSError as exc:
-        raise named(exc, dst) from None
-    os.close(fd)
-    try:
-        try:
-            shutil.copy2(src, tmp)
-        except OSError as exc:  # reading src is reported as src; writing the copy as dst
-            if exc.errno in DISK_FULL or exc.filename in (None, tmp):
-                raise named(exc, dst) from None
-            raise
-        if mode is not None:
-            os.chmod(tmp, mode)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        try:
-            os.link(tmp, dst)
-        except OSError as exc:
-            if exc.errno == errno.EEXIST:
-                raise
-            if os.path.lexists(dst):
-                raise FileExistsError(errno.EEXIST, "exists", str(dst)) from None
-            os.replace(tmp, dst)  # filesystems without hard links
-    finally:
-        silent_unlink(Path(tmp))
-    fsync_dir(dst.parent)
 
 
 def writable(path: Path) -> bool:

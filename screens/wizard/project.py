@@ -15,6 +15,8 @@ from textual.message import Message
 from textual.widgets import Static
 
 from toolbox_tui.paths import rel
+from toolbox_tui.sanitize import plain_text
+from toolbox_tui.state_dir import LEGACY_WHY, legacy_hint, legacy_state_dir
 from toolbox_tui.screens.dialogs import TextDialog
 from toolbox_tui.screens.stylesheets import load_css
 from toolbox_tui.screens.wizard.step_base import StepScreen, user_error
@@ -54,6 +56,10 @@ def project_table(stack: Stack) -> Table:
                                style="" if manifest is not None else "dim"))
     names = list(stack.services)
     t.add_row(f"Services ({len(names)})", Text(", ".join(names)))
+    legacy = legacy_state_dir(stack.state_root)
+    if legacy is not None:  # old state, or shipped by the repository: never read
+        t.add_row("Ignored", Text(plain_text(f"{rel(legacy, root)}/ — {LEGACY_WHY}; "
+                                             f"{legacy_hint(stack.state_root)}."), style="yellow"))
     return t
 
 

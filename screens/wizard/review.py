@@ -46,7 +46,7 @@ def plan_text(stack: Stack, needed: list[str], timeout: float) -> Text:
     if needed:
         out.append(f" {n}. ", style="bold")
         out.append(f"Write {len(needed)} secret file(s), mode 0600 in a private 0700 directory, and "
-                   f".toolbox-tui/compose.secrets.yml (file paths only, never values): "
+                   f"compose.secrets.yml in your state folder (file paths only, never values): "
                    f"{', '.join(needed)}.\n")
         n += 1
     out.append(f" {n}. ", style="bold")

@@ -385,10 +385,16 @@ def test_rewrite_keeps_mode_and_is_atomic(example_copy: Path) -> None:
     assert not [p for p in (example_copy / COMPOSE).iterdir() if p.name.endswith(".tbx-tmp")]
 
 
-def test_state_dir_keeps_itself_out_of_git(example_copy: Path) -> None:
+def test_state_lives_outside_the_repository_in_a_private_folder(example_copy: Path) -> None:
     stack = load(example_copy)
-    apply_plan(plan_for(stack), stack.state_dir)
-    assert (stack.state_dir / ".gitignore").read_text().splitlines()[-1] == "*"
+    result = apply_plan(plan_for(stack), stack.state_dir)
+    state_home = Path(os.environ["XDG_STATE_HOME"])
+    assert Path(result.run_dir).is_relative_to(state_home / "toolbox-tui")
+    assert not (example_copy / ".toolbox-tui").exists()
+    for d in (stack.state_dir.parent, stack.state_dir, Path(result.run_dir)):
+        st = os.lstat(d)
+        assert stat.S_IMODE(st.st_mode) == 0o700 and st.st_uid == os.getuid(), d
+    assert (stack.state_dir / "root.txt").read_text().strip() == str(example_copy.resolve())
 
 
 @pytest.mark.engine

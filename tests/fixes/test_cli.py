@@ -14,6 +14,7 @@ import pytest
 
 from tests.helpers.fixes import BASE, COMPOSE, snapshot
 from toolbox_tui.cli.main import main
+from toolbox_tui.compose.project import ProjectOptions, load_stack
 
 
 @pytest.fixture
@@ -59,7 +60,8 @@ def test_apply_json_then_idempotent_then_undo(in_example: Path, capsys) -> None:
     assert {a["kind"] for a in doc["plan"]} == {"copy", "template"}
     result = doc["result"]
     assert result["status"] == "applied" and result["remaining"] == []
-    assert Path(result["run_dir"]).parent == in_example / ".toolbox-tui" / "runs"
+    assert Path(result["run_dir"]).parent == load_stack(ProjectOptions(cwd=str(in_example))).state_dir / "runs"
+    assert not (in_example / ".toolbox-tui").exists()
     if shutil.which("docker") and result["compose_config"] is not None:
         assert result["compose_config"]["ok"], result["compose_config"]
 

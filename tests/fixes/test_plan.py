@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.fixes import check
+from toolbox_tui.state_dir import state_dir_for
 from toolbox_tui.findings import PASS, WARN, Check
 from toolbox_tui.fixes.apply import apply_plan
 from toolbox_tui.fixes.undo import undo
@@ -69,10 +70,10 @@ def test_directories_default_to_mkdir_and_apply(repo: Path, tmp_path: Path) -> N
     plan = _plan(repo, [c])
     (action,) = plan.actions
     assert action.kind == "mkdir"
-    result = apply_plan(plan, tmp_path / "state")
+    result = apply_plan(plan, state_dir_for(repo))
     assert target.is_dir()
     assert [e["type"] for e in result.actions[0]["created"]] == ["dir", "dir"]
-    undo(tmp_path / "state")
+    undo(state_dir_for(repo))
     assert not (repo / "proj" / "data").exists()
 
 

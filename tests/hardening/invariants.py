@@ -50,7 +50,7 @@ def run_exe(args: list[str], cwd: Path, *, stdin: bytes | None = None,
             proc.returncode)
 
 
-def tree_digest(root: Path, *, skip: tuple[str, ...] = (".toolbox-tui",)) -> dict[str, str]:
+def tree_digest(root: Path, *, skip: tuple[str, ...] = ()) -> dict[str, str]:
     """sha256 of every regular file under `root` (relative path -> digest), to prove no edits."""
     out = {}
     for dirpath, dirnames, filenames in os.walk(root):

@@ -28,6 +28,7 @@ import pytest
 from .invariants import problems, run_exe, tree_digest
 
 from tests.helpers.secrets import make_project, purge_keyring
+from toolbox_tui.state_dir import state_dir_for
 
 DISK = "disk fills during a write"
 EDIT = "compose file edited while the wizard is open"
@@ -105,9 +106,11 @@ def _which_write(err: str) -> str:
     return "`fix --apply`: unrecognised message"
 
 
-def test_disk_fills_during_fix_apply(tmpfs, record):
+def test_disk_fills_during_fix_apply(tmpfs, record, monkeypatch):
     """Three copies (one 60 KB) and a rewrite of the compose file; free space swept page by page
-    from zero until the run fits, so every write of the run is once the one that fails."""
+    from zero until the run fits, so every write of the run is once the one that fails. The
+    private state folder (backups, journal) is on the same small filesystem."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmpfs / "state"))
     proj = tmpfs / "proj"
     (proj / "other").mkdir(parents=True)
     (proj / "compose.yaml").write_text(FIX_COMPOSE + "# " + "padding " * 1000 + "\n")
@@ -122,7 +125,7 @@ def test_disk_fills_during_fix_apply(tmpfs, record):
     failures: list[str] = []
     done = False
     for free in range(0, 40):
-        shutil.rmtree(proj / ".toolbox-tui", ignore_errors=True)
+        shutil.rmtree(state_dir_for(proj), ignore_errors=True)
         leave_free(tmpfs, free)
         out, err, code = run_exe(args, proj)
         if code == 0:
@@ -134,11 +137,11 @@ def test_disk_fills_during_fix_apply(tmpfs, record):
             bad.append("files changed: " + ", ".join(sorted(k for k in set(now) | set(original)
                                                             if now.get(k) != original.get(k))))
         bad += [f"temp file left: {t}" for t in temp_files(proj)]
-        bad += message_problems(err, out, ("config/", "compose.yaml", ".toolbox-tui"))
-        for backup in (proj / ".toolbox-tui").rglob("backups/*"):
+        bad += message_problems(err, out, ("config/", "compose.yaml", "toolbox-tui/"))
+        for backup in state_dir_for(proj).rglob("backups/*"):
             if backup.read_bytes() != compose_bytes:
-                bad.append(f"partial backup left: {backup.relative_to(proj)}")
-        for run in (proj / ".toolbox-tui" / "runs").glob("*") if (proj / ".toolbox-tui" / "runs").is_dir() else ():
+                bad.append(f"partial backup left: {backup.relative_to(state_dir_for(proj))}")
+        for run in (state_dir_for(proj) / "runs").glob("*") if (state_dir_for(proj) / "runs").is_dir() else ():
             if not (run / "journal.json").is_file():
                 bad.append(f"run directory without a journal left: {run.name}")
         case = _which_write(err)
@@ -226,7 +229,7 @@ def test_disk_fills_during_secrets_materialize(tmpfs, tmp_path, keyring_backend,
             bad += [f"temp file left: {t}" for t in temp_files(runtime)]
             if tree_digest(root) != original:
                 bad.append("project files changed")
-            if (root / ".toolbox-tui" / "compose.secrets.yml").exists():
+            if (state_dir_for(root) / "compose.secrets.yml").exists():
                 bad.append("override written although the secret files were not")
             bad += message_problems(err, out, (f"{runtime}/",))  # a path in it, not just the prefix
             m = re.search(r"cannot write \S*/(\w+):", err)
@@ -248,9 +251,11 @@ def test_disk_fills_during_secrets_materialize(tmpfs, tmp_path, keyring_backend,
 
 
 @pytest.mark.keyring
-def test_disk_fills_writing_the_secrets_override(tmpfs, tmp_path, keyring_backend, record):
-    """The secret files fit (runtime dir elsewhere) but the project's disk is full: the override or
-    the secrets journal cannot be written, so the secret files just written must go again."""
+def test_disk_fills_writing_the_secrets_override(tmpfs, tmp_path, keyring_backend, record, monkeypatch):
+    """The secret files fit (runtime dir elsewhere) but the state folder's disk is full: the
+    override or the secrets journal cannot be written, so the secret files just written must go
+    again."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmpfs / "state"))
     name = f"tbxtest-{pysecrets.token_hex(4)}"
     root = make_project(tmpfs / "proj", name)
     runtime = tmp_path / "runtime"
@@ -263,7 +268,7 @@ def test_disk_fills_writing_the_secrets_override(tmpfs, tmp_path, keyring_backen
         seen: dict[str, list[str]] = {}
         failures = []
         for free in (0, 1):
-            shutil.rmtree(root / ".toolbox-tui", ignore_errors=True)
+            shutil.rmtree(state_dir_for(root), ignore_errors=True)
             (tmpfs / "zz-filler").unlink(missing_ok=True)
             leave_free(tmpfs, free)
             out, err, code = run_exe(["secrets", "materialize", "--target", "compose"], root, env=env)
@@ -275,10 +280,10 @@ def test_disk_fills_writing_the_secrets_override(tmpfs, tmp_path, keyring_backen
             bad += [f"temp file left: {t}" for t in temp_files(root) + temp_files(runtime)]
             if tree_digest(root) != original:
                 bad.append("project files changed")
-            override = root / ".toolbox-tui" / "compose.secrets.yml"
+            override = state_dir_for(root) / "compose.secrets.yml"
             if override.exists():
                 bad.append("an override naming secret files that were removed is left")
-            bad += message_problems(err, out, (".toolbox-tui",))
+            bad += message_problems(err, out, ("toolbox-tui/",))
             what = "secrets.json" if "secrets.json" in err else "compose.secrets.yml" \
                 if "compose.secrets.yml" in err else "the state directory"
             seen.setdefault(f"`secrets materialize`: {what} (after the secret files)", []).append(

@@ -29,6 +29,7 @@ from .invariants import EXE, problems, run_exe
 
 from tests.helpers.dockerd import ensure_dockerd, poll, stop_dockerd, the_dockerd
 from tests.helpers.secrets import purge_keyring
+from toolbox_tui.state_dir import state_dir_for
 
 KLASS = "dockerd killed during `up` (real engine)"
 
@@ -175,7 +176,7 @@ class _Dashboard:
 def _secret_files(root: Path) -> list[Path]:
     import json
 
-    journal = root / ".toolbox-tui" / "secrets.json"
+    journal = state_dir_for(root) / "secrets.json"
     if not journal.exists():
         return []
     return [Path(p) for p in (json.loads(journal.read_text()).get("files") or {}).values()]

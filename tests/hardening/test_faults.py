@@ -20,6 +20,7 @@ import pytest
 from .invariants import EXE, problems, run_exe, tree_digest
 
 from tests.helpers.secrets import make_project, purge_keyring
+from toolbox_tui.state_dir import state_dir_for
 
 
 def _reference_after_apply(example: Path, tmp: Path) -> dict[str, str]:
@@ -148,7 +149,7 @@ def test_disk_full_during_secrets_materialize(small_tmpfs, tmp_path, keyring_bac
         assert not bad, bad
         leftovers = [p for p in small_tmpfs.rglob("*") if p.is_file() and not p.name.startswith("zz-")]
         assert not leftovers, leftovers
-        override = root / ".toolbox-tui" / "compose.secrets.yml"
+        override = state_dir_for(root) / "compose.secrets.yml"
         assert not override.exists(), "override written although the secret files were not"
         record.note(f"exit {code}: {err.strip().splitlines()[0][:120]}")
     finally:
@@ -227,11 +228,11 @@ def test_signal_during_secrets_materialize(sig, tmp_path, keyring_backend, recor
             if "init_import_site" in e_s:
                 bad = [b for b in bad if not b.startswith("traceback")]
             files = [p for p in runtime.rglob("*") if p.is_file()]
-            override = root / ".toolbox-tui" / "compose.secrets.yml"
+            override = state_dir_for(root) / "compose.secrets.yml"
             if proc.returncode == 0:
                 what = f"completed before the signal ({len(files)} files)"
             else:
-                journal = root / ".toolbox-tui" / "secrets.json"
+                journal = state_dir_for(root) / "secrets.json"
                 if files and not override.exists():
                     bad.append(f"interrupted (exit {proc.returncode}): {len(files)} orphan secret "
                                f"file(s) without the override that refers to them")

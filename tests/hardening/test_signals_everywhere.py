@@ -4,7 +4,7 @@ The wizard runs as the installed command in a real terminal (tmux, one private s
 `bash -c 'toolbox-tui; echo WIZARD-EXIT=$?; stty -a'`, so the pane shows the exit code and whether
 the terminal came back cooked. Ctrl-C is a key there (`send-keys C-c`: Textual reads it raw); the
 signals are real `kill`s of the wizard's pid. Each run is put on its step through the wizard's own
-progress memory (`.toolbox-tui/wizard.json`, the resume path) and, from Secrets on, by pressing keys;
+progress memory (`wizard.json` in the private state folder, the resume path) and, from Secrets on, by pressing keys;
 the runs of a step go in parallel, so the whole matrix costs one wizard start per step in wall time.
 
 What must hold after every signal: the process ends within 20 s with 130; the pane is back on the
@@ -42,6 +42,7 @@ from .invariants import started_main, EXE, problems, run_exe, tree_digest
 
 from tests.helpers.machine import down_project
 from tests.helpers.tmux import Tmux
+from toolbox_tui.state_dir import state_dir_for
 
 DELIVERIES = ("Ctrl-C key", "SIGINT", "SIGTERM", "SIGHUP")
 """How the interrupt reaches the wizard: the key in the terminal, or a real signal to its pid."""
@@ -249,8 +250,8 @@ PRE_START = {
 def _seed_progress(root: Path, project: str, mode: str | None, done: tuple[str, ...]) -> None:
     if not done:
         return
-    d = root / ".toolbox-tui"
-    d.mkdir(exist_ok=True)
+    d = state_dir_for(root)
+    d.mkdir(mode=0o700, parents=True, exist_ok=True)
     (d / "wizard.json").write_text(json.dumps(
         {"version": 1, "project": project, "mode": mode, "done": list(done), "updated": 0}))
 
@@ -436,7 +437,7 @@ def test_signal_at_wizard_startup_and_done(step, tmp_path, test_image, docker_cl
                 bad = _terminal_problems(code, text, flags, pid)
             if tree_digest(root) != original:
                 bad.append("project files changed")
-            override = root / ".toolbox-tui" / "compose.secrets.yml"
+            override = state_dir_for(root) / "compose.secrets.yml"
             left = _project_containers(docker_client, name)
             if step == "startup":
                 if left:
@@ -611,7 +612,7 @@ def test_signal_during_up(tmp_path, test_image, docker_client, compose_ready, ke
         runtime.mkdir(mode=0o700)
         env = _cli_env(runtime)
         store = _store(name)
-        override = root / ".toolbox-tui" / "compose.secrets.yml"
+        override = state_dir_for(root) / "compose.secrets.yml"
         try:
             out, err, code = run_exe(["secrets", "generate"], root, env=env)
             assert code == 0, err

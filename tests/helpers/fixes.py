@@ -37,10 +37,9 @@ def runs_dir(stack) -> Path:
 
 
 def snapshot(root: Path) -> dict[str, tuple]:
-    """Every path under root (but the state dir): type, bytes or link text, and mode."""
+    """Every path under root: type, bytes or link text, and mode (toolbox-tui's state is outside)."""
     out: dict[str, tuple] = {}
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if d != ".toolbox-tui"]
         for name in dirnames + filenames:
             p = Path(dirpath, name)
             rel = str(p.relative_to(root))

@@ -14,6 +14,7 @@ import time
 
 import pytest
 
+from toolbox_tui.state_dir import state_dir_for
 from toolbox_tui.cli.main import main
 
 pytestmark = [pytest.mark.engine, pytest.mark.keyring, pytest.mark.slow]
@@ -85,7 +86,7 @@ def test_example_fresh_copy_to_healthy_verified_and_down(example_copy, example_p
     left = docker_client.containers.list(all=True, filters={
         "label": f"com.docker.compose.project={project_name}"})
     assert not left
-    assert not (example_copy / ".toolbox-tui" / "compose.secrets.yml").exists()
+    assert not (state_dir_for(example_copy) / "compose.secrets.yml").exists()
 
 
 def test_up_refuses_when_secret_values_are_missing(example_copy, monkeypatch, capsys,

@@ -20,6 +20,7 @@ import pytest
 
 from tests.helpers.secrets import purge_keyring
 
+from toolbox_tui.state_dir import state_dir_for
 from toolbox_tui.cli import main as cli  # noqa: E402
 from toolbox_tui.secrets import materialize as sm  # noqa: E402
 from toolbox_tui.secrets.files import secrets_base_dir
@@ -126,7 +127,7 @@ def test_canary_never_leaks(tmp_path: Path, project_name: str, keyring_backend, 
         assert tool("secrets", "list", "--json") == 0
         # materialize
         assert tool("secrets", "materialize", "--json") == 0
-        journal = json.loads((root / ".toolbox-tui" / "secrets.json").read_text())
+        journal = json.loads((state_dir_for(root) / "secrets.json").read_text())
         secret_dir = Path(journal["dir"])
         for p in secret_dir.iterdir():
             assert stat.S_IMODE(p.stat().st_mode) == 0o600
@@ -167,7 +168,7 @@ def test_canary_never_leaks(tmp_path: Path, project_name: str, keyring_backend, 
         outputs.extend([down.stdout, down.stderr])
         assert tool("secrets", "materialize", "--remove", "--json") == 0
         assert not secret_dir.exists()
-        assert not (root / ".toolbox-tui" / "compose.secrets.yml").exists()
+        assert not (state_dir_for(root) / "compose.secrets.yml").exists()
     finally:
         monkeypatch.setattr(subprocess, "Popen", real_popen)
         leftover = []

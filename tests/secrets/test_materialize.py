@@ -13,6 +13,7 @@ import pytest
 
 from tests.helpers.secrets import make_project
 
+from toolbox_tui.state_dir import state_dir_for
 from toolbox_tui.secrets import kinds as sk  # noqa: E402
 from toolbox_tui.secrets import materialize as sm  # noqa: E402
 from toolbox_tui.secrets.files import UnsafeSecretsDir, _ensure_private_dir, secrets_base_dir
@@ -45,8 +46,8 @@ def test_files_are_private_and_override_has_paths_only(secrets_project) -> None:
     assert result.placeholders == ("openai_api_key",) and result.derived == ("database_url",)
     text = result.override.read_text()
     assert value not in text and "!override" in text
-    assert result.override == root / ".toolbox-tui" / "compose.secrets.yml"
-    journal = (root / ".toolbox-tui" / "secrets.json").read_text()
+    assert result.override == state_dir_for(root) / "compose.secrets.yml"
+    journal = (state_dir_for(root) / "secrets.json").read_text()
     assert value not in journal
     # later loads pick the override up automatically
     again = _load(root)
@@ -80,7 +81,7 @@ def test_stored_value_with_control_characters_is_never_written(secrets_project) 
     assert "the stored value of db_password must not contain control characters: an ESC (escape sequence) at character 4" in str(err)
     assert "\x1b" not in str(err) and "aGk=" not in str(err) and "aGk=" not in err.hint
     assert "`toolbox-tui secrets set db_password`" in err.hint
-    assert not (root / ".toolbox-tui" / "compose.secrets.yml").exists()
+    assert not (state_dir_for(root) / "compose.secrets.yml").exists()
     assert not sm.read_journal(stack).get("files")
 
 

@@ -13,6 +13,7 @@ from toolbox_tui.compose.merge import split_volume
 from toolbox_tui.compose.model import Stack
 from toolbox_tui.compose.refs import parse_port
 from toolbox_tui.findings import WARN, Check
+from toolbox_tui.state_dir import LEGACY_WHY, legacy_hint, legacy_state_dir
 from toolbox_tui.compose.yaml_source import LDict, LList, loc_of
 
 
@@ -20,8 +21,20 @@ def _name(stack: Stack, file: str) -> str:
     return os.path.relpath(file, stack.project_dir)
 
 
+def legacy_state_checks(stack: Stack) -> list[Check]:
+    """A `.toolbox-tui/` in the repository is never read (old state, or shipped by the
+    repository, possibly with a `compose.secrets.yml` that would weaken the stack): say so."""
+    legacy = legacy_state_dir(stack.state_root)
+    if legacy is None:
+        return []
+    return [Check(id="overrides.legacy_state", area="overrides", severity="warning", status=WARN,
+                  title=f"{legacy} is ignored", detail=LEGACY_WHY + ".",
+                  hint=legacy_hint(stack.state_root)[0].upper() + legacy_hint(stack.state_root)[1:] + ".",
+                  path=str(legacy))]
+
+
 def override_checks(stack: Stack) -> list[Check]:
-    out: list[Check] = []
+    out: list[Check] = legacy_state_checks(stack)
     files = [str(f) for f in stack.files]
     for i, file in enumerate(files[1:], 1):
         doc = stack.file_docs.get(file)

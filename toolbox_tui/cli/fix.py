@@ -1,7 +1,7 @@
 """`toolbox-tui fix`: show the plan of safe path fixes, apply it, or undo the last run.
 
 Without `--apply` nothing is written. `--apply` carries the plan out atomically (backups and a
-journal under `.toolbox-tui/runs/`), then re-runs the path checks and `docker compose config` and
+journal in the private state folder, see `toolbox_tui.state_dir`), then re-runs the path checks and `docker compose config` and
 says what is still wrong. `--undo` restores the newest applied run byte-for-byte.
 
 Exit codes: 0 nothing left to fix / applied cleanly; 1 findings remain without a fix, the user
@@ -191,7 +191,8 @@ def _undo(args: argparse.Namespace, stack: Stack) -> int:
     for p in res.removed:
         out(f"  removed  {rel(p, root)}")
     for p in res.kept:
-        out(f"  kept     {rel(p, root)} (changed or not empty since the fix; remove it yourself)")
+        out(f"  kept     {rel(p, root)} ({res.why.get(p) or 'changed since the fix'}; "
+            "look at it and remove it yourself if it is not needed)")
     return EXIT_OK
 
 

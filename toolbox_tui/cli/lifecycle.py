@@ -16,7 +16,7 @@ import time
 from typing import Any, Callable
 
 from toolbox_tui.cli.options import engine_client, load_project, project_options_parser
-from toolbox_tui.cli.output import emit, emit_record, error, out, project_json
+from toolbox_tui.cli.output import emit, emit_record, error, note, out, project_json
 from toolbox_tui.cli.up import _Printer, check_line
 from toolbox_tui.errors import EvalError, UsageError
 from toolbox_tui.findings import FAIL, Check, exit_code
@@ -80,9 +80,12 @@ def cmd_down(args: argparse.Namespace) -> int:
     if args.volumes:
         argv.append("--volumes")
     proc = compose_cli.run(argv, timeout=max(120, args.timeout * 4))
-    from toolbox_tui.secrets.materialize import remove_materialized
+    from toolbox_tui.secrets.materialize import remove_recorded
 
-    removed = remove_materialized(stack)
+    removal = remove_recorded(stack)
+    removed = list(removal.removed)
+    for p, why in removal.kept:
+        note(f"kept {p} ({why}; toolbox-tui removes only what it recorded writing)")
     payload = {"version": 1, "command": "down", "project": project_json(stack),
                "ok": proc.returncode == 0, "volumes_removed": bool(args.volumes),
                "secret_files_removed": len(removed), "elapsed": round(time.monotonic() - t0, 3)}

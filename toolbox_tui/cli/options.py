@@ -68,9 +68,15 @@ def store_options_parser() -> argparse.ArgumentParser:
 
 def load_project(args: argparse.Namespace) -> "Stack":
     """The project the options select (LoadError, with file:line, when it cannot be loaded)."""
+    from toolbox_tui.cli.output import note
     from toolbox_tui.compose.project import load_stack, options_from_args
+    from toolbox_tui.state_dir import legacy_notice_once
 
-    return load_stack(options_from_args(args))
+    stack = load_stack(options_from_args(args))
+    notice = legacy_notice_once(stack.state_root)  # once per repository: an ignored .toolbox-tui/
+    if notice:
+        note(notice)
+    return stack
 
 
 def engine_client(timeout: float = 60) -> Any:

@@ -250,11 +250,14 @@ def _cmd_materialize(args: argparse.Namespace) -> int:
 
     stack = load_project(args)
     if args.remove:
-        removed = sm.remove_materialized(stack)
+        removal = sm.remove_recorded(stack)
         if args.json:
-            emit({"removed": removed})
+            emit({"removed": list(removal.removed),
+                  "kept": [{"path": p, "why": why} for p, why in removal.kept]})
         else:
-            out(f"removed {len(removed)} file(s)")
+            out(f"removed {len(removal.removed)} file(s)")
+            for p, why in removal.kept:
+                out(f"  kept {p} ({why}; toolbox-tui removes only what it recorded writing)")
         return 0
     store = _store(args, stack)
     target = args.target

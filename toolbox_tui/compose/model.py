@@ -17,7 +17,8 @@ from toolbox_tui.compose.refs import (PathRef, PortRef, SecretDef, Service, look
                                       parse_port)
 from toolbox_tui.compose.interpolation import VarUse
 from toolbox_tui.compose.yaml_source import LDict, LList, LStr, loc_of
-from toolbox_tui.state_dir import is_secrets_override, secrets_override_for, state_dir_for
+from toolbox_tui.state_dir import (checked_state_dir, is_secrets_override, secrets_override_for,
+                                   state_dir_for)
 
 if TYPE_CHECKING:
     from toolbox_tui.compose.manifest import Manifest
@@ -234,14 +235,20 @@ class Stack:
 
     @property
     def state_dir(self) -> Path:
-        """Where toolbox-tui keeps its state for this project (`toolbox_tui.state_dir`): at the
-        manifest's folder, else the project directory."""
-        return state_dir_for(self.manifest.root if self.manifest is not None else self.project_dir)
+        """Where toolbox-tui keeps its state for this project (`toolbox_tui.state_dir`): the
+        user's private folder keyed by `state_root` (checked to be private when it exists; not
+        created here). Raises `UnsafeStateDir`."""
+        return checked_state_dir(state_dir_for(self.state_root))
+
+    @property
+    def state_root(self) -> Path:
+        """The root the state folder is keyed by: the manifest's folder, else the project dir."""
+        return Path(self.manifest.root) if self.manifest is not None else self.project_dir
 
     @property
     def secrets_override_path(self) -> Path:
         """Where the generated secrets override of this project is (or would be) written."""
-        return secrets_override_for(self.manifest.root if self.manifest is not None else self.project_dir)
+        return secrets_override_for(self.state_root)
 
     def root_dir(self) -> Path:
         """The repository root: the manifest's directory, else the git root above the project dir."""

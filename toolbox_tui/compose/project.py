@@ -18,7 +18,7 @@ from toolbox_tui.compose.loader import build_model
 from toolbox_tui.compose.manifest import Manifest, find_manifest, interpolate_urls, load_manifest
 from toolbox_tui.compose.model import Stack
 from toolbox_tui.compose.yaml_source import LoadError
-from toolbox_tui.state_dir import secrets_override_for
+from toolbox_tui.state_dir import recorded_override
 
 DEFAULT_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 OVERRIDE_FILES = {
@@ -151,10 +151,11 @@ def load_stack(opts: ProjectOptions | None = None, environ: Mapping[str, str] | 
         manifest = interpolate_urls(manifest, env)
     profiles = list(opts.profiles) or [p for p in (env.get("COMPOSE_PROFILES") or "").split(",") if p]
     stack_files = [f.resolve() for f in files]
-    override = None
-    generated = secrets_override_for(manifest.root if manifest is not None else project_dir)
-    if with_secrets_override and generated.is_file():
-        override = generated
+    # Only the override we generated (in the private state folder, with the hash our secrets
+    # record holds): a `compose.secrets.yml` the repository ships is never merged.
+    override = recorded_override(manifest.root if manifest is not None else project_dir) \
+        if with_secrets_override else None
+    if override is not None:
         stack_files.append(override)
     loaded = build_model(stack_files, project_dir, env)
     name = (opts.project_name or env.get("COMPOSE_PROJECT_NAME")

@@ -19,7 +19,6 @@ import json
 import os
 import shutil
 import stat
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,14 +26,16 @@ from typing import Any, Callable
 
 from toolbox_tui import safe_read
 from toolbox_tui.atomic_files import (
-    atomic_write, copy_file_new, disk_full_hint, first_existing, is_disk_full, sha256_file,
-    writable,
+    atomic_write, disk_full_hint, first_existing, is_disk_full, sha256_file, writable,
 )
+from toolbox_tui.fixes.anchored import (check_path, copy_tree, lstat_in, open_dir, put_file,
+                                        sha256_in, tree_entries)
 from toolbox_tui.fixes.plan import FixAction, FixPlan
 from toolbox_tui.fixes.runs import JOURNAL, JOURNAL_VERSION, RUNS_DIR, FixError
 from toolbox_tui.fixes.undo import _revert
 from toolbox_tui.fixes.yaml_edit import EditError, ScalarEdit, rewrite_scalars
 from toolbox_tui.paths import rel
+from toolbox_tui.state_dir import UnsafeStateDir, ensure_state_dir
 
 TEMPLATE_MODE = 0o600
 """Files made from a template (`.env`) are about to receive secrets: owner-only from the start."""
@@ -68,6 +69,7 @@ def preflight(plan: FixPlan) -> dict[int, bytes]:
     for i, action in enumerate(plan.actions):
         target = Path(action.target)
         shown = rel(target, plan.root)
+        check_path(target.parent, plan.root, allow_outside=plan.allow_outside)
         try:
             os.lstat(target)
             exists = True
@@ -88,6 +90,10 @@ def preflight(plan: FixPlan) -> dict[int, bytes]:
                 raise FixError(f"{rel(src, plan.root)}: permission denied reading it",
                                "Fix its permissions or choose another candidate.")
         if action.kind == "rewrite":
+            if os.path.islink(target):
+                raise FixError(f"{shown} is a symbolic link (to {os.readlink(target)}); refusing to "
+                               "rewrite through it", "Nothing was changed. Choose the copy fix "
+                               "(--choose ID=copy), or edit the file the link points to yourself.")
             if not exists or not target.is_file():
                 raise _replan(f"{shown} no longer exists")
             if sha256_file(target) != action.target_sha256:
@@ -141,11 +147,14 @@ class _Run:
 
 
 def _new_run_dir(state_dir: Path) -> Path:
-    runs = Path(state_dir) / RUNS_DIR
-    runs.mkdir(parents=True, exist_ok=True)
-    ignore = Path(state_dir) / ".gitignore"
-    if not ignore.exists():  # backups and journals never belong in the user's repository
-        atomic_write(ignore, b"# toolbox-tui state (fix backups, journals): not for version control\n*\n")
+    runs = ensure_state_dir(Path(state_dir)) / RUNS_DIR
+    try:
+        os.mkdir(runs, 0o700)
+    except FileExistsError:
+        if os.path.islink(runs) or not runs.is_dir():
+            raise FixError(f"{runs} is not a plain directory; refusing to keep fix runs there",
+                           f"Move it away (it is in toolbox-tui's private state folder), then run "
+                           "again.") from None
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
     run_dir = runs / stamp
     n = 1
@@ -158,75 +167,46 @@ def _new_run_dir(state_dir: Path) -> Path:
             run_dir = runs / f"{stamp}-{n:03d}"
 
 
-def _makedirs(path: Path, created: list[dict[str, Any]]) -> None:
-    missing = []
-    p = path
-    while not os.path.lexists(p):
-        missing.append(p)
-        p = p.parent
-    for d in reversed(missing):
-        os.mkdir(d)
-        created.append({"path": str(d), "type": "dir"})
-
-
-def _tree_entries(root: Path) -> list[dict[str, Any]]:
-    """Everything under a copied directory, parents first, with file hashes for a safe undo."""
-    out: list[dict[str, Any]] = [{"path": str(root), "type": "dir"}]
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        for d in dirnames:
-            p = Path(dirpath, d)
-            out.append({"path": str(p), "type": "symlink" if p.is_symlink() else "dir"})
-        for f in sorted(filenames):
-            p = Path(dirpath, f)
-            if p.is_symlink():
-                out.append({"path": str(p), "type": "symlink"})
-            else:
-                out.append({"path": str(p), "type": "file", "sha256": sha256_file(p)})
-    return out
-
-
-def _do(action: FixAction, entry: dict[str, Any], new_bytes: bytes | None) -> None:
-    """Carry out one action, recording each created path in `entry` as soon as it exists."""
+def _do(action: FixAction, entry: dict[str, Any], new_bytes: bytes | None, plan: FixPlan) -> None:
+    """Carry out one action through directory descriptors opened from the repository root (no
+    link followed), recording each created path in `entry` as soon as it exists."""
     target = Path(action.target)
     created: list[dict[str, Any]] = entry["created"]
-    if action.kind == "rewrite":
-        assert new_bytes is not None
-        atomic_write(target, new_bytes)
-        entry["sha256_after"] = sha256_file(target)
-        return
-    if action.kind == "replace_dir":
-        os.rmdir(target)  # its mode and owner are in the journal already
-    _makedirs(target.parent, created)
-    if action.kind == "mkdir":
-        os.mkdir(target)
-        created.append({"path": str(target), "type": "dir"})
-    elif action.kind == "symlink":
-        assert action.source is not None
-        link = os.path.relpath(os.path.realpath(action.source), os.path.realpath(target.parent))
-        os.symlink(link, target)
-        created.append({"path": str(target), "type": "symlink", "link": link})
-    elif action.kind in ("copy", "template", "replace_dir"):
-        assert action.source is not None
-        src = Path(action.source)
-        if src.is_dir():
-            tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tbx-tmp", dir=target.parent))
-            try:
-                os.rmdir(tmp)
-                shutil.copytree(src, tmp, symlinks=True)
-                if os.path.lexists(target):
-                    raise FileExistsError(errno.EEXIST, "exists", str(target))
-                os.rename(tmp, target)
-            except BaseException:
-                shutil.rmtree(tmp, ignore_errors=True)
-                raise
-            created.extend(_tree_entries(target))
+    name = target.name
+    make = created if action.kind != "rewrite" else None
+    with open_dir(target.parent, plan.root, allow_outside=plan.allow_outside, created=make) as d:
+        assert d is not None
+        if action.kind == "rewrite":
+            assert new_bytes is not None
+            st = lstat_in(d, name)
+            if st is None or not stat.S_ISREG(st.st_mode):
+                raise FixError(f"{rel(target, plan.root)} is no longer a regular file")
+            put_file(d, name, data=new_bytes, replace=True, like=st)
+            entry["sha256_after"] = sha256_in(d, name)
+            return
+        if action.kind == "replace_dir":
+            os.rmdir(name, dir_fd=d.fd)  # only an empty real directory: its mode is in the journal
+        if action.kind == "mkdir":
+            os.mkdir(name, dir_fd=d.fd)
+            created.append({"path": str(target), "type": "dir"})
+        elif action.kind == "symlink":
+            assert action.source is not None
+            link = os.path.relpath(os.path.realpath(action.source), d.real or os.path.realpath(target.parent))
+            d.verify()
+            os.symlink(link, name, dir_fd=d.fd)
+            created.append({"path": str(target), "type": "symlink", "link": link})
+        elif action.kind in ("copy", "template", "replace_dir"):
+            assert action.source is not None
+            src = Path(action.source)
+            if src.is_dir():
+                copy_tree(d, name, src)
+                created.extend(tree_entries(d, name, target))
+            else:
+                put_file(d, name, src=src, mode=TEMPLATE_MODE if action.kind == "template" else None)
+                created.append({"path": str(target), "type": "file", "sha256": sha256_in(d, name)})
         else:
-            copy_file_new(src, target, mode=TEMPLATE_MODE if action.kind == "template" else None)
-            created.append({"path": str(target), "type": "file", "sha256": sha256_file(target)})
-    else:
-        raise FixError(f"unknown fix kind {action.kind!r}")
-    entry["sha256_after"] = sha256_file(target)
+            raise FixError(f"unknown fix kind {action.kind!r}")
+        entry["sha256_after"] = sha256_in(d, name)
 
 
 def apply_plan(plan: FixPlan, state_dir: Path, *,
@@ -241,9 +221,11 @@ def apply_plan(plan: FixPlan, state_dir: Path, *,
     rewritten = preflight(plan)
     try:
         run_dir = _new_run_dir(state_dir)
+    except UnsafeStateDir as exc:
+        raise FixError(str(exc), f"{exc.hint}; nothing was changed.") from None
     except OSError as exc:
         hint = (disk_full_hint(state_dir) if is_disk_full(exc)
-                else "Make the project root writable")
+                else f"Make {state_dir} writable")
         raise FixError(f"cannot create the backup directory under {state_dir}: {exc.strerror}",
                        f"{hint[0].upper()}{hint[1:]}; nothing was changed.") from None
     run = _Run(run_dir, {
@@ -252,6 +234,7 @@ def apply_plan(plan: FixPlan, state_dir: Path, *,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "project_dir": plan.project_dir,
         "root": plan.root,
+        "allow_outside": plan.allow_outside,
         "actions": [],
     })
     try:
@@ -271,7 +254,7 @@ def apply_plan(plan: FixPlan, state_dir: Path, *,
         try:
             if before_action is not None:
                 before_action(i, action)
-            _do(action, entry, rewritten.get(i))
+            _do(action, entry, rewritten.get(i), plan)
             entry["done"] = True
             run.save()
         except BaseException as exc:  # noqa: BLE001 - any failure (even Ctrl-C): put everything back
@@ -318,17 +301,27 @@ def _back_up(plan: FixPlan, run: _Run) -> None:
         if action.kind == "rewrite":
             backup = run.run_dir / "backups" / f"{i + 1:03d}-{Path(action.target).name}"
             try:
-                shutil.copy2(action.target, backup)
+                _copy_out(Path(action.target), plan, backup)
             except OSError as exc:
                 raise OSError(exc.errno, exc.strerror or str(exc), str(backup)) from None
             entry["backup"] = str(backup)
         elif action.kind == "replace_dir":
-            st = os.stat(action.target)
-            entry["removed_dir"] = {"path": action.target, "mode": stat.S_IMODE(st.st_mode),
-                                    "uid": st.st_uid, "gid": st.st_gid}
+            st = os.lstat(action.target)
+            entry["removed_dir"] = {"path": action.target, "mode": stat.S_IMODE(st.st_mode)}
         run.entries.append(entry)
     run.journal["actions"] = run.entries
     run.save()
+
+
+def _copy_out(target: Path, plan: FixPlan, backup: Path) -> None:
+    """Back up `target` (a regular file, read without following links) to `backup` (0600)."""
+    with open_dir(target.parent, plan.root, allow_outside=plan.allow_outside) as d:
+        assert d is not None
+        fd = os.open(target.name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=d.fd)
+        with os.fdopen(fd, "rb") as src, open(backup, "xb") as dst:
+            shutil.copyfileobj(src, dst)
+            os.fchmod(dst.fileno(), 0o600)
+            os.fsync(dst.fileno())
 
 
 def _rollback(run: _Run, count: int, error: str) -> list[str]:
@@ -337,7 +330,7 @@ def _rollback(run: _Run, count: int, error: str) -> list[str]:
     then a run that was put back completely is removed (nothing is left to undo, and a journal
     still saying `applying` would send `undo` after it); one with leftovers keeps its journal,
     so `undo` can finish the job."""
-    leftovers = _revert(run.entries[:count], strict=False).kept
+    leftovers = _revert(run.entries[:count], run.journal, strict=False, run_dir=run.run_dir).kept
     run.journal["status"] = "rolled_back"
     run.journal["error"] = error
     try:

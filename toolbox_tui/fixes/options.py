@@ -256,7 +256,7 @@ def finding_options(check: Check, ctx: Context) -> tuple[list[FixOption], dict[t
     elif problem == "dir_instead_of_file":
         empty = bool(check.extra("dir_empty", False))
         for c in cands:
-            refused = _candidate_refusal(c, "file", ctx)
+            refused = target_problem or _candidate_refusal(c, "file", ctx)
             if not empty:
                 refused = (f"{rel_to_root(target, ctx.root)} is a directory with content, not the empty one "
                            "Docker leaves; toolbox-tui will not remove it")

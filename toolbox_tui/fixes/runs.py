@@ -15,7 +15,8 @@ RUNS_DIR = "runs"
 
 JOURNAL = "journal.json"
 
-JOURNAL_VERSION = 1
+JOURNAL_VERSION = 2
+"""2: runs live in the private state folder and record `root` and `allow_outside`."""
 
 
 class FixError(ToolboxError):

@@ -65,7 +65,32 @@ def secrets_dir(project: str) -> Path:
     return d
 
 def _file_name(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", name) or "secret"
+    """A plain file name for secret `name`: other characters become `_`, and a name starting with
+    a dot (`.`, `..`, hidden names) gets a `_` first, so it never names a folder or hides."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name) or "secret"
+    return "_" + safe if safe.startswith(".") else safe
+
+
+class SecretNameClash(ToolboxError):
+    """Two secrets would be written to the same file. User-facing; names only."""
+
+    exit_code = EXIT_FAIL
+
+    def __init__(self, first: str, second: str, file: str) -> None:
+        super().__init__(f"secrets {first!r} and {second!r} would both be written to the file "
+                         f"{file!r} (names are made file-safe)")
+        self.hint = "rename one of them in the Compose file's `secrets:` section, then retry"
+
+
+def file_names(names: list[str]) -> dict[str, str]:
+    """The file name of each secret; raises SecretNameClash when two map to the same one."""
+    seen: dict[str, str] = {}
+    for n in names:
+        f = _file_name(n)
+        if f in seen and seen[f] != n:
+            raise SecretNameClash(seen[f], n, f)
+        seen[f] = n
+    return {n: f for f, n in seen.items()}
 
 def write_secret_file(directory: Path, name: str, value: str) -> Path:
     """Write `value` to `directory/name` as 0600, atomically (temp file + rename)."""

@@ -24,7 +24,9 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
+from toolbox_tui.atomic_files import atomic_write
 from toolbox_tui.secrets import kinds as sk
+from toolbox_tui.state_dir import UnsafeStateDir, ensure_state_dir
 from toolbox_tui.secrets.inventory import SecretEntry, build_inventory, find
 from toolbox_tui.secrets.store import PREVIOUS_SUFFIX
 from toolbox_tui.secrets.files import UnsafeSecretsDir
@@ -119,12 +121,12 @@ def _recreate(stack: Stack, service: str, timeout: float) -> str | None:
 def _journal(stack: Stack, report: RotateReport) -> str | None:
 
     try:
-        d = stack.state_dir / "runs" / time.strftime("%Y%m%dT%H%M%S", time.gmtime())
-        d.mkdir(parents=True, exist_ok=True)
+        d = ensure_state_dir(stack.state_dir) / "runs" / time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        d.mkdir(mode=0o700, parents=True, exist_ok=True)
         path = d / "rotate.json"
-        path.write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
+        atomic_write(path, (json.dumps(report.to_json(), indent=2) + "\n").encode(), mode=0o600)
         return str(path)
-    except OSError:
+    except (OSError, UnsafeStateDir):
         return None
 
 

@@ -4,7 +4,7 @@ The memory is only a starting point. On resume the wizard opens at the first ste
 done, and every step re-checks the live state (doctor findings, secret statuses, container health)
 before it shows anything, so a step recorded as done but broken since is shown as failing again.
 
-Stored as `stack.state_dir/wizard.json`:
+Stored as `stack.state_dir/wizard.json` (the user's private state folder, never the repository):
 `{"version": 1, "project": NAME, "mode": MODE, "done": [STEP, ...], "updated": UNIX_TIME}`.
 Only step names go in; secret values, paths typed by the user and findings never do.
 """
@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from toolbox_tui.atomic_files import atomic_write
+from toolbox_tui.state_dir import UnsafeStateDir, ensure_state_dir
 
 if TYPE_CHECKING:
     from toolbox_tui.compose.model import Stack
@@ -94,7 +95,7 @@ def load_state(stack: Stack) -> WizardState:
     fresh = WizardState(project=stack.name, mode=stack.mode)
     try:
         raw = json.loads(state_path(stack).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, UnsafeStateDir):
         return fresh
     if not isinstance(raw, dict) or raw.get("version") != VERSION:
         return fresh
@@ -112,13 +113,13 @@ def load_state(stack: Stack) -> WizardState:
 def save_state(stack: Stack, state: WizardState) -> Path | None:
     """Write wizard.json atomically; returns its path, or None when the state dir is not writable
     (progress memory is a convenience: failing to save must never stop the wizard)."""
-    path = state_path(stack)
     state.updated = int(time.time())
     data = json.dumps(state.to_json(), indent=2) + "\n"
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, data.encode("utf-8"))
-    except OSError:
+        path = state_path(stack)
+        ensure_state_dir(path.parent)
+        atomic_write(path, data.encode("utf-8"), mode=0o600)
+    except (OSError, UnsafeStateDir):
         return None
     return path
 
@@ -127,5 +128,5 @@ def forget_state(stack: Stack) -> None:
     """Remove wizard.json (start over)."""
     try:
         state_path(stack).unlink()
-    except OSError:
+    except (OSError, UnsafeStateDir):
         pass
