@@ -168,12 +168,13 @@ def read_stream(stream: BinaryIO, kind: Kind, where: str) -> bytes:
     return data
 
 
-def sha256_file(path: str | os.PathLike, *, follow: bool = True) -> str | None:
+def sha256_file(path: str | os.PathLike, *, follow: bool = True, dir_fd: int | None = None
+                ) -> str | None:
     """sha256 of a regular file, streamed in chunks (any size); None when it is absent or not a
-    regular file, or cannot be read."""
+    regular file, or cannot be read. `dir_fd`: `path` is a name in that open directory."""
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | (0 if follow else os.O_NOFOLLOW)
     try:
-        fd = os.open(str(path), flags)
+        fd = os.open(str(path), flags, dir_fd=dir_fd)
     except OSError:
         return None
     try:

@@ -22,6 +22,7 @@ import stat
 from pathlib import Path
 
 from toolbox_tui.errors import EXIT_FAIL, ToolboxError
+from toolbox_tui.safe_read import sha256_file
 
 APP_DIR_NAME = "toolbox-tui"
 """The folder under the state home holding one folder per repository."""
@@ -151,19 +152,7 @@ def ensure_state_dir(path: Path) -> Path:
 
 def file_sha256(path: Path) -> str | None:
     """sha256 of a regular file (no links followed); None when absent or not a regular file."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    except OSError:
-        return None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        h = hashlib.sha256()
-        while chunk := os.read(fd, 1 << 20):
-            h.update(chunk)
-        return h.hexdigest()
-    finally:
-        os.close(fd)
+    return sha256_file(path, follow=False)
 
 
 def recorded_override(root: Path | str) -> Path | None:

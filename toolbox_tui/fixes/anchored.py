@@ -13,7 +13,6 @@ the run was allowed outside (`--allow-outside`), where the walk starts at `/`.
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import secrets
 import stat
@@ -23,6 +22,7 @@ from typing import Any, Iterator
 
 from toolbox_tui.fixes.runs import FixError
 from toolbox_tui.paths import rel
+from toolbox_tui.safe_read import sha256_file
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
@@ -172,19 +172,7 @@ def lstat_in(d: Dir, name: str) -> os.stat_result | None:
 
 def sha256_in(d: Dir, name: str) -> str | None:
     """Hash of the regular file `name` in `d` (no link followed); None when absent or not one."""
-    try:
-        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=d.fd)
-    except OSError:
-        return None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        h = hashlib.sha256()
-        while chunk := os.read(fd, 1 << 20):
-            h.update(chunk)
-        return h.hexdigest()
-    finally:
-        os.close(fd)
+    return sha256_file(name, follow=False, dir_fd=d.fd)
 
 
 def _tmp_name(name: str) -> str:
