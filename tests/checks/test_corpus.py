@@ -15,7 +15,9 @@ from tests.helpers.corpus import (CORPUS_DIR, SYMLINKS, load_projects, require_c
                                   run_project, symlink_like_files)
 
 PROJECTS = load_projects()
-NAMES = [p.name for p in PROJECTS] or ["(corpus missing)"]
+# One xdist worker per project: its doctor runs once (the module's cache) for all three tests.
+NAMES = [pytest.param(p.name, marks=pytest.mark.xdist_group(f"corpus-{p.name}")) for p in PROJECTS] \
+    or ["(corpus missing)"]
 
 
 @pytest.fixture(scope="module")

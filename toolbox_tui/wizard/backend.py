@@ -353,13 +353,15 @@ class WizardBackend:
         end = time.monotonic() + COMPOSE_EXIT_WAIT
         while own_children("docker", running=True) and time.monotonic() < end:
             time.sleep(0.1)
-        for _attempt in range(3):
+        for _attempt in range(5):
             proc = compose_command(stack, ["down", "--timeout", "5"], timeout=120)
             if proc.returncode != 0:
                 raise RuntimeError(f"docker compose down failed: {compose_cli.clean_error(proc.stderr)}")
             if not self._project_containers(stack.name):
-                return
-            time.sleep(1.0)
+                time.sleep(1.0)  # a create sent before Compose was stopped can land late (load)
+                if not self._project_containers(stack.name):
+                    return
+            time.sleep(0.5)
 
     def _project_containers(self, project: str) -> list[str]:
         """Ids of the containers of `project` the engine lists ([] when it does not answer)."""
