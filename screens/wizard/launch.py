@@ -86,7 +86,11 @@ def run_wizard(args: Any) -> int:
         backend.stop_waiting()
         while app.jobs and time.monotonic() < deadline:
             time.sleep(0.1)
-        clean_up()
+        for line in clean_up():  # the terminal may be gone; where it is not, say what was done
+            try:
+                _err(line)
+            except OSError:
+                break
         os._exit(EXIT_INTERRUPTED)
 
     timer = threading.Timer(HANGUP_GRACE, watchdog)

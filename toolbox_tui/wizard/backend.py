@@ -345,7 +345,8 @@ class WizardBackend:
 
         First the `docker compose up` this process started must have exited (`stop_waiting`
         signalled it): a create it sent can still land after a `down` that ran meanwhile. Then
-        `down`, repeated while the engine still lists containers of the project. Raises
+        `down`, repeated while the engine still lists containers of the project, and done only
+        after 2 s without one (a container that lands later is force-removed). Raises
         RuntimeError (user-facing) when Compose refuses."""
         from toolbox_tui.engine import compose_cli
         from toolbox_tui.lifecycle.startup import compose_command
@@ -358,10 +359,20 @@ class WizardBackend:
             if proc.returncode != 0:
                 raise RuntimeError(f"docker compose down failed: {compose_cli.clean_error(proc.stderr)}")
             if not self._project_containers(stack.name):
-                time.sleep(1.0)  # a create sent before Compose was stopped can land late (load)
-                if not self._project_containers(stack.name):
+                time.sleep(2.0)  # a create sent before Compose was stopped can land late (load)
+                late = self._project_containers(stack.name)
+                if not late:
                     return
+                self._remove_containers(late)  # landed after `down` listed the project
             time.sleep(0.5)
+
+    def _remove_containers(self, ids: list[str]) -> None:
+        """Force-remove containers of our project that a late create left behind."""
+        for cid in ids:
+            try:
+                self.client().api.remove_container(cid, force=True)
+            except Exception:  # noqa: BLE001 - gone already, or no engine: the next round says
+                pass
 
     def _project_containers(self, project: str) -> list[str]:
         """Ids of the containers of `project` the engine lists ([] when it does not answer)."""
