@@ -44,15 +44,9 @@ def _remember(signum: int, _frame: object) -> None:
 def entry() -> None:
     """The installed command (and `python -m toolbox_tui`): `main`, then exit with its code."""
     previous = {sig: signal.signal(sig, _remember) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
-    try:
-        from toolbox_tui.cli import dashboard, doctor, fix, lifecycle, secrets, up  # noqa: F401
-        from toolbox_tui.cli.main import main
-        from toolbox_tui.errors import EXIT_INTERRUPTED
-    except BaseException as exc:  # noqa: BLE001 - only an interrupt is swallowed
-        if not caused_by_interrupt(exc):
-            raise
-        sys.stderr.write("toolbox-tui: interrupted\n")
-        raise SystemExit(130) from None
+    from toolbox_tui.cli import dashboard, doctor, fix, lifecycle, secrets, up  # noqa: F401
+    from toolbox_tui.cli.main import main
+    from toolbox_tui.errors import EXIT_INTERRUPTED
     signal.signal(signal.SIGINT, previous[signal.SIGINT])  # Ctrl-C: KeyboardInterrupt again
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _raise_interrupt)  # `main` installs its own right away
