@@ -105,6 +105,39 @@ def test_image(docker_client) -> Iterator[str]:
             os.environ["TBX_IMAGE"] = previous
 
 
+@pytest.fixture(scope="session")
+def private_engine(docker_client, test_image) -> Iterator["PrivateEngine"]:
+    """A private dockerd of this worker's own (tests/helpers/private_engine.py): for the tests that
+    stop the engine or make it a swarm manager, so they run beside the others. Created once per
+    worker that needs it, removed at the end. Use it through `on_private_engine`."""
+    from tests.helpers.private_engine import PrivateEngine
+
+    engine = PrivateEngine(test_image)
+    try:
+        engine.create(docker_client)
+    except Exception as exc:  # noqa: BLE001 - said once, with what to do
+        engine.close()
+        pytest.fail(f"the private engine could not be started: {exc}")
+    try:
+        yield engine
+    finally:
+        engine.close()
+
+
+@pytest.fixture
+def on_private_engine(private_engine, monkeypatch) -> Iterator["PrivateEngine"]:
+    """This test (and every command it starts) talks to the private engine: `DOCKER_HOST` points
+    at it, as a user's would. List it first among the fixtures, so the clean-up fixtures after it
+    (`cleanup_project`, ...) still run against it. The engine answers again afterwards."""
+    monkeypatch.setenv("DOCKER_HOST", private_engine.host)
+    monkeypatch.delenv("DOCKER_CONTEXT", raising=False)
+    private_engine.ensure()
+    try:
+        yield private_engine
+    finally:
+        private_engine.ensure()
+
+
 @pytest.fixture
 def project_name() -> str:
     """A unique Compose project name, `tbxtest-<8 hex>`. Pair it with `cleanup_project`."""

@@ -283,8 +283,8 @@ def test_no_docker_cli_on_path(tmp_path, monkeypatch, docker_client):
 # --- swarm ------------------------------------------------------------------------------------
 
 @pytest.fixture
-def swarm_manager(docker_client):
-    state = docker_client.info()["Swarm"]["LocalNodeState"]
+def swarm_manager(on_private_engine):
+    state = on_private_engine.client().info()["Swarm"]["LocalNodeState"]
     if state != "inactive":
         pytest.skip(f"swarm is {state!r} (another test is using it); not touching it")
     proc = subprocess.run(["docker", "swarm", "init", "--advertise-addr", "127.0.0.1"],
@@ -299,9 +299,9 @@ def swarm_manager(docker_client):
         subprocess.run(["docker", "swarm", "leave", "--force"], capture_output=True, timeout=60)
 
 
-@pytest.mark.exclusive  # swarm init/leave change the engine for every other test
-def test_swarm_inactive_then_manager(docker_client, no_docker_env, request):
-    if docker_client.info()["Swarm"]["LocalNodeState"] != "inactive":
+@pytest.mark.xdist_group("private-engine")  # swarm init/leave on a private engine, beside the rest
+def test_swarm_inactive_then_manager(no_docker_env, on_private_engine, request):
+    if on_private_engine.client().info()["Swarm"]["LocalNodeState"] != "inactive":
         pytest.skip("swarm is in use by another test")
     sw = by_id(prereq_checks())["prereq.swarm"]
     assert sw.status == "pass" and sw.extra("local_node_state") == "inactive"

@@ -1,7 +1,8 @@
 """dockerd stopped (SIGTERM) and started again while `toolbox-tui up` runs and the dashboard watches.
 
 The real thing: the installed `toolbox-tui up` as a subprocess, the installed `toolbox-tui
-dashboard` in tmux, and the one local dockerd (see `tests/engine_control.py`). What must hold:
+dashboard` in tmux, and a real dockerd: this worker's private one (`DOCKER_HOST`, see
+`tests/helpers/private_engine.py`), so the outage touches no other test. What must hold:
 
 * `up` ends promptly on its own (no hang on an event stream that never ends), exit 3, no traceback,
   says the engine went away and to re-run `toolbox-tui up`, and names the secret files it wrote
@@ -9,13 +10,13 @@ dashboard` in tmux, and the one local dockerd (see `tests/engine_control.py`). W
 * the dashboard shows the engine lost, then `engine ok` and its rows again, without a restart;
 * the dashboard's memory stays bounded across the outage and two 20k-line log bursts.
 
-Other engineers share the engine: each outage is a few seconds and dockerd is always started
-again in a `finally`.
+The private dockerd is always started again in a `finally`.
 """
 
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -27,7 +28,7 @@ import pytest
 
 from .invariants import EXE, problems, run_exe
 
-from tests.helpers.dockerd import ensure_dockerd, poll, stop_dockerd, the_dockerd
+from tests.helpers.private_engine import poll
 from tests.helpers.secrets import purge_keyring
 from toolbox_tui.state_dir import state_dir_for
 
@@ -150,7 +151,10 @@ class _Dashboard:
         if not self.tmux:
             pytest.fail("tmux is missing (the machine image has it)")
         self.session = session
-        cmd = f"cd {root} && exec env -u COLUMNS -u LINES TERM=xterm-256color NO_COLOR=1 {EXE} dashboard"
+        # the tmux server may be older than this test: the engine is named in the command itself
+        engine = f"DOCKER_HOST={shlex.quote(os.environ['DOCKER_HOST'])} " if "DOCKER_HOST" in os.environ else ""
+        cmd = (f"cd {root} && exec env -u COLUMNS -u LINES TERM=xterm-256color NO_COLOR=1 {engine}"
+               f"{EXE} dashboard")
         subprocess.run([self.tmux, "new-session", "-d", "-s", session, "-x", "160", "-y", "45", cmd],
                        check=True)
         self.pid = int(subprocess.run([self.tmux, "display-message", "-p", "-t", session, "#{pane_pid}"],
@@ -198,14 +202,14 @@ def _check_up_after_loss(out: str, err: str, code: int | None, root: Path, phase
 @pytest.mark.slow
 @pytest.mark.engine
 @pytest.mark.keyring
-@pytest.mark.exclusive  # stops dockerd under the others
-def test_dockerd_killed_while_waiting_for_health(tmp_path, docker_client, test_image, compose_ready,
+@pytest.mark.xdist_group("private-engine")  # stops a private dockerd: beside the other tests
+def test_dockerd_killed_while_waiting_for_health(on_private_engine, tmp_path, test_image, compose_ready,
                                                 keyring_backend, project_name, cleanup_project,
                                                 record):
     record.case(KLASS, "while waiting for health")
     root = _project(tmp_path / "proj", project_name, test_image, TALKER)
     cleanup_project(project_name, files=[root / "compose.yml"], project_dir=root)
-    pid = the_dockerd()
+    engine = on_private_engine
     dash = _Dashboard(root, f"tbx-{project_name}")
     mem: dict[str, float] = {}
     try:
@@ -219,13 +223,13 @@ def test_dockerd_killed_while_waiting_for_health(tmp_path, docker_client, test_i
         mem["before"] = dash.rss_mb()
         t_kill = time.monotonic()
         try:
-            stop_dockerd(pid)
+            engine.stop()
             out, err, code = up.finish(45)
             up_seconds = time.monotonic() - t_kill
             lost_shown = dash.shows("engine lost", timeout=15)
             lost_screen = dash.screen()
         finally:
-            ensure_dockerd()
+            engine.ensure()
         outage = time.monotonic() - t_kill
         assert code is not None, f"`up` still running 45 s after dockerd stopped: {out[-300:]} {err[-3000:]}"
         _check_up_after_loss(out, err, code, root, "waiting for health")
@@ -257,13 +261,13 @@ def test_dockerd_killed_while_waiting_for_health(tmp_path, docker_client, test_i
 @pytest.mark.slow
 @pytest.mark.engine
 @pytest.mark.keyring
-@pytest.mark.exclusive  # stops dockerd under the others
-def test_dockerd_killed_while_creating(tmp_path, docker_client, test_image, compose_ready,
+@pytest.mark.xdist_group("private-engine")  # stops a private dockerd: beside the other tests
+def test_dockerd_killed_while_creating(on_private_engine, tmp_path, test_image, compose_ready,
                                        keyring_backend, project_name, cleanup_project, record):
     record.case(KLASS, "while creating")
     root = _project(tmp_path / "proj", project_name, test_image, LATE)
     cleanup_project(project_name, files=[root / "compose.yml"], project_dir=root)
-    pid = the_dockerd()
+    engine = on_private_engine
     up = _Up(root, "--timeout", "90")
     try:
         # Compose is still at work: `late` waits for `slow` to be healthy before it starts
@@ -271,11 +275,11 @@ def test_dockerd_killed_while_creating(tmp_path, docker_client, test_image, comp
         assert up.proc.poll() is None and not up.saw("waiting for health"), up.finish(5)
         t_kill = time.monotonic()
         try:
-            stop_dockerd(pid)
+            engine.stop()
             out, err, code = up.finish(45)
             up_seconds = time.monotonic() - t_kill
         finally:
-            ensure_dockerd()
+            engine.ensure()
         outage = time.monotonic() - t_kill
     finally:
         if up.proc.poll() is None:

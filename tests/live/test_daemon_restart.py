@@ -2,7 +2,9 @@
 `StackWatcher` and `LogPipeline` watch a project whose container has `restart: unless-stopped`.
 
 `live-restore` is off, so the container stops with the daemon and its restart policy brings it
-back. The daemon is always started again (as `.ci/provision.sh` does), even when the test fails.
+back. The daemon is this worker's private one (`tests/helpers/private_engine.py`, started as
+`.ci/provision.sh` starts the shared one), so the restart touches no other test; it is always
+started again, even when the test fails.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import time
 
 import pytest
 
-from tests.helpers.dockerd import dockerd_pids, ensure_dockerd, start_dockerd, stop_dockerd
 from tests.helpers.live import Recorder, watcher_for
 
 COMPOSE = """
@@ -27,16 +28,14 @@ services:
 
 @pytest.mark.slow
 @pytest.mark.engine
-@pytest.mark.exclusive  # stops and starts the one dockerd
-def test_daemon_restart_recovery(docker_client, test_image, project_name, cleanup_project,
+@pytest.mark.xdist_group("private-engine")  # stops and starts a private dockerd
+def test_daemon_restart_recovery(on_private_engine, test_image, project_name, cleanup_project,
                                  tmp_path) -> None:
     import docker
 
     from toolbox_tui.live.logs import LogPipeline
 
-    pids = dockerd_pids()
-    if len(pids) != 1:
-        pytest.fail(f"expected one local dockerd, found pids {pids} (DOCKER_HOST remote?)")
+    engine = on_private_engine
     f = tmp_path / "compose.yaml"
     f.write_text(COMPOSE.format(image=test_image))
     cleanup_project(project_name, files=[f], project_dir=tmp_path)
@@ -56,11 +55,11 @@ def test_daemon_restart_recovery(docker_client, test_image, project_name, cleanu
         assert rec.wait(lambda r: len(got) > 20)
         first = rec.latest("tick")
 
-        stop_dockerd(pids[0])
+        engine.stop()
         assert rec.wait(lambda r: r.engine and not r.engine[-1].connected, 15)
         n_lost = len(got)
 
-        start_dockerd()
+        engine.start()
         assert rec.wait(lambda r: r.engine[-1].connected, 30), rec.engine[-3:]
         # the restart policy brings the same container back (a new start)
         assert rec.wait(lambda r: r.latest("tick").state == "running"
@@ -68,7 +67,7 @@ def test_daemon_restart_recovery(docker_client, test_image, project_name, cleanu
         assert rec.latest("tick").container_id == first.container_id
         # the restarted daemon keeps none of this test run's private dirs (pytest deletes them;
         # runc's exec state there would break every later `docker exec` and exec healthcheck)
-        env = open(f"/proc/{dockerd_pids()[0]}/environ", "rb").read().split(b"\0")
+        env = open(f"/proc/{engine.pid()}/environ", "rb").read().split(b"\0")
         assert not [e for e in env if e.startswith((b"XDG_", b"DBUS_"))], env
         assert rec.wait(lambda r: len(got) > n_lost + 20, 30), "the log stream did not resume"
 
@@ -86,7 +85,7 @@ def test_daemon_restart_recovery(docker_client, test_image, project_name, cleanu
         pl.stop()
         w.stop()
         client.close()
-        ensure_dockerd()
+        engine.ensure()
     texts = [ln.text for ln in got]
     assert len({ln.ts_ns for ln in got}) == len(got), "a line was delivered twice"
     assert texts == raw, (len(texts), len(raw))

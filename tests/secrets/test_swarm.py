@@ -17,27 +17,34 @@ from toolbox_tui.secrets.swarm import swarm_active
 from toolbox_tui.compose.project import ProjectOptions, load_stack  # noqa: E402
 from toolbox_tui.secrets.store import SessionStore  # noqa: E402
 
-pytestmark = [pytest.mark.engine, pytest.mark.exclusive]  # swarm init/leave change the engine for all
+# swarm init/leave on a private engine (tests/helpers/private_engine.py): beside the other tests
+pytestmark = [pytest.mark.engine, pytest.mark.xdist_group("private-engine")]
 
 
 @pytest.fixture
-def swarm(docker_client):
+def swarm_client(on_private_engine):
+    """This module's engine: the worker's private one (`DOCKER_HOST` points there for the test)."""
+    return on_private_engine.client()
+
+
+@pytest.fixture
+def swarm(swarm_client):
     """An active single-node swarm on 127.0.0.1; left again only if this fixture started it."""
     started = False
-    if not swarm_active(docker_client):
+    if not swarm_active(swarm_client):
         proc = subprocess.run(["docker", "swarm", "init", "--advertise-addr", "127.0.0.1"],
                               capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
         if proc.returncode != 0 and "already part of a swarm" not in proc.stderr:
             pytest.fail(f"docker swarm init failed: {proc.stderr.strip()}")
         started = proc.returncode == 0
-    assert swarm_active(docker_client)
+    assert swarm_active(swarm_client)
     created: list[str] = []
     try:
         yield created
     finally:
         for name in created:
             try:
-                docker_client.secrets.get(name).remove()
+                swarm_client.secrets.get(name).remove()
             except Exception:  # noqa: BLE001
                 pass
         if started:
@@ -45,7 +52,7 @@ def swarm(docker_client):
                            stdin=subprocess.DEVNULL)
 
 
-def test_swarm_secrets_idempotent_and_versioned(tmp_path: Path, project_name: str, docker_client, swarm) -> None:
+def test_swarm_secrets_idempotent_and_versioned(tmp_path: Path, project_name: str, swarm_client, swarm) -> None:
     sfx = secrets.token_hex(3)
     compose = f"""\
 services:
@@ -63,31 +70,31 @@ secrets:
     store.set(f"pw_{sfx}", value)
     swarm.extend([f"pw_{sfx}", f"pw_{sfx}_v2"])
 
-    first = sm.materialize_report(stack, store, target="swarm", client=docker_client)
+    first = sm.materialize_report(stack, store, target="swarm", client=swarm_client)
     assert first.swarm_names == ((f"pw_{sfx}", f"pw_{sfx}", "created"),)
     assert first.files == () and first.directory is None
     override = first.override.read_text()
     assert f'name: "pw_{sfx}"' in override and "external: true" in override and value not in override
-    labels = docker_client.secrets.get(f"pw_{sfx}").attrs["Spec"]["Labels"]
+    labels = swarm_client.secrets.get(f"pw_{sfx}").attrs["Spec"]["Labels"]
     assert labels["toolbox-tui.project"] == project_name and labels["toolbox-tui.secret"] == f"pw_{sfx}"
     assert labels["toolbox-tui.sha256"] != hashlib.sha256(value.encode()).hexdigest()
     assert value not in str(labels)
 
-    again = sm.materialize_report(stack, store, target="swarm", client=docker_client)
+    again = sm.materialize_report(stack, store, target="swarm", client=swarm_client)
     assert again.swarm_names == ((f"pw_{sfx}", f"pw_{sfx}", "reused"),)
 
     store.set(f"pw_{sfx}", "Pw-" + secrets.token_hex(12))
-    changed = sm.materialize_report(stack, store, target="swarm", client=docker_client)
+    changed = sm.materialize_report(stack, store, target="swarm", client=swarm_client)
     assert changed.swarm_names == ((f"pw_{sfx}", f"pw_{sfx}_v2", "created"),)
     assert f'name: "pw_{sfx}_v2"' in changed.override.read_text()
     # back to the first value: the first engine secret is reused, nothing new is created
     store.set(f"pw_{sfx}", value)
-    back = sm.materialize_report(stack, store, target="swarm", client=docker_client)
+    back = sm.materialize_report(stack, store, target="swarm", client=swarm_client)
     assert back.swarm_names == ((f"pw_{sfx}", f"pw_{sfx}", "reused"),)
     sm.remove_materialized(stack)
 
 
-def test_swarm_rotation_swaps_secret_and_rolls_back(tmp_path: Path, project_name: str, docker_client,
+def test_swarm_rotation_swaps_secret_and_rolls_back(tmp_path: Path, project_name: str, swarm_client,
                                                     test_image, swarm) -> None:
     import time
 
@@ -118,7 +125,7 @@ secrets:
     store = SessionStore()
     store.set(pw, "good-" + secrets.token_hex(8))
     swarm.extend([pw, f"{pw}_v2", f"{pw}_v3", f"{pw}_v4"])
-    sm.materialize(stack, store, target="swarm", client=docker_client)
+    sm.materialize(stack, store, target="swarm", client=swarm_client)
     deploy = subprocess.run(["docker", "stack", "deploy", "--resolve-image", "never", "-c",
                              str(root / "compose.yml"), project_name], capture_output=True, text=True,
                             timeout=120, stdin=subprocess.DEVNULL)
@@ -130,12 +137,12 @@ secrets:
             end = time.monotonic() + 60
             last: Exception | None = None
             while time.monotonic() < end:
-                cs = docker_client.api.containers(filters={"label": f"com.docker.swarm.service.name={svc_name}",
+                cs = swarm_client.api.containers(filters={"label": f"com.docker.swarm.service.name={svc_name}",
                                                            "health": "healthy"})
                 if len(cs) == 1:
                     try:  # start-first: a task can be replaced between the listing and the exec
-                        exe = docker_client.api.exec_create(cs[0]["Id"], ["cat", f"/run/secrets/{pw}"])
-                        return docker_client.api.exec_start(exe["Id"]).decode()
+                        exe = swarm_client.api.exec_create(cs[0]["Id"], ["cat", f"/run/secrets/{pw}"])
+                        return swarm_client.api.exec_start(exe["Id"]).decode()
                     except docker.errors.APIError as exc:
                         last = exc
                 time.sleep(0.3)
@@ -143,17 +150,17 @@ secrets:
 
         first = read_secret()
         new = "good-" + secrets.token_hex(8)
-        report = sr.rotate_swarm(stack, store, pw, new, client=docker_client, timeout=60)
+        report = sr.rotate_swarm(stack, store, pw, new, client=swarm_client, timeout=60)
         assert report.ok, report.to_json()
         assert report.services == ["app"]
         assert read_secret() == new != first
-        refs = docker_client.services.get(svc_name).attrs["Spec"]["TaskTemplate"]["ContainerSpec"]["Secrets"]
+        refs = swarm_client.services.get(svc_name).attrs["Spec"]["TaskTemplate"]["ContainerSpec"]["Secrets"]
         assert [r["SecretName"] for r in refs] == [f"{pw}_v2"] and refs[0]["File"]["Name"] == pw
         bad = "bad-" + secrets.token_hex(8)
-        report = sr.rotate_swarm(stack, store, pw, bad, client=docker_client, timeout=40)
+        report = sr.rotate_swarm(stack, store, pw, bad, client=swarm_client, timeout=40)
         assert not report.ok and report.rolled_back, report.to_json()
         assert store.get(pw) == new
-        refs = docker_client.services.get(svc_name).attrs["Spec"]["TaskTemplate"]["ContainerSpec"]["Secrets"]
+        refs = swarm_client.services.get(svc_name).attrs["Spec"]["TaskTemplate"]["ContainerSpec"]["Secrets"]
         assert [r["SecretName"] for r in refs] == [f"{pw}_v2"]
         assert bad not in str(report.to_json())
 
@@ -168,18 +175,18 @@ secrets:
 
         said: list[str] = []
         with pytest.raises(KeyboardInterrupt):
-            sr.rotate_swarm(stack, store, pw, "good-" + secrets.token_hex(8), client=docker_client,
+            sr.rotate_swarm(stack, store, pw, "good-" + secrets.token_hex(8), client=swarm_client,
                             timeout=60, progress=lambda m: (said.append(m), interrupt_soon(m)))
         assert said[-1] == f"{pw}: rolled back to the previous value", said
         assert store.get(pw) == new and store.get(pw + sr.PREVIOUS_SUFFIX) is None
-        refs = docker_client.services.get(svc_name).attrs["Spec"]["TaskTemplate"]["ContainerSpec"]["Secrets"]
+        refs = swarm_client.services.get(svc_name).attrs["Spec"]["TaskTemplate"]["ContainerSpec"]["Secrets"]
         assert [r["SecretName"] for r in refs] == [f"{pw}_v2"]
         assert read_secret() == new
     finally:
         subprocess.run(["docker", "stack", "rm", project_name], capture_output=True, timeout=60,
                        stdin=subprocess.DEVNULL)
         end = time.monotonic() + 30
-        while time.monotonic() < end and docker_client.api.containers(  # no inspect: tasks go
+        while time.monotonic() < end and swarm_client.api.containers(  # no inspect: tasks go
                 all=True, filters={"label": f"com.docker.stack.namespace={project_name}"}):
             time.sleep(0.5)
         sm.remove_materialized(stack)
