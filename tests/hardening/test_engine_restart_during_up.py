@@ -28,7 +28,7 @@ import pytest
 
 from .invariants import EXE, problems, run_exe
 
-from tests.helpers.private_engine import poll
+from tests.helpers.waiting import wait_until
 from tests.helpers.secrets import purge_keyring
 from toolbox_tui.state_dir import state_dir_for
 
@@ -165,7 +165,7 @@ class _Dashboard:
                               capture_output=True, text=True).stdout
 
     def shows(self, *texts: str, timeout: float = 30) -> bool:
-        return poll(lambda: all(t in self.screen() for t in texts), timeout, 0.5)
+        return wait_until(lambda: all(t in self.screen() for t in texts), timeout, 0.5)
 
     def rss_mb(self) -> float:
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
@@ -215,7 +215,8 @@ def test_dockerd_killed_while_waiting_for_health(on_private_engine, tmp_path, te
     try:
         assert dash.shows("engine ok", "slow", "talker"), dash.screen()
         up = _Up(root, "--timeout", "90")
-        assert poll(lambda: up.saw("waiting for health") or up.proc.poll() is not None, 60), up.out
+        assert wait_until(lambda: up.saw("waiting for health") or up.proc.poll() is not None,
+                          60, 0.3), up.out
         assert up.proc.poll() is None, up.finish(5)
         # the first burst has reached the dashboard; `slow` is still 20 s from healthy
         assert dash.shows("burst 1 done", timeout=20), dash.screen()
@@ -271,7 +272,7 @@ def test_dockerd_killed_while_creating(on_private_engine, tmp_path, test_image, 
     up = _Up(root, "--timeout", "90")
     try:
         # Compose is still at work: `late` waits for `slow` to be healthy before it starts
-        assert poll(lambda: up.saw("Waiting") or up.proc.poll() is not None, 60), up.out
+        assert wait_until(lambda: up.saw("Waiting") or up.proc.poll() is not None, 60, 0.3), up.out
         assert up.proc.poll() is None and not up.saw("waiting for health"), up.finish(5)
         t_kill = time.monotonic()
         try:

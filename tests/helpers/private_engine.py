@@ -1,7 +1,7 @@
 """A second, private Docker engine for the tests that stop dockerd or init/leave swarm.
 
 Those tests used to stop the one local dockerd and turn it into a swarm manager, so they ran alone
-after everything else (90 s of a run in which nothing else could use the machine). Each now gets
+after everything else (65-73 s of a run in which nothing else could use the machine). Each now gets
 this engine instead: its own `dockerd` with its own data-root, exec-root, socket and containerd,
 in its own network namespace (its own `docker0`, iptables and 127.0.0.1, so its bridge, swarm ports
 and published ports never meet the shared engine's). The tests point at it the way a user points
@@ -19,23 +19,13 @@ import secrets
 import shutil
 import signal
 import subprocess
-import time
 from pathlib import Path
 
+from tests.helpers.waiting import wait_until
 
 ADDRESS_POOL = "10.213.0.0/16"
 """Its networks' subnets, apart from the shared engine's defaults (only inside its namespace
 anyway; kept apart so a reader of `ip addr` in there is not misled)."""
-
-
-def poll(pred, timeout: float, interval: float = 0.3) -> bool:
-    """Call `pred` until it is true or `timeout` seconds pass; its last answer."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(interval)
-    return pred()
 
 
 def engine_env() -> dict[str, str]:
@@ -67,9 +57,10 @@ class PrivateEngine:
     def create(self, source_client) -> None:  # noqa: ANN001 - a docker.DockerClient
         """Namespace, dirs, daemon, and the test image copied from the shared engine."""
         missing = [t for t in ("ip", "nsenter", "dockerd") if not shutil.which(t)]
-        if missing or os.geteuid() != 0:
-            raise RuntimeError(f"a private engine needs root and {', '.join(missing) or 'ip, nsenter'}"
-                               f" (missing: {missing or ['root']}); run the tests as CI does (as root)")
+        missing += [] if os.geteuid() == 0 else ["root"]
+        if missing:
+            raise RuntimeError(f"a private engine needs root, ip, nsenter and dockerd; missing: "
+                               f"{', '.join(missing)} (run the tests as CI does: as root, provisioned)")
         self.base.mkdir(mode=0o700)
         subprocess.run(["ip", "netns", "add", self.netns], check=True, capture_output=True)
         subprocess.run(["ip", "-n", self.netns, "link", "set", "lo", "up"], check=True,
@@ -80,23 +71,31 @@ class PrivateEngine:
         self.client().images.load(raw)
 
     def start(self) -> None:
-        """As `.ci/provision.sh` starts the shared one (setsid, log to a file, a clean
+        """As `.ci/provision.sh` starts the shared one (own session, log to a file, a clean
         environment), in the namespace; returns once `docker info` answers."""
-        args = ["nsenter", f"--net=/run/netns/{self.netns}", "setsid", "dockerd",
+        args = ["nsenter", f"--net=/run/netns/{self.netns}", "dockerd",
                 "--data-root", str(self.base / "data"), "--exec-root", str(self.base / "exec"),
                 "--pidfile", str(self.base / "dockerd.pid"), "-H", self.host,
                 "--default-address-pool", f"base={ADDRESS_POOL},size=24", "--log-level", "warn"]
         with open(self.log, "ab") as log:
             subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd="/",
                              env=engine_env(), start_new_session=True)
-        if not poll(self.answers, 40):
+        if not wait_until(self.answers, 40, 0.3):
             raise RuntimeError(f"the private dockerd did not answer within 40 s; see {self.log}:\n"
                                + self.log.read_text(errors="replace")[-2000:])
 
+    def _running_pid(self) -> int:
+        """The pid in dockerd's pid file if that process runs, else 0."""
+        try:
+            pid = int((self.base / "dockerd.pid").read_text().strip())
+        except (OSError, ValueError):
+            return 0
+        return pid if _alive(pid) else 0
+
     def pid(self) -> int:
         """The running daemon's pid (AssertionError if it does not run)."""
-        pid = int((self.base / "dockerd.pid").read_text().strip())
-        assert _alive(pid), f"the private dockerd {pid} does not run"
+        pid = self._running_pid()
+        assert pid, f"the private dockerd does not run (pid file {self.base / 'dockerd.pid'})"
         return pid
 
     def answers(self) -> bool:
@@ -110,18 +109,14 @@ class PrivateEngine:
         """SIGTERM, and wait until it has exited and no longer answers."""
         pid = self.pid()
         os.kill(pid, signal.SIGTERM)
-        assert poll(lambda: not _alive(pid), timeout), "the private dockerd did not exit"
+        assert wait_until(lambda: not _alive(pid), timeout, 0.3), "the private dockerd did not exit"
         assert not self.answers(), "the private engine still answers after its dockerd exited"
 
     def ensure(self) -> None:
         """For a `finally`: running and answering again (started if it is gone)."""
         if self.answers():
             return
-        try:
-            pid = int((self.base / "dockerd.pid").read_text().strip())
-        except (OSError, ValueError):
-            pid = 0
-        if pid and _alive(pid) and poll(self.answers, 30):
+        if self._running_pid() and wait_until(self.answers, 30, 0.3):
             return
         self.start()
 
@@ -139,13 +134,10 @@ class PrivateEngine:
         if self.answers():
             subprocess.run(["docker", "-H", self.host, "swarm", "leave", "--force"],
                            capture_output=True, timeout=60, env=_cli_env())
-        try:
-            pid = int((self.base / "dockerd.pid").read_text().strip())
-        except (OSError, ValueError):
-            pid = 0
-        if pid and _alive(pid):
+        pid = self._running_pid()
+        if pid:
             os.kill(pid, signal.SIGTERM)
-            if not poll(lambda: not _alive(pid), 30):
+            if not wait_until(lambda: not _alive(pid), 30, 0.3):
                 os.kill(pid, signal.SIGKILL)
         # containerd and its shims (started by that dockerd) exit with it; anything left in the
         # namespace is killed before it is deleted
