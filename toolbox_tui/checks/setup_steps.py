@@ -80,7 +80,10 @@ class SetupStep:
     reason: str = ""
     """Why toolbox-tui will not run it (kind refused), or ""."""
     writes_needed: str = ""
-    """Found not in the docs but as the script that writes this missing file Compose needs."""
+    """Found not in the docs but as the script that writes this missing file Compose needs
+    (or fills these empty values: `JICOFO_AUTH_PASSWORD in .env`)."""
+    pending: bool = False
+    """What it makes is known to be missing (empty values it fills): not run yet."""
 
     @property
     def where(self) -> str:
@@ -89,6 +92,8 @@ class SetupStep:
     def has_run(self) -> bool | None:
         """True when everything it writes is there, False when none of it is, None when that
         cannot be told (a script whose outputs are not literal file names)."""
+        if self.pending:
+            return False
         if not self.creates:
             return None
         there = [os.path.lexists(p) for p in self.creates]
@@ -278,6 +283,24 @@ def _writer_steps(root: Path, dirs: list[Path], needed: list[Path]) -> Iterator[
                         writes_needed=os.path.relpath(hit[0], root))
 
 
+def empty_value_fillers(checks: Iterable[Check], root: Path) -> list[tuple[Path, str]]:
+    """(script, what it fills) from the env checks' `env.empty_secret.*` findings: the project's
+    script that generates the values a copied template leaves empty."""
+    by_script: dict[str, list[str]] = {}
+    env_file = ""
+    for c in checks:
+        if c.id.startswith("env.empty_secret."):
+            data = dict(c.data)
+            env_file = os.path.relpath(c.path, root) if c.path else ".env"
+            for sc in data.get("scripts", ())[:1]:
+                by_script.setdefault(sc, []).append(str(data.get("variable")))
+    out = []
+    for sc, keys in by_script.items():
+        shown = ", ".join(keys[:3]) + (f" (+{len(keys) - 3} more)" if len(keys) > 3 else "")
+        out.append((Path(sc), f"{shown} in {env_file}"))
+    return out
+
+
 def needed_files(project_dir: Path, env_files: Iterable[Path] = ()) -> list[Path]:
     """Files Compose reads that are not there: the interpolation env file (`.env`), or what a
     dangling `.env` link points at."""
@@ -292,7 +315,8 @@ def needed_files(project_dir: Path, env_files: Iterable[Path] = ()) -> list[Path
 
 def find_setup_steps(root: Path, project_dir: Path | None = None,
                      compose_files: Iterable[Path] = (),
-                     needed: Iterable[Path] = ()) -> list[SetupStep]:
+                     needed: Iterable[Path] = (),
+                     fillers: Iterable[tuple[Path, str]] = ()) -> list[SetupStep]:
     """The set-up steps the newcomer's docs name before the first `up`, in reading order (the
     root README first), each once; then a root or compose-directory script that writes one of
     the `needed` files (`needed_files`), when the docs did not name it."""
@@ -314,6 +338,16 @@ def find_setup_steps(root: Path, project_dir: Path | None = None,
     for step in _writer_steps(root, dirs, [p.resolve() for p in needed]):
         if step.script not in named and len(out) < MAX_STEPS:
             out.append(step)
+            named.add(step.script)
+    for script, what in fillers:  # jitsi: gen-passwords.sh fills the passwords left empty
+        real = str(script.resolve())
+        if real in named or resolves_outside(script, root) or len(out) >= MAX_STEPS:
+            continue
+        named.add(real)
+        out.append(SetupStep(kind=SCRIPT, command=f"./{script.name}", doc=str(script), line=1,
+                             cwd=str(script.parent.resolve()), argv=(f"./{script.name}",),
+                             script=real, writes_needed=what, pending=True,
+                             creates=_script_writes(script, script.parent.resolve(), root)))
     return out
 
 
@@ -331,16 +365,19 @@ def describe(step: SetupStep, root: Path) -> str:
 
 
 def setup_checks(root: Path, project_dir: Path | None = None,
-                 compose_files: Iterable[Path] = (), needed: Iterable[Path] = ()) -> list[Check]:
+                 compose_files: Iterable[Path] = (), needed: Iterable[Path] = (),
+                 fillers: Iterable[tuple[Path, str]] = ()) -> list[Check]:
     """Doctor findings: each set-up step the docs name, and whether it has been run yet (where
     that can be told: the file it writes is missing)."""
     root = root.resolve()
     out: list[Check] = []
-    for step in find_setup_steps(root, project_dir, compose_files, needed):
+    for step in find_setup_steps(root, project_dir, compose_files, needed, fillers):
         doc = os.path.relpath(step.doc, root)
         ran = step.has_run()
         ident = f"docs.setup.{doc}:{step.line}"
-        title = (f"{doc}:{step.line} writes {step.writes_needed}, which Compose needs: the set-up "
+        title = (f"{doc} fills {step.writes_needed}: the set-up step is `{step.command}`"
+                 if step.pending else
+                 f"{doc}:{step.line} writes {step.writes_needed}, which Compose needs: the set-up "
                  f"step is `{step.command}`" if step.writes_needed else
                  f"{doc}:{step.line} says to run `{step.command}` before `docker compose up`")
         here = os.path.relpath(step.cwd, root)
@@ -351,12 +388,15 @@ def setup_checks(root: Path, project_dir: Path | None = None,
                              hint="Read it, and run it yourself if you trust it.",
                              file=step.doc, line=step.line, path=step.script))
         elif ran is False:
-            missing = [os.path.relpath(p, root) for p in step.creates if not os.path.lexists(p)]
+            missing = ([step.writes_needed] if step.pending else
+                       [os.path.relpath(p, root) for p in step.creates if not os.path.lexists(p)])
             out.append(Check(
                 id=ident, area="docs", severity="warning", status=WARN,
                 title=f"{title}; it has not been run yet",
-                detail=f"It {describe(step, root)}; {', '.join(missing[:4])} "
-                       f"{'is' if len(missing) == 1 else 'are'} not there yet.",
+                detail=f"It {describe(step, root)}; " + (
+                    f"{step.writes_needed} {'is' if ',' not in step.writes_needed else 'are'} "
+                    "still empty." if step.pending else
+                    f"{', '.join(missing[:4])} {'is' if len(missing) == 1 else 'are'} not there yet."),
                 hint="Run `toolbox-tui setup` (it shows the command and asks first), "
                      f"or run `{step.command}` yourself in {here}.",
                 file=step.doc, line=step.line, path=step.script or step.target,

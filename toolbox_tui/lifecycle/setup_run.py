@@ -21,7 +21,7 @@ from typing import IO, Any, Callable
 
 from toolbox_tui.atomic_files import atomic_write
 from toolbox_tui.checks.setup_steps import (COPY, REFUSED, RUNNERS, SCRIPT, WRITE, SetupStep,
-                                             find_setup_steps, needed_files)
+                                             empty_value_fillers, find_setup_steps, needed_files)
 from toolbox_tui.errors import EXIT_FAIL, EXIT_INTERRUPTED, ToolboxError
 from toolbox_tui.safe_read import CONFIG, read_bytes, resolves_outside
 from toolbox_tui.sanitize import sanitize_line
@@ -30,8 +30,14 @@ from toolbox_tui.sanitize import sanitize_line
 def project_setup_steps(stack: Any) -> list[SetupStep]:
     """The set-up steps of a loaded project: what its docs name before the first `up`, and a
     root or compose-directory script that writes the env file Compose needs and lacks."""
+    from toolbox_tui.checks.env import env_checks
+
+    try:
+        fillers = empty_value_fillers(env_checks(stack), stack.root_dir())
+    except Exception:  # noqa: BLE001 - the doctor reports what the env checks cannot read
+        fillers = []
     return find_setup_steps(stack.root_dir(), stack.project_dir, stack.files,
-                            needed_files(stack.project_dir, stack.env_files))
+                            needed_files(stack.project_dir, stack.env_files), fillers)
 
 
 class SetupRefused(ToolboxError):
