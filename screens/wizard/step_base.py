@@ -37,9 +37,10 @@ def step_bar(current: str, done: list[str], steps: tuple[str, ...] = STEPS) -> T
     """`✓ Project › 2 Prerequisites › 3 Paths ...` with the current step highlighted (`steps`:
     the steps this project shows)."""
     out = Text(no_wrap=True, overflow="ellipsis")
+    sep = " › " if len(steps) <= 7 else "›"  # eight steps (with Set-up) still fit in 80 columns
     for i, step in enumerate(steps, 1):
         if i > 1:
-            out.append(" › ", style="dim")
+            out.append(sep, style="dim")
         label = STEP_SHORT[step]
         if step == current:
             out.append(f"{i} {label}", style="bold reverse")

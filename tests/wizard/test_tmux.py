@@ -105,14 +105,14 @@ def test_wizard_setup_step_in_tmux_skip_then_run_after_yes(tmp_path, project_nam
                    cwd=root, width=120, height=40)
         tmux.wait("Detected project", 20)
         screen = tmux.capture()
-        assert "3 Set-up" in screen  # the step bar carries the step for this project
+        assert "3 Set-up›4 Paths" in screen  # the step bar carries the step for this project
         tmux.keys("n")
         tmux.wait("checks passed. Press n", 60)
         tmux.keys("n")
         screen = tmux.wait("repository's own code", 30)
         assert "./install.sh" in screen and "README.md:4" in screen and "not run yet" in screen
         tmux.keys("n")  # skip: nothing runs
-        tmux.wait("4 Paths", 30, until="WIZARD-EXIT")
+        tmux.wait("›4 Paths", 30, until="WIZARD-EXIT")
         for _ in range(50):
             if "repository's own code" not in tmux.capture():
                 break
