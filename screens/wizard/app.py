@@ -105,6 +105,8 @@ class WizardApp(App[int]):
 
     def _steps_for(self, stack: Stack) -> tuple[str, ...]:
         """The Set-up step only when the project's docs name a set-up step before `up`."""
+        if "setup" in getattr(self, "steps", ()):  # once shown, it stays (its run may be done)
+            return getattr(self, "steps")
         try:
             has_setup = bool(self.backend.setup_steps(stack))
         except Exception:  # noqa: BLE001 - a canned or broken stack: no set-up step to show

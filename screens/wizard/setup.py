@@ -26,7 +26,7 @@ from toolbox_tui.checks.setup_steps import describe
 from toolbox_tui.sanitize import plain_text
 from toolbox_tui.screens.dialogs import ConfirmDialog
 from toolbox_tui.screens.stylesheets import load_css
-from toolbox_tui.screens.wizard.step_base import StepScreen
+from toolbox_tui.screens.wizard.step_base import StackReread, StepScreen
 
 LOG_KEEP = 2000
 """Output lines kept in the log."""
@@ -176,6 +176,10 @@ class ProjectSetupStep(StepScreen):
                 self.post_message(SetupFinished(i, None, getattr(exc, "message", "") or str(exc)))
                 return
             self.post_message(SetupFinished(i, code))
+            try:  # what it wrote (.env, an override) changes the project the later steps show
+                self.post_message(StackReread(backend.load(self.wizard.opts), [step.command]))
+            except Exception:  # noqa: BLE001 - a project that no longer loads: Paths says why
+                pass
 
         self.run_job(f"running {step.command}", work, group="setup-run")
 
@@ -200,6 +204,10 @@ class ProjectSetupStep(StepScreen):
                             + (" — n goes on." if ok else " — see the output above."),
                             "green" if ok else "bold red")
         self._fill()
+
+    def stack_reread(self, message: StackReread) -> None:
+        self.notify(f"The project was read again after {plain_text(', '.join(message.changed))}.",
+                    title="Re-read", timeout=6)
 
     def on_unmount(self) -> None:
         self._stop.set()
