@@ -23,13 +23,13 @@ from toolbox_tui.screens.terminal import hold_signals, route_signals
 from toolbox_tui.screens.stylesheets import load_css
 from toolbox_tui.screens.wizard.step_base import StepScreen
 from toolbox_tui.wizard.backend import WizardBackend
-from toolbox_tui.wizard.state import STEP_TITLES, STEPS, WizardState, save_state
+from toolbox_tui.wizard.state import OPTIONAL, STEP_TITLES, STEPS, WizardState, save_state
 
 if TYPE_CHECKING:
     from toolbox_tui.compose.model import Stack
 
 STEP_CLASSES = {
-    "project": "project:ProjectStep", "prereq": "prereq:PrereqStep",
+    "project": "project:ProjectStep", "prereq": "prereq:PrereqStep", "setup": "setup:ProjectSetupStep",
     "paths": "paths:PathsStep", "secrets": "secrets:SecretsStep",
     "review": "review:ReviewStep", "startup": "startup:StartupStep",
     "done": "done:DoneStep",
@@ -100,6 +100,18 @@ class WizardApp(App[int]):
         alternate screen with containers and secret files left behind."""
         self._jobs: dict[str, int] = {}
         self._jobs_lock = threading.Lock()
+        self.steps: tuple[str, ...] = self._steps_for(stack)
+        """The steps shown: STEPS without an optional step this project has nothing for."""
+
+    def _steps_for(self, stack: Stack) -> tuple[str, ...]:
+        """The Set-up step only when the project's docs name a set-up step before `up`."""
+        if "setup" in getattr(self, "steps", ()):  # once shown, it stays (its run may be done)
+            return getattr(self, "steps")
+        try:
+            has_setup = bool(self.backend.setup_steps(stack))
+        except Exception:  # noqa: BLE001 - a canned or broken stack: no set-up step to show
+            has_setup = False
+        return tuple(s for s in STEPS if s not in OPTIONAL or (s == "setup" and has_setup))
 
     # --- work in flight -----------------------------------------------------------------------
 
@@ -175,9 +187,9 @@ class WizardApp(App[int]):
     def complete(self, step: str) -> None:
         """Mark `step` done, remember it, and move to the next one."""
         self.mark(step, True)
-        i = STEPS.index(step)
-        if i + 1 < len(STEPS):
-            self.show(STEPS[i + 1])
+        i = self.steps.index(step)
+        if i + 1 < len(self.steps):
+            self.show(self.steps[i + 1])
 
     def mark(self, step: str, done: bool) -> None:
         if self.state.is_done(step) == done:
@@ -187,9 +199,9 @@ class WizardApp(App[int]):
             save_state(self.stack, self.state)
 
     def go_back(self, step: str) -> None:
-        i = STEPS.index(step)
+        i = self.steps.index(step)
         if i > 0:
-            self.show(STEPS[i - 1])
+            self.show(self.steps[i - 1])
 
     def set_stack(self, stack: Stack, *, opts: Any = None) -> None:
         """Use a reloaded stack. Steps after Project are re-created so nothing stale is shown."""
@@ -197,6 +209,7 @@ class WizardApp(App[int]):
         self.stack = stack
         if opts is not None:
             self.opts = opts
+        self.steps = self._steps_for(stack)
         if changed:
             self.state = WizardState(project=stack.name, mode=stack.mode)
             self.store = None
@@ -261,7 +274,7 @@ class WizardApp(App[int]):
             seen.add(b.action)
             yield SystemCommand(f"{b.description} ({key})", f"Wizard: {b.description}",
                                 lambda a=b.action, n=active.node: self.call_later(n.run_action, a))
-        for step in STEPS:
+        for step in self.steps:
             if step in self.state.done and getattr(screen, "STEP", None) != step:
                 yield SystemCommand(f"Go to {STEP_TITLES[step]}", "Open a completed step again",
                                     lambda s=step: self.show(s))

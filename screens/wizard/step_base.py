@@ -33,12 +33,14 @@ def status_text(status: str) -> Text:
     return Text(mark, style=f"bold {style}")
 
 
-def step_bar(current: str, done: list[str]) -> Text:
-    """`✓ Project › 2 Prerequisites › 3 Paths ...` with the current step highlighted."""
+def step_bar(current: str, done: list[str], steps: tuple[str, ...] = STEPS) -> Text:
+    """`✓ Project › 2 Prerequisites › 3 Paths ...` with the current step highlighted (`steps`:
+    the steps this project shows)."""
     out = Text(no_wrap=True, overflow="ellipsis")
-    for i, step in enumerate(STEPS, 1):
+    sep = " › " if len(steps) <= 7 else "›"  # eight steps (with Set-up) still fit in 80 columns
+    for i, step in enumerate(steps, 1):
         if i > 1:
-            out.append(" › ", style="dim")
+            out.append(sep, style="dim")
         label = STEP_SHORT[step]
         if step == current:
             out.append(f"{i} {label}", style="bold reverse")
@@ -117,7 +119,7 @@ class StepScreen(Screen):
         if watch is not None:  # what the project holds now: later edits on disk are noticed
             watch(self.wizard.stack)
         yield Static(self._title(), id="wizard-title")
-        yield Static(step_bar(self.STEP, self.wizard.state.done), id="step-bar")
+        yield Static(step_bar(self.STEP, self.wizard.state.done, self.wizard.steps), id="step-bar")
         with Vertical(id="step-body"):
             yield from self.compose_body()
         yield Static("", id="step-status")
@@ -136,7 +138,7 @@ class StepScreen(Screen):
         """Redraw the title and step bar (after the stack or the progress changed)."""
         try:
             self.query_one("#wizard-title", Static).update(self._title())
-            self.query_one("#step-bar", Static).update(step_bar(self.STEP, self.wizard.state.done))
+            self.query_one("#step-bar", Static).update(step_bar(self.STEP, self.wizard.state.done, self.wizard.steps))
         except Exception:  # noqa: BLE001 - not mounted yet
             pass
         self.refresh_bindings()
@@ -161,7 +163,8 @@ class StepScreen(Screen):
         if action == "next_step":
             return None if self.next_blocked() else True
         if action == "back":
-            return STEPS.index(self.STEP) > 0 or None
+            steps = self.wizard.steps
+            return (self.STEP in steps and steps.index(self.STEP) > 0) or None
         return True
 
     def action_next_step(self) -> None:

@@ -22,7 +22,7 @@ _MAILCOW_DIR_BINDS = tuple((f"paths.bind.{s}", "fail") for s in (
 
 EXPECTED: dict[str, dict] = {
     # netbox-docker: env/*.env committed, the README's quickstart runs it as cloned.
-    "netbox": {"exit": 0, "required": [], "forbidden": [("*", "fail")], "noise": []},
+    "netbox": {"exit": 0, "required": [("docs.setup.README.md:36", "warn", "has not been run yet")], "forbidden": [("*", "fail")], "noise": []},
     # Quickstart's override publishes 8000 on all interfaces: the author meant that.
     "netbox+told": {"exit": 0, "required": [], "forbidden": [("*", "fail")],
                     "noise": ["overrides.ports.netbox.8000"]},
@@ -79,6 +79,7 @@ EXPECTED: dict[str, dict] = {
     "jitsi+told": {
         "exit": 1,
         "required": [("env.empty_secret.JICOFO_AUTH_PASSWORD", "fail", "gen-passwords.sh"),
+                     ("docs.setup.gen-passwords.sh:1", "warn", "has not been run yet"),
                      ("env.empty_secret.JVB_AUTH_PASSWORD", "fail", "gen-passwords.sh"),
                      ("env.empty_secret.*", "fail", "gen-passwords.sh")],
         "forbidden": [("env.file.missing", "*"), ("env.unset.*", "*"), ("docs.*rtcstats/*", "*")],
@@ -86,7 +87,8 @@ EXPECTED: dict[str, dict] = {
     # Fresh clone: .env -> mailcow.conf, which ./generate_config.sh writes.
     "mailcow": {
         "exit": 1,
-        "required": [("env.file.dangling", "fail", "generate_config.sh")],
+        "required": [("env.file.dangling", "fail", "generate_config.sh"),
+                     ("docs.setup.generate_config.sh:168", "warn", "mailcow.conf")],
         "forbidden": [*_MAILCOW_DIR_BINDS, ("env.unset.COMPOSE_PROJECT_NAME", "*")],
         "noise": ["env.unset.*", "paths.bind.*", "secrets.plain_env.*"]},
     "mailcow+told": {
@@ -104,6 +106,7 @@ EXPECTED: dict[str, dict] = {
     "paperless": {
         "exit": 0,
         "required": [("secrets.plain_env.db.POSTGRES_PASSWORD", "warn", "POSTGRES_PASSWORD_FILE"),
+                     ("docs.setup.README.md:63", "warn", "downloads code from the network"),
                      # src/paperless/settings.py, src-ui/src/app/app.module.ts: not upstream
                      # either (the trimming keeps what the Markdown check resolves)
                      ("docs.missing.CONTRIBUTING.md:*", "warn"),

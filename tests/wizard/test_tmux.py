@@ -78,3 +78,57 @@ def test_wizard_in_tmux_from_fresh_clone_to_healthy(example_copy, example_ports,
 
         remove_materialized(stack)
         assert not stack.secrets_override_path.exists()
+
+
+@pytest.mark.engine
+def test_wizard_setup_step_in_tmux_skip_then_run_after_yes(tmp_path, project_name, test_image,
+                                                           docker_client, compose_ready):
+    """A repository whose README says `./install.sh` before `docker compose up`: the wizard shows
+    a Set-up step with the command, where the docs name it and that it is the repository's code;
+    n skips it without running anything; Esc comes back; x asks, y runs it, its output streams
+    into the log and the exit code is shown."""
+    import subprocess
+
+    root = tmp_path / "repo"
+    root.mkdir()
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    (root / "README.md").write_text("# Demo\n\n```bash\n./install.sh\ndocker compose up -d\n```\n")
+    (root / "install.sh").write_text('#!/bin/sh\necho "install: writing .env"\n'
+                                     'echo "GREETING=hello" > .env\necho "install: done"\n')
+    (root / "install.sh").chmod(0o755)
+    (root / "compose.yaml").write_text(f"services:\n  web:\n    image: {test_image}\n"
+                                       "    command: [sleep, '600']\n")
+    tmux = Tmux("tbxsetup")
+    env = "PYTHON_KEYRING_BACKEND=keyring.backends.fail.Keyring TERM=xterm-256color"
+    try:
+        tmux.start(f"env {env} {tool()} -p {project_name}; echo WIZARD-EXIT=$?; sleep 600",
+                   cwd=root, width=120, height=40)
+        tmux.wait("Detected project", 20)
+        screen = tmux.capture()
+        assert "3 Set-up›4 Paths" in screen  # the step bar carries the step for this project
+        tmux.keys("n")
+        tmux.wait("checks passed. Press n", 60)
+        tmux.keys("n")
+        screen = tmux.wait("repository's own code", 30)
+        assert "./install.sh" in screen and "README.md:4" in screen and "not run yet" in screen
+        tmux.keys("n")  # skip: nothing runs
+        tmux.wait("›4 Paths", 30, until="WIZARD-EXIT")
+        for _ in range(50):
+            if "repository's own code" not in tmux.capture():
+                break
+            import time
+            time.sleep(0.1)
+        assert "repository's own code" not in tmux.capture()
+        assert not (root / ".env").exists()
+        tmux.keys("Escape")
+        tmux.wait("repository's own code", 30)
+        tmux.keys("x")
+        tmux.wait("Run `./install.sh`?", 10)
+        tmux.keys("y")
+        screen = tmux.wait("exited with 0", 60)
+        assert "install: writing .env" in screen and "install: done" in screen
+        assert (root / ".env").read_text() == "GREETING=hello\n"
+        tmux.keys("q")
+        tmux.wait("WIZARD-EXIT=", 30)
+    finally:
+        tmux.kill()

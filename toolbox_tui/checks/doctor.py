@@ -9,6 +9,7 @@ from typing import Any, Iterable
 from toolbox_tui.checks.compose import ComposeVerdict, compose_verdict
 from toolbox_tui.compose.model import Stack
 from toolbox_tui.checks.docs import doc_checks
+from toolbox_tui.checks.setup_steps import empty_value_fillers, needed_files, setup_checks
 from toolbox_tui.checks.env import env_checks
 from toolbox_tui.checks.external import external_checks
 from toolbox_tui.findings import AREAS, FAIL, Check
@@ -72,6 +73,9 @@ def doctor_report(stack: Stack, *, engine: bool = True, client: Any = None,
         mounts = {os.path.basename(str(x).rstrip("/")) for r in stack.path_refs() if r.kind == "bind"
                   for x in (r.raw, r.target or "")}
         checks += doc_checks(stack.root_dir(), stack.project_dir, stack.files, mounts)
+        checks += setup_checks(stack.root_dir(), stack.project_dir, stack.files,
+                               needed_files(stack.project_dir, stack.env_files),
+                               empty_value_fillers(checks, stack.root_dir()))
     order = {a: i for i, a in enumerate(AREAS)}
     checks.sort(key=lambda c: order.get(c.area, len(order)))
     report = DoctorReport(checks=checks, verdict=verdict, engine_error=str(err) if err else None)

@@ -167,6 +167,20 @@ class WizardBackend:
 
     # --- checks -------------------------------------------------------------------------------
 
+    def setup_steps(self, stack: Stack) -> list[Any]:
+        """The set-up steps the project's docs name before the first `up` (the same engine
+        function as `toolbox-tui setup`)."""
+        from toolbox_tui.lifecycle.setup_run import project_setup_steps
+
+        return project_setup_steps(stack)
+
+    def run_setup(self, stack: Stack, step: Any, *, yes: bool, on_line: Callable[[str], None],
+                  stop: Any = None) -> int:
+        """Run one set-up step after the user's yes (raises SetupRefused otherwise)."""
+        from toolbox_tui.lifecycle.setup_run import run_setup_step
+
+        return run_setup_step(step, stack.root_dir(), yes=yes, on_line=on_line, stop=stop)
+
     def doctor(self, stack: Stack) -> list[Check]:
         from toolbox_tui.checks.doctor import doctor_report
 

@@ -23,18 +23,22 @@ from toolbox_tui.state_dir import UnsafeStateDir, ensure_state_dir
 if TYPE_CHECKING:
     from toolbox_tui.compose.model import Stack
 
-STEPS = ("project", "prereq", "paths", "secrets", "review", "startup", "done")
+STEPS = ("project", "prereq", "setup", "paths", "secrets", "review", "startup", "done")
 """Wizard steps in order; the names are the ids used in wizard.json and the step modules."""
 
+OPTIONAL = ("setup",)
+"""Steps shown only when the project has something for them (the set-up step its docs name);
+a resumed wizard does not reopen them."""
+
 STEP_TITLES = {
-    "project": "Project", "prereq": "Prerequisites", "paths": "Paths", "secrets": "Secrets",
-    "review": "Review", "startup": "Startup", "done": "Done",
+    "project": "Project", "prereq": "Prerequisites", "setup": "Set-up", "paths": "Paths",
+    "secrets": "Secrets", "review": "Review", "startup": "Startup", "done": "Done",
 }
 """Titles of the steps."""
 
 STEP_SHORT = {
-    "project": "Project", "prereq": "Prereqs", "paths": "Paths", "secrets": "Secrets",
-    "review": "Review", "startup": "Startup", "done": "Done",
+    "project": "Project", "prereq": "Prereqs", "setup": "Set-up", "paths": "Paths",
+    "secrets": "Secrets", "review": "Review", "startup": "Startup", "done": "Done",
 }
 """Labels in the step bar (all seven fit in 80 columns)."""
 
@@ -69,7 +73,7 @@ class WizardState:
     def resume_step(self) -> str:
         """The first step not done yet (the project step when nothing is recorded)."""
         for step in STEPS:
-            if step not in self.done:
+            if step not in self.done and step not in OPTIONAL:
                 return step
         return STEPS[-1]
 

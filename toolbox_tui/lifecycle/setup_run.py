@@ -1,0 +1,151 @@
+"""Running the project's own set-up step (`checks.setup_steps`): only after a yes, only inside
+the repository, its output streamed line by line, sanitized.
+
+A script step is the repository's code: it runs as the user, in the directory the docs run it
+in, never through a shell (the argv the docs show, checked to hold no shell syntax), with the
+user's environment and no terminal input unless the caller passes one. Just before it runs, the
+script and the directory are resolved again: one that leads outside the repository now (a link
+swapped in since it was found) is refused. A copy or a heredoc is done here, not by a shell: it
+never overwrites a file that is there, and the file is written atomically.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import threading
+from pathlib import Path
+from typing import IO, Any, Callable
+
+from toolbox_tui.atomic_files import atomic_write
+from toolbox_tui.checks.setup_steps import (COPY, REFUSED, RUNNERS, SCRIPT, WRITE, SetupStep,
+                                             empty_value_fillers, find_setup_steps, needed_files)
+from toolbox_tui.errors import EXIT_FAIL, EXIT_INTERRUPTED, ToolboxError
+from toolbox_tui.safe_read import CONFIG, read_bytes, resolves_outside
+from toolbox_tui.sanitize import sanitize_line
+
+
+def project_setup_steps(stack: Any) -> list[SetupStep]:
+    """The set-up steps of a loaded project: what its docs name before the first `up`, and a
+    root or compose-directory script that writes the env file Compose needs and lacks."""
+    from toolbox_tui.checks.env import env_checks
+
+    try:
+        fillers = empty_value_fillers(env_checks(stack), stack.root_dir())
+    except Exception:  # noqa: BLE001 - the doctor reports what the env checks cannot read
+        fillers = []
+    return find_setup_steps(stack.root_dir(), stack.project_dir, stack.files,
+                            needed_files(stack.project_dir, stack.env_files), fillers)
+
+
+class SetupRefused(ToolboxError):
+    """A set-up step toolbox-tui will not run (no yes, outside the repository, not runnable)."""
+
+    exit_code = EXIT_FAIL
+
+
+def check_runnable(step: SetupStep, root: Path) -> None:
+    """Raise SetupRefused when `step` must not run: refused by kind, or its script or directory
+    resolves outside `root` (checked now, links followed)."""
+    where = f"{os.path.relpath(step.doc, root)}:{step.line}"
+    if step.kind == REFUSED:
+        raise SetupRefused(f"{where}: `{step.command}` is not run by toolbox-tui: {step.reason}",
+                           "Read it, and run it yourself if you trust it.")
+    for p in [step.cwd] + [x for x in (step.script, step.source, step.target) if x]:
+        probe = p if os.path.lexists(p) else os.path.dirname(p)
+        if resolves_outside(probe, root):
+            raise SetupRefused(
+                f"{where}: `{step.command}` leads outside the repository "
+                f"({os.path.relpath(p, root)} resolves to {os.path.realpath(p)}); it was not run",
+                "toolbox-tui only runs the repository's own files. Look at the link.")
+    if step.kind == SCRIPT:
+        prog = Path(step.cwd) / step.argv[1 if step.argv[0] in RUNNERS else 0]
+        if os.path.realpath(prog) != os.path.realpath(step.script or ""):
+            raise SetupRefused(f"{where}: {step.argv} no longer runs {step.script}; it was not run",
+                               "Run `toolbox-tui setup` again to see what the docs name now.")
+
+
+def _argv(step: SetupStep) -> list[str]:
+    """A `./x.sh` that is not executable (a checkout without modes) runs with its shebang's
+    shell, else sh — as `bash x.sh` would."""
+    argv = list(step.argv)
+    prog = Path(step.cwd) / argv[0]
+    if argv[0] not in RUNNERS and not os.access(prog, os.X_OK):
+        with open(prog, "rb") as fh:
+            first = fh.readline(200).decode("utf-8", "replace")
+        shell = "bash" if "bash" in first else "sh"
+        argv = [shutil.which(shell) or shell] + argv
+    return argv
+
+
+def run_setup_step(step: SetupStep, root: Path, *, yes: bool,
+                   on_line: Callable[[str], None], stop: threading.Event | None = None,
+                   stdin: IO | int | None = subprocess.DEVNULL) -> int:
+    """Run `step` in `root` after the user said yes; every output line goes to `on_line`
+    (sanitized, one line at a time). Returns the exit code (130 when `stop` was set)."""
+    root = root.resolve()
+    if not yes:
+        raise SetupRefused(f"`{step.command}` was not run: it needs your yes",
+                           "Pass --yes to run it without asking (it is the repository's code: "
+                           "read it first).")
+    check_runnable(step, root)
+    if step.kind in (COPY, WRITE):
+        return _write(step, root, on_line)
+    proc = subprocess.Popen(_argv(step), cwd=step.cwd, stdin=stdin, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    watcher = None
+    if stop is not None:
+        def watch() -> None:
+            while proc.poll() is None:
+                if stop.wait(0.2):
+                    _kill(proc)
+                    return
+        watcher = threading.Thread(target=watch, name="setup-stop", daemon=True)
+        watcher.start()
+    try:
+        assert proc.stdout is not None
+        for raw in iter(proc.stdout.readline, b""):
+            on_line(sanitize_line(raw.rstrip(b"\r\n"), keep_sgr=False))
+        code = proc.wait()
+    except BaseException:
+        _kill(proc)
+        raise
+    finally:
+        if proc.stdout is not None:
+            proc.stdout.close()
+    if stop is not None and stop.is_set():
+        return EXIT_INTERRUPTED
+    return code
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    """End the step's whole process group (a script's children too)."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=5)
+    except (ProcessLookupError, PermissionError):
+        pass
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def _write(step: SetupStep, root: Path, on_line: Callable[[str], None]) -> int:
+    target = Path(step.target or "")
+    rel = os.path.relpath(target, root)
+    if os.path.lexists(target):
+        on_line(f"{rel} is already there; it was left as it is.")
+        return 0
+    if step.kind == COPY:
+        src = Path(step.source or "")
+        data = read_bytes(src, CONFIG)
+        atomic_write(target, data, mode=src.stat().st_mode & 0o777)
+        on_line(f"copied {os.path.relpath(src, root)} to {rel} ({len(data)} bytes)")
+    else:
+        atomic_write(target, step.content.encode())
+        on_line(f"wrote {rel} ({len(step.content.splitlines())} lines)")
+    return 0
+
+
