@@ -219,18 +219,17 @@ class SecretsStep(StepScreen):
             reason = error or (f"{info.name}: {info.reason}" if info is not None else "unknown")
             fi = self.file_info
             if fi is not None and fi.problem:
-                file_choice: tuple = ("f", "bold"), f" is not available ({fi.problem}); "
+                file_choice: tuple = (("f", "bold"), f" (encrypted file) is not available: {fi.problem}; ")
             elif fi is not None:
                 verb = "unlock" if fi.exists else "create"
-                file_choice = ("f", "bold"), (f" to {verb} the encrypted file {_home(fi.path)} "
-                                              "(passphrase asked now, masked), or ")
+                file_choice = (("f", "bold"), f" to {verb} an encrypted file, {_home(fi.path)} "
+                                              "(passphrase asked now), or ")
             else:
                 file_choice = ()
             w.update(Text.assemble(("No secure keyring", "bold red"), f" ({reason}). ",
-                                   "toolbox-tui never stores secrets in plain text on its own. Press ",
-                                   *file_choice, ("s", "bold"), " to keep the values for this session "
-                                   "only (you will type them again next time), or start a Secret "
-                                   "Service and come back."))
+                                   "toolbox-tui never keeps secrets in plain text. Press ",
+                                   *file_choice, ("s", "bold"), " to keep them for this session "
+                                   "only; or start a Secret Service and come back."))
         self.refresh_bindings()
 
     def action_session_store(self) -> None:

@@ -60,7 +60,7 @@ async def test_file_store_created_unlocked_and_wrong_passphrase_retried(
         screen = app.screen
         await wait_for(pilot, lambda: screen.entries, what="inventory")
         text = screen_text(app)
-        assert "No secure keyring" in text and "create the encrypted file" in text
+        assert "No secure keyring" in text and "create an encrypted file" in text
         await pilot.press("f")
         await _unlock(pilot, app, twice=True)
         await wait_for(pilot, lambda: app.store is not None, timeout=60, what="store created")
@@ -83,7 +83,7 @@ async def test_file_store_created_unlocked_and_wrong_passphrase_retried(
     async with app.run_test(size=SIZE) as pilot:
         screen = app.screen
         await wait_for(pilot, lambda: screen.entries, what="inventory")
-        assert "unlock the encrypted file" in screen_text(app)
+        assert "unlock an encrypted file" in screen_text(app)
         before = store_file.read_bytes()
         await pilot.press("f")
         await _unlock(pilot, app, twice=False, passphrase="not-the-passphrase")
