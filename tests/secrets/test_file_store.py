@@ -271,3 +271,16 @@ def test_the_secret_service_stays_the_default(keyring_backend, headless) -> None
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["backend"] == "keyring.backends.SecretService.Keyring"
     assert not store.exists()
+
+
+def test_doctor_says_which_store_is_in_use(headless) -> None:
+    root, env, store = headless
+    env = {k: v for k, v in env.items() if k != "PYTHON_KEYRING_BACKEND"}
+    none = run_cli(["doctor", "--json", "--no-docs"], root, env=env)
+    check = {c["id"]: c for c in json.loads(none.stdout)["checks"]}["secrets.store"]
+    assert check["status"] == "warn" and "no secure keyring" in check["title"]
+    assert "--store file" in check["hint"]
+    chosen = run_cli(["doctor", "--json", "--no-docs"], root, env={**env, "TOOLBOX_TUI_STORE": "file"})
+    check = {c["id"]: c for c in json.loads(chosen.stdout)["checks"]}["secrets.store"]
+    assert check["status"] == "pass" and check["title"].startswith(f"secret store: encrypted file {store}")
+    assert not store.exists(), "doctor never creates the store"
