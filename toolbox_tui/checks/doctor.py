@@ -66,10 +66,6 @@ def doctor_report(stack: Stack, *, engine: bool = True, client: Any = None,
         checks += external_checks(stack, verdict.config, client=client, engine=engine and err is None)
     checks += path_checks(stack, overrides=verdict.paths if verdict else None)
     checks += secret_checks(stack, swarm_manager=manager, swarm_secrets=swarm_names)
-    if engine:  # a run on this machine (not `--no-engine`): which store `secrets`/`up` will use
-        from toolbox_tui.checks.secrets import store_check
-
-        checks.append(store_check())
     checks += env_checks(stack)
     checks += override_checks(stack)
     if docs:
