@@ -6,10 +6,13 @@ Every text that may come from outside (paths, diffs, compose errors) is passed i
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
@@ -137,3 +140,109 @@ def diff_text(diff: str) -> Text:
                  else "cyan" if line.startswith("@@") else "")
         out.append(line + "\n", style=style)
     return out
+
+
+class PassphraseDialog(Dialog):
+    """Ask for the encrypted file store's passphrase, masked (twice when the store is new).
+
+    `unlock(passphrase)` runs in a thread (key derivation takes about a second) and returns
+    `(store, "")` or `(None, error)`; on an error the dialog stays, says it, and clears the
+    inputs, so a wrong passphrase is retried, never a traceback or a silent new store. It
+    dismisses with the store, or None on Escape. The passphrase is never shown, kept after the
+    attempt, or put in a message.
+    """
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
+    """Escape leaves without a store (the step offers the choices again)."""
+
+    def __init__(self, path: str, new: bool, unlock: Any) -> None:
+        super().__init__()
+        self.path = path
+        """Where the store is (shown; it is ours, under the user's data folder)."""
+        self.new = new
+        """No store yet: ask twice and say it is being created."""
+        self.unlock = unlock
+        """`unlock(passphrase) -> (store | None, error)`, called off the UI thread."""
+        self.busy = False
+
+    def compose(self) -> ComposeResult:
+        what = (f"No encrypted secret store yet: it will be created at {self.path} (0600, in a "
+                "0700 folder). Choose a passphrase: it cannot be recovered." if self.new else
+                f"The secret values are in the encrypted file {self.path}. Type its passphrase.")
+        with Vertical(id="dialog-box"):
+            yield Label(Text("Encrypted secret store", style="bold"), id="dialog-title")
+            yield Static(Text(what), id="dialog-message")
+            yield Input(password=True, placeholder="passphrase", id="passphrase-1")
+            if self.new:
+                yield Input(password=True, placeholder="the same passphrase again", id="passphrase-2")
+            yield Static("", id="passphrase-error")
+            yield Static(Text.assemble(("Enter", "bold"), " Unlock   ", ("Esc", "bold"), " Cancel"),
+                         id="dialog-keys")
+
+    def on_mount(self) -> None:
+        for inp in self.query(Input):
+            inp.cursor_blink = getattr(self.app, "cursor_blink", True)
+        self.query_one("#passphrase-1", Input).focus()
+
+    def _say(self, text: str, style: str = "red") -> None:
+        self.query_one("#passphrase-error", Static).update(Text(text, style=style))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if self.busy:
+            return
+        first = self.query_one("#passphrase-1", Input)
+        if self.new and event.input.id == "passphrase-1":
+            self.query_one("#passphrase-2", Input).focus()
+            return
+        passphrase = first.value
+        if not passphrase:
+            self._say("Type the passphrase first.")
+            first.focus()
+            return
+        if self.new and self.query_one("#passphrase-2", Input).value != passphrase:
+            self._say("The two passphrases differ; type them again.")
+            self._clear()
+            return
+        self.busy = True
+        for inp in self.query(Input):
+            inp.disabled = True
+        self._say("Checking the passphrase…" if not self.new else "Creating the store…", "dim")
+        self.run_worker(lambda: self._attempt(passphrase), thread=True, exclusive=True,
+                        exit_on_error=False, group="passphrase")
+
+    def _attempt(self, passphrase: str) -> None:
+        try:
+            store, problem = self.unlock(passphrase)
+        except Exception as exc:  # noqa: BLE001 - the store's errors are value-free; never a traceback
+            store, problem = None, f"{type(exc).__name__}: could not open the store"
+        del passphrase
+        self.post_message(self.Tried(store, problem))  # thread-safe; never touch widgets here
+
+    class Tried(Message):
+        """An unlock attempt finished: `store`, or `problem` (user-facing, value-free)."""
+
+        def __init__(self, store: Any, problem: str) -> None:
+            super().__init__()
+            self.store = store
+            self.problem = problem
+
+    def on_passphrase_dialog_tried(self, message: "PassphraseDialog.Tried") -> None:
+        store, problem = message.store, message.problem
+        self.busy = False
+        if store is not None:
+            self.dismiss(store)
+            return
+        for inp in self.query(Input):
+            inp.disabled = False
+        self._say(problem)
+        self._clear()
+
+    def _clear(self) -> None:
+        for inp in self.query(Input):
+            inp.value = ""
+        self.query_one("#passphrase-1", Input).focus()
+
+    def action_cancel(self) -> None:
+        if not self.busy:
+            self.dismiss(None)

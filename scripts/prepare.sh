@@ -2,6 +2,8 @@
 # Sourced by scripts/test.sh and scripts/demo.sh: provision the machine and the project venv.
 #   tbx_provision  -> .ci/provision.sh (Docker engine, Compose v2, local test image, keyring tools)
 #   tbx_venv       -> .venv with `pip install -e '.[test]'`, redone only when pyproject.toml changed
+#   tbx_with_keyring CMD... -> CMD inside a private D-Bus session with a throwaway, unlocked
+#                     gnome-keyring (a real Secret Service; returns 127 when the tools are missing)
 # Both take a lock so several shells in one work tree can run them at the same time.
 
 TBX_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -64,4 +66,28 @@ tbx_venv() {
     # Only stale or missing files are compiled; Python reads them even with that variable set.
     "$TBX_VENV/bin/python" -m compileall -q -j 0 "$TBX_ROOT/toolbox_tui" "$TBX_ROOT/screens" >/dev/null
   )
+}
+
+# Run "$@" inside a private D-Bus session with an unlocked gnome-keyring: a real Secret Service in a
+# throwaway keyring directory (it never touches the user's keyrings), removed afterwards. The random
+# keyring password goes to the daemon on stdin from a 0600 file, never in argv or the environment.
+# Returns 127 without running anything when dbus-run-session or gnome-keyring-daemon is missing.
+tbx_have_keyring_tools() {
+  command -v dbus-run-session >/dev/null 2>&1 && command -v gnome-keyring-daemon >/dev/null 2>&1
+}
+
+tbx_with_keyring() {
+  tbx_have_keyring_tools || return 127
+  local kr rc=0
+  kr=$(mktemp -d "${TMPDIR:-/tmp}/toolbox-tui-keyring.XXXXXX")
+  # shellcheck disable=SC2064 # expand now: the folder of this run
+  trap "rm -rf '$kr'" EXIT
+  ( umask 077; head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$kr/password" )
+  XDG_DATA_HOME="$kr/data" dbus-run-session -- sh -c '
+    kr=$1; shift
+    gnome-keyring-daemon --unlock --components=secrets <"$kr/password" >/dev/null
+    rm -f "$kr/password"
+    exec "$@"' sh "$kr" "$@" || rc=$?
+  rm -rf "$kr"
+  return "$rc"
 }

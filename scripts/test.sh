@@ -21,23 +21,15 @@ tbx_venv
 t_installed=$(date +%s)
 tbx_log "provision: $((t_provisioned - t_start)) s; install (venv): $((t_installed - t_provisioned)) s"
 
-if ! command -v dbus-run-session >/dev/null 2>&1 || ! command -v gnome-keyring-daemon >/dev/null 2>&1; then
+if ! tbx_have_keyring_tools; then
   tbx_log "dbus-run-session / gnome-keyring-daemon missing: run as root: bash .ci/provision.sh"
   tbx_in_ci && exit 1
   tbx_log "running without a Secret Service; keyring tests will be skipped"
   set +e; bash "$TBX_ROOT/scripts/test_phases.sh" "$TBX_VENV/bin/python" "$@"; rc=$?; set -e
 else
-  # Throwaway keyring: its own data dir (so it never touches the user's keyrings) and a random
-  # password handed over on stdin from a 0600 file (never in argv or the environment).
-  kr=$(mktemp -d "${TMPDIR:-/tmp}/toolbox-tui-keyring.XXXXXX")
-  trap 'rm -rf "$kr"' EXIT
-  ( umask 077; head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$kr/password" )
+  # the throwaway Secret Service (scripts/prepare.sh tbx_with_keyring), shared with the demo
   set +e
-  XDG_DATA_HOME="$kr/data" dbus-run-session -- sh -c '
-    kr=$1; shift
-    gnome-keyring-daemon --unlock --components=secrets <"$kr/password" >/dev/null
-    rm -f "$kr/password"
-    exec "$@"' sh "$kr" bash "$TBX_ROOT/scripts/test_phases.sh" "$TBX_VENV/bin/python" "$@"
+  tbx_with_keyring bash "$TBX_ROOT/scripts/test_phases.sh" "$TBX_VENV/bin/python" "$@"
   rc=$?
   set -e
 fi

@@ -22,6 +22,7 @@ from toolbox_tui.screens.wizard.step_base import StepScreen
 
 STATUS_WORDS = {
     "keyring": ("stored in the keyring", "green"), "session": ("kept for this session", "green"),
+    "encrypted-file": ("stored in the encrypted file", "green"),
     "derived": ("derived", "green"), "file": ("file present", "green"),
     "environment": ("from the environment", "green"),
     "placeholder": ("placeholder, optional in dev", "yellow"),
@@ -32,11 +33,16 @@ STATUS_WORDS = {
 class StoreReady(Message):
     """Keyring detection finished: `store` is usable, or `info` says why there is none."""
 
-    def __init__(self, info: Any, store: Any, error: str = "") -> None:
+    def __init__(self, info: Any, store: Any, error: str = "", *, ask_file: bool = False,
+                 file_info: Any = None) -> None:
         super().__init__()
         self.info = info
         self.store = store
         self.error = error
+        self.ask_file = ask_file
+        """The encrypted file store was chosen beforehand (`TOOLBOX_TUI_STORE=file`): ask now."""
+        self.file_info = file_info
+        """`file_store.FileStoreInfo`: where the encrypted file store is, if it can be used."""
 
 
 class SecretsChecked(Message):
@@ -102,6 +108,14 @@ class SecretRow(Vertical):
                          classes="secret-check")
 
 
+def _home(path: Any) -> str:
+    """`path` with the home folder shown as `~` (the wizard's lines are short)."""
+    from pathlib import Path
+
+    text, home = str(path), str(Path.home())
+    return "~" + text[len(home):] if home not in ("", "/") and text.startswith(home + "/") else text
+
+
 def _widget_id(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
 
@@ -119,11 +133,13 @@ class SecretsStep(StepScreen):
         Binding("ctrl+t", "generate_all", "Generate all", id="secrets.generate_all"),
         Binding("G", "generate_all", "Generate all", id="secrets.generate_all_alt", show=False),
         Binding("s", "session_store", "Session store", id="secrets.session"),
+        Binding("f", "file_store", "Encrypted file", id="secrets.file"),
         Binding("ctrl+n", "next_step", "Next", id="wizard.next_alt"),
         Binding("f5", "recheck", "Re-check", id="secrets.recheck", show=False),
     ]
     """Reveal/generate act on the focused input; ctrl+s saves every valid typed value; ctrl+t (or G
-    outside an input) generates and saves every missing secret that may be generated; s picks the session-only store."""
+    outside an input) generates and saves every missing secret that may be generated; with no Secret
+    Service, f picks the encrypted file store (passphrase in a masked dialog), s the session-only store."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -132,6 +148,8 @@ class SecretsStep(StepScreen):
         self.missing: list[str] | None = None
         """Required secrets without a value (None until checked)."""
         self.keyring_info: Any = None
+        self.file_info: Any = None
+        """`file_store.FileStoreInfo` (path, exists, problem) when there is no secure keyring."""
         self.busy = False
         self.reread_note = ""
         """Set when the last check found the compose files changed on disk (for the status line)."""
@@ -164,36 +182,54 @@ class SecretsStep(StepScreen):
         def work() -> None:
             info = backend.keyring_info()
             store, error = None, ""
+            file_info = backend.file_store_info()
+            if backend.chosen_store() == "file":  # TOOLBOX_TUI_STORE=file: the operator's choice
+                self.post_message(StoreReady(info, None, "", ask_file=True, file_info=file_info))
+                return
             if info.secure:
                 try:
                     store = backend.open_store(wizard.stack)
                 except Exception as exc:  # noqa: BLE001 - NoSecureKeyring/StoreError: no values inside
                     error = str(exc)
-            self.post_message(StoreReady(info, store, error))
+            self.post_message(StoreReady(info, store, error, file_info=file_info))
 
         self.run_job("opening the keyring", work)
 
     def on_store_ready(self, message: StoreReady) -> None:
         self.keyring_info = message.info
+        self.file_info = message.file_info
         if message.store is not None:
             self.wizard.store = message.store
         self._show_store(message.store, message.info, message.error)
         self._check()
+        if message.ask_file:
+            self.action_file_store()
 
     def _show_store(self, store: Any, info: Any, error: str = "") -> None:
         w = self.query_one("#keyring-status", Static)
         if store is not None and getattr(store, "label", "") == "session":
             w.update(Text("Values are kept for this session only (in memory; forgotten when the "
                           "wizard exits).", style="yellow"))
+        elif store is not None and getattr(store, "label", "") == "encrypted-file":
+            w.update(Text(f"Values are stored in the {store.backend} (unlocked for this session).",
+                          style="green"))
         elif store is not None:
             w.update(Text(f"Values are stored in the OS keyring ({store.backend}).", style="green"))
         else:
             reason = error or (f"{info.name}: {info.reason}" if info is not None else "unknown")
+            fi = self.file_info
+            if fi is not None and fi.problem:
+                file_choice: tuple = (("f", "bold"), f" (encrypted file) is not available: {fi.problem}; ")
+            elif fi is not None:
+                verb = "unlock" if fi.exists else "create"
+                file_choice = (("f", "bold"), f" to {verb} an encrypted file, {_home(fi.path)} "
+                                              "(passphrase asked now), or ")
+            else:
+                file_choice = ()
             w.update(Text.assemble(("No secure keyring", "bold red"), f" ({reason}). ",
-                                   "toolbox-tui never stores secrets in plain text on its own. Press ",
-                                   ("s", "bold"), " to keep the values for this session only (you "
-                                   "will type them again next time), or start a Secret Service and "
-                                   "come back."))
+                                   "toolbox-tui never keeps secrets in plain text. Press ",
+                                   *file_choice, ("s", "bold"), " to keep them for this session "
+                                   "only; or start a Secret Service and come back."))
         self.refresh_bindings()
 
     def action_session_store(self) -> None:
@@ -202,6 +238,33 @@ class SecretsStep(StepScreen):
         self.wizard.store = self.wizard.backend.open_store(self.wizard.stack, session=True)
         self._show_store(self.wizard.store, self.keyring_info)
         self._check()
+
+    def action_file_store(self) -> None:
+        """The encrypted file store: its passphrase in a masked dialog, then the form."""
+        from toolbox_tui.screens.dialogs import PassphraseDialog
+
+        if self.wizard.store is not None:
+            return
+        info = self.file_info or self.wizard.backend.file_store_info()
+        self.file_info = info
+        if info.problem:
+            self.set_status(f"The encrypted file store cannot be used: {info.problem}. {info.hint}",
+                            "red")
+            return
+        wizard = self.wizard
+
+        def unlock(passphrase: str) -> tuple[Any, str]:
+            return wizard.backend.open_file_store(wizard.stack, passphrase)
+
+        def chosen(store: Any) -> None:
+            if store is None:
+                self.set_status("No store chosen: press f for the encrypted file, s for this session only.")
+                return
+            wizard.store = store
+            self._show_store(store, self.keyring_info)
+            self._check()
+
+        self.app.push_screen(PassphraseDialog(_home(info.path), not info.exists, unlock), chosen)
 
     # --- inventory and statuses ---------------------------------------------------------------
 
@@ -333,7 +396,7 @@ class SecretsStep(StepScreen):
 
     def action_save(self) -> None:
         if self.wizard.store is None:
-            self.set_status("Choose where values go first (press s for this session only).", "red")
+            self.set_status("Choose where values go first (f: encrypted file, s: this session only).", "red")
             return
         values: dict[str, str] = {}
         bad: list[str] = []
@@ -356,7 +419,7 @@ class SecretsStep(StepScreen):
 
     def action_generate_all(self) -> None:
         if self.wizard.store is None:
-            self.set_status("Choose where values go first (press s for this session only).", "red")
+            self.set_status("Choose where values go first (f: encrypted file, s: this session only).", "red")
             return
         missing = set(self.missing or ())
         values = {e.name: self.wizard.backend.generate(e) for e in self.entries
@@ -367,7 +430,7 @@ class SecretsStep(StepScreen):
         self._check(values=values)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "session_store":
+        if action in ("session_store", "file_store"):
             return None if self.wizard.store is not None else True
         if action in ("save", "generate_all") and self.wizard.store is None:
             return None
@@ -377,7 +440,7 @@ class SecretsStep(StepScreen):
         if self.broken:
             return "the project does not load: fix the file, then f5 re-checks"
         if self.wizard.store is None:
-            return "choose where secret values are kept (s: this session only)"
+            return "choose where secret values are kept (f: encrypted file, s: this session only)"
         if self.missing is None:
             return "the secrets are still being checked"
         if self.missing:

@@ -71,6 +71,13 @@ class CannedBackend(WizardBackend):
     def keyring_info(self):
         return BackendInfo("keyring.backends.fail.Keyring", False, "no backend found")
 
+    def file_store_info(self):
+        from pathlib import Path
+
+        from toolbox_tui.secrets.file_store import FileStoreInfo
+
+        return FileStoreInfo(Path.home() / ".local/share/toolbox-tui/secrets.cfg", False)
+
     def can_undo(self, stack):
         return False
 

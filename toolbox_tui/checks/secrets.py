@@ -78,3 +78,4 @@ def secret_checks(stack: Stack, *, swarm_manager: bool | None,
                 column=loc.column if loc else None,
                 data=(("passed_through", passed), ("file_variable", file_var))))
     return out
+

@@ -27,6 +27,10 @@ def run(args: argparse.Namespace) -> int:
 
     stack = load_project(args)
     report = doctor_report(stack, engine=not args.no_engine, docs=not args.no_docs)
+    if not args.no_engine:  # a run on this machine: which store `secrets`/`up` will use
+        from toolbox_tui.secrets.store_status import store_check
+
+        report.checks.append(store_check())
     if args.debug:
         for line in report.debug:
             out(f"debug: {line}", stderr=True)

@@ -58,12 +58,24 @@ def store_options_parser() -> argparse.ArgumentParser:
     """`--store` and `--keyring-backend`, for the commands that read or write secret values."""
     p = argparse.ArgumentParser(add_help=False)
     g = p.add_argument_group("secret store")
-    g.add_argument("--store", choices=("keyring", "session"), default=None,
-                   help="keyring (default; must be a secure backend) or session (memory of this "
-                        "process only, gone when it exits)")
+    g.add_argument("--store", choices=("keyring", "file", "session"), default=None,
+                   help="keyring (default: the Secret Service; must be a secure backend), file (an "
+                        "encrypted file in ~/.local/share/toolbox-tui/, passphrase asked on the "
+                        "terminal; for servers without a Secret Service) or session (memory of this "
+                        "process only, gone when it exits). Default: $TOOLBOX_TUI_STORE, else keyring")
     g.add_argument("--keyring-backend", metavar="MODULE.CLASS", default=None,
                    help="use this keyring backend explicitly (e.g. keyrings.alt.file.EncryptedKeyring)")
     return p
+
+
+def open_secret_store(args: argparse.Namespace, project: str) -> Any:
+    """The store `--store`/`$TOOLBOX_TUI_STORE`/`--keyring-backend` name, for `project`; the
+    encrypted file store's passphrase is asked on the terminal (`cli.passphrase`)."""
+    from toolbox_tui.cli.passphrase import ask_on_tty
+    from toolbox_tui.secrets.store import chosen_store, open_store
+
+    return open_store(project, store=chosen_store(getattr(args, "store", None)),
+                      backend=getattr(args, "keyring_backend", None), passphrase=ask_on_tty)
 
 
 def load_project(args: argparse.Namespace) -> "Stack":

@@ -11,7 +11,7 @@ import getpass
 import sys
 from typing import TYPE_CHECKING, Any
 
-from toolbox_tui.cli.options import engine_client, load_project, store_options_parser
+from toolbox_tui.cli.options import engine_client, load_project, open_secret_store, store_options_parser
 from toolbox_tui.cli.output import emit, error, note, out
 from toolbox_tui import safe_read
 from toolbox_tui.errors import EvalError, UsageError
@@ -71,14 +71,13 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 def _store(args: argparse.Namespace, stack: Stack) -> Any:
     """The store the options name; NoSecureKeyring (exit 3, with the choices) when there is none."""
-    from toolbox_tui.secrets.store import StoreError, open_store
+    from toolbox_tui.secrets.store import StoreError
 
     try:
-        store = open_store(stack.name, store=getattr(args, "store", None),
-                           backend=getattr(args, "keyring_backend", None))
+        store = open_secret_store(args, stack.name)
     except StoreError as exc:
-        raise EvalError(str(exc), "check the backend name (module.Class)") from None
-    if getattr(args, "store", None) == "session" and not getattr(args, "json", False):
+        raise EvalError(str(exc), exc.hint or "check the backend name (module.Class)") from None
+    if store.label == "session" and not getattr(args, "json", False):
         note("--store session: values live in this process only and are gone when it exits")
     if getattr(args, "keyring_backend", None):
         from toolbox_tui.secrets.store import _is_insecure

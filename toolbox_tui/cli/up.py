@@ -83,13 +83,12 @@ def _secrets(args: argparse.Namespace, stack: Stack, mode: str) -> tuple[Any, li
     """(stack to start, notes, blocking problem or None)."""
     from toolbox_tui.lifecycle.up import needs_secret_files, prepare_secrets
     from toolbox_tui.secrets.materialize import SecretsIncomplete
-    from toolbox_tui.secrets.store import open_store
+    from toolbox_tui.cli.options import open_secret_store
 
     if not needs_secret_files(stack):
         return stack, [], None
     try:
-        store = open_store(stack.name, store=getattr(args, "store", None),
-                           backend=getattr(args, "keyring_backend", None))
+        store = open_secret_store(args, stack.name)
         stack, notes = prepare_secrets(stack, store, mode)
     except ToolboxError as exc:  # SecretsIncomplete, NoSecureKeyring, SecretsRefused...
         if stack.secrets_override is not None and not isinstance(exc, SecretsIncomplete):

@@ -2,8 +2,9 @@
 
 No secure keyring (no Secret Service on an SSH box: keyring picks `fail.Keyring`, or a plaintext
 backend from keyrings.alt) is never papered over: `open_store` raises `NoSecureKeyring`, and the
-user chooses explicitly — `session` (values kept in this process's memory, for the wizard) or a
-backend they name (`--keyring-backend keyrings.alt.file.EncryptedKeyring`).
+user chooses explicitly — `file` (an encrypted file with a passphrase, `file_store`; for headless
+servers), `session` (values kept in this process's memory) or a backend they name
+(`--keyring-backend ...`). The Secret Service stays the default whenever it is there.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import hashlib
 import hmac
 import secrets as _secrets
 from dataclasses import dataclass
-from typing import Protocol
+from pathlib import Path
+from typing import Callable, Protocol
 
 from toolbox_tui.errors import ToolboxError
 
@@ -27,6 +29,9 @@ INDEX_NAME = "@index"
 
 _INSECURE_MODULES = ("keyring.backends.fail", "keyring.backends.null", "keyrings.alt")
 _INSECURE_NAMES = ("plaintext", "fail", "null", "chainer")
+_FILE_MODULES = ("keyrings.cryptfile",)
+"""keyring discovers these backends by itself once installed; they are used only through
+`--store file` (`file_store`), never as keyring's default."""
 
 
 class NoSecureKeyring(ToolboxError):
@@ -36,8 +41,10 @@ class NoSecureKeyring(ToolboxError):
         message = (f"no secure keyring is available (backend: {backend}{'; ' + reason if reason else ''})")
         super().__init__(message)
         self.backend = backend
-        self.hint = ("choose explicitly: `--store session` keeps values in memory for this run only "
-                     "(use it from the wizard), or `--keyring-backend MODULE.CLASS` names a backend "
+        self.hint = ("choose explicitly: `--store file` keeps them in an encrypted file (in "
+                     "~/.local/share/toolbox-tui/, passphrase asked on this terminal; "
+                     "`TOOLBOX_TUI_STORE=file` makes it the default), `--store session` keeps values "
+                     "in memory for this run only, or `--keyring-backend MODULE.CLASS` names a backend "
                      "(e.g. keyrings.alt.file.EncryptedKeyring); or start a Secret Service "
                      "(gnome-keyring in a D-Bus session). toolbox-tui never stores secrets in plaintext "
                      "on its own.")
@@ -156,6 +163,10 @@ def _is_insecure(backend: object) -> tuple[bool, str]:
     name = backend_name(backend)
     if any(name.startswith(m) for m in _INSECURE_MODULES[:2]):
         return True, "no backend found"
+    if name.startswith(_FILE_MODULES):
+        # installed with toolbox-tui for `--store file`; as keyring's own pick it would ask with
+        # getpass() (under a running wizard) or keep plain text: never an implicit default
+        return True, "only file backends, which toolbox-tui never picks on its own"
     if name.startswith("keyrings.alt") and "Encrypted" not in name:
         return True, "plaintext backend"
     lowered = type(backend).__qualname__.lower()
@@ -169,11 +180,26 @@ def _is_insecure(backend: object) -> tuple[bool, str]:
     return False, ""
 
 
-def detect_backend() -> BackendInfo:
-    """The backend `keyring` would use, and whether it is secure enough to use without asking."""
+def default_backend() -> object:
+    """The backend `keyring` would use — out of a chain, its first secure member alone.
+
+    keyring chains every backend it finds; a chain's read asks each member in turn, so a value
+    missing from the Secret Service would reach a file backend that prompts with getpass(). The
+    store talks to the one backend it reports, never to the chain.
+    """
     import keyring
 
-    backend = keyring.get_keyring()
+    current = keyring.get_keyring()
+    if "chainer" in type(current).__qualname__.lower():
+        for member in getattr(current, "backends", []):
+            if not _is_insecure(member)[0]:
+                return member
+    return current
+
+
+def detect_backend() -> BackendInfo:
+    """The backend `keyring` would use, and whether it is secure enough to use without asking."""
+    backend = default_backend()
     insecure, reason = _is_insecure(backend)
     return BackendInfo(backend_name(backend), not insecure, reason)
 
@@ -217,17 +243,22 @@ class KeyringStore:
 
     label = "keyring"
 
-    def __init__(self, service: str, backend: object) -> None:
+    def __init__(self, service: str, backend: object, *, label: str = "", shown: str = "") -> None:
         self.service = service
         """Keyring service name, `toolbox-tui:<project>`."""
         self._backend = backend
         """The keyring backend object (SecretService.Keyring when all is well)."""
-        self.backend = backend_name(backend)
+        self.backend = shown or backend_name(backend)
+        """How the backend is named to the user (`module.Class`, or `encrypted file PATH`)."""
+        if label:
+            self.label = label
 
     def _call(self, what: str, fn, *args):  # noqa: ANN001
         timeout = keyring_timeout()
         try:
             return _run_bounded(fn, args, timeout)
+        except StoreError:
+            raise  # the encrypted file store's own errors: already user-facing, value-free
         except TimeoutError:
             raise StoreError(f"the keyring ({self.backend}) did not answer within {timeout:g} s when "
                              f"asked to {what} for service {self.service!r}: it is locked with an "
@@ -310,27 +341,86 @@ def service_name(project: str) -> str:
     return SERVICE_PREFIX + project
 
 
+STORE_ENV = "TOOLBOX_TUI_STORE"
+"""`keyring`, `file` or `session`: the store to use when no `--store` is given (a shell profile on
+a headless server sets `file`). Names a store, never holds a secret."""
+STORE_CHOICES = ("keyring", "file", "session")
+
+
+def chosen_store(explicit: str | None) -> str | None:
+    """`--store` if given, else `$TOOLBOX_TUI_STORE`, else None (the Secret Service, if secure)."""
+    import os
+
+    if explicit:
+        return explicit
+    value = os.environ.get(STORE_ENV, "").strip().lower()
+    if not value:
+        return None
+    if value not in STORE_CHOICES:
+        from toolbox_tui.errors import UsageError
+
+        raise UsageError(f"{STORE_ENV}={value[:40]!r} is not a secret store",
+                         f"set it to one of {', '.join(STORE_CHOICES)}, or unset it")
+    return value
+
+
+PassphraseSource = Callable[[bool, Path], str]
+"""`ask(new, path)`: the passphrase of the encrypted file store at `path` (`new`: it is being
+created, so the face asks twice). Supplied by the face: /dev/tty in the CLI, a modal in the wizard."""
+
+
+def open_file_store(project: str, ask: PassphraseSource, *, service: str | None = None,
+                    path: Path | None = None) -> "KeyringStore":
+    """The encrypted file store (`file_store`), unlocked with the passphrase `ask` gives.
+
+    StoreError (value- and passphrase-free) when the file is unsafe, damaged, or the passphrase
+    is wrong; nothing is created unless the store is absent and `ask(True, ...)` answered.
+    """
+    from toolbox_tui.secrets import file_store
+
+    path = path or file_store.store_path()
+    info = file_store.describe(path)
+    if info.problem:
+        raise StoreError(info.problem, info.hint, "unsafe")
+    passphrase = ask(not info.exists, path)
+    backend = file_store.unlock(passphrase, create=not info.exists, path=path)
+    del passphrase
+    return KeyringStore(service or service_name(project), backend, label=file_store.LABEL,
+                        shown=file_store.backend_label(path))
+
+
 def open_store(project: str, *, store: str | None = None, backend: str | None = None,
-               service: str | None = None) -> SecretStore:
+               service: str | None = None, passphrase: PassphraseSource | None = None) -> SecretStore:
     """The store for `project`.
 
-    `store="session"`: memory only. `backend="module.Class"`: that keyring backend, as named.
-    Otherwise the default keyring backend, if it is secure; else `NoSecureKeyring`.
+    `store="session"`: memory only. `store="file"`: the encrypted file, unlocked with what
+    `passphrase` gives. `backend="module.Class"`: that keyring backend, as named. Otherwise the
+    default keyring backend, if it is secure; else `NoSecureKeyring`.
     """
     if store == "session":
         return SessionStore()
     svc = service or service_name(project)
+    if store == "file":
+        if passphrase is None:
+            raise StoreError("the encrypted file store needs its passphrase, and nothing here can ask for it",
+                             "run the command on a terminal", "passphrase")
+        return open_file_store(project, passphrase, service=svc)
     if backend:
         import keyring.core
+
+        if backend.startswith(_FILE_MODULES):
+            from toolbox_tui.errors import UsageError
+
+            raise UsageError(f"--keyring-backend {backend[:80]} would ask its passphrase with getpass() "
+                             "and keep it nowhere safe", "use `--store file`: the same encrypted "
+                             "file format, with the passphrase asked on the terminal")
 
         try:
             chosen = keyring.core.load_keyring(backend)
         except Exception as exc:  # noqa: BLE001 - bad name, missing module
             raise StoreError(f"cannot load keyring backend {backend!r}: {type(exc).__name__}: {exc}") from None
         return KeyringStore(svc, chosen)
-    import keyring
-
-    current = keyring.get_keyring()
+    current = default_backend()
     insecure, reason = _is_insecure(current)
     if insecure:
         raise NoSecureKeyring(backend_name(current), reason)

@@ -231,6 +231,31 @@ class WizardBackend:
 
         return open_store(stack.name, store="session" if session else None)
 
+    def chosen_store(self) -> str | None:
+        """`$TOOLBOX_TUI_STORE` (`file` makes the wizard ask for the passphrase at once)."""
+        from toolbox_tui.secrets.store import chosen_store
+
+        try:
+            return chosen_store(None)
+        except Exception:  # noqa: BLE001 - a bad value: the step offers the choices
+            return None
+
+    def file_store_info(self) -> Any:
+        """Where the encrypted file store is, whether it exists, and why it cannot be used."""
+        from toolbox_tui.secrets.file_store import describe
+
+        return describe()
+
+    def open_file_store(self, stack: Stack, passphrase: str) -> tuple[Any, str]:
+        """`(store, "")`, or `(None, error)` for the wizard's passphrase dialog (wrong
+        passphrase, damaged or unsafe file: the message names the file, never the passphrase)."""
+        from toolbox_tui.secrets.store import StoreError, open_file_store
+
+        try:
+            return open_file_store(stack.name, lambda _new, _path: passphrase), ""
+        except StoreError as exc:
+            return None, str(exc) + (f". {exc.hint}" if exc.hint else "")
+
     def inventory(self, stack: Stack) -> list[Any]:
         from toolbox_tui.secrets.inventory import build_inventory
 
