@@ -658,12 +658,22 @@ def test_sigint_during_a_keyring_call_lets_it_land_first(record):
 
     record.case("signal during a keyring call", "SIGINT while a 0.5 s write is in flight")
     landed = threading.Event()
+    sent = threading.Event()
 
     def slow_write() -> None:
-        time.sleep(0.5)
+        # in flight until the signal has been sent, and a while after: no race with the timer
+        # under load (it fired after the write had finished once, in a full run on two cores)
+        sent.wait(10)
+        time.sleep(0.3)
         landed.set()
 
-    timer = threading.Timer(0.1, os.kill, (os.getpid(), signal.SIGINT))
+    def interrupt() -> None:
+        # to the main thread itself, so its wait is woken (a process-wide kill can be taken by
+        # another thread, and the main thread sees it only when its wait ends)
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+        sent.set()
+
+    timer = threading.Timer(0.1, interrupt)
     timer.start()
     t0 = time.monotonic()
     with pytest.raises(KeyboardInterrupt):

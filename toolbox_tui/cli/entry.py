@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import signal
 import sys
+from types import FrameType
 
 
 def caused_by_interrupt(exc: BaseException) -> bool:
@@ -27,8 +28,61 @@ def caused_by_interrupt(exc: BaseException) -> bool:
     return False
 
 
-def _raise_interrupt(signum: int, _frame: object) -> None:
+_DEFERRED: list[int] = []
+"""A signal that came while a module was being imported, raised once the import is done."""
+
+_RETRY_S = 0.01
+
+
+def _importing(frame: FrameType | None) -> bool:
+    """Whether Python's import machinery is on the stack (a module's own code runs under it)."""
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    """The headless commands' handler for SIGINT, SIGTERM and SIGHUP: a KeyboardInterrupt, so the
+    rollback and clean-up paths run. Not inside an import (the commands load modules lazily, and so
+    do the libraries): raised there, it can come out of a module lock's weakref callback, where it
+    is printed as "Exception ignored" with a traceback and lost, or leave the import lock held.
+    There the signal is kept and a 10 ms timer (SIGALRM, this handler too) raises it as soon as
+    the import is done."""
+    if signum == signal.SIGALRM:
+        if not _DEFERRED:
+            return
+        signum = _DEFERRED[0]
+    if _importing(frame):
+        if signum not in _DEFERRED:
+            _DEFERRED.append(signum)
+        signal.signal(signal.SIGALRM, raise_interrupt)
+        signal.setitimer(signal.ITIMER_REAL, _RETRY_S)
+        return
+    _DEFERRED.clear()
     raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def route_interrupts() -> dict:
+    """Install `raise_interrupt` for SIGINT, SIGTERM and SIGHUP; returns the previous handlers
+    (empty when not on the main thread: in-process callers keep theirs)."""
+    saved = {}
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        try:
+            saved[sig] = signal.signal(sig, raise_interrupt)
+        except (ValueError, OSError):  # not the main thread
+            pass
+    return saved
+
+
+def cancel_deferred() -> None:
+    """The command is over: no deferred interrupt is raised any more."""
+    _DEFERRED.clear()
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    except (ValueError, OSError):
+        pass
 
 
 _PENDING: list[int] = []
@@ -47,9 +101,8 @@ def entry() -> None:
     from toolbox_tui.cli import dashboard, doctor, fix, lifecycle, secrets, up  # noqa: F401
     from toolbox_tui.cli.main import main
     from toolbox_tui.errors import EXIT_INTERRUPTED
-    signal.signal(signal.SIGINT, previous[signal.SIGINT])  # Ctrl-C: KeyboardInterrupt again
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, _raise_interrupt)  # `main` installs its own right away
+    route_interrupts()  # `main` installs the same right away (it also serves in-process callers)
+    del previous
     if _PENDING:
         sys.stderr.write("toolbox-tui: interrupted\n")
         raise SystemExit(EXIT_INTERRUPTED)

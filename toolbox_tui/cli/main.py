@@ -17,7 +17,7 @@ from typing import Sequence
 
 from toolbox_tui import __version__
 from toolbox_tui.cli.options import Parser, project_options_parser
-from toolbox_tui.cli.entry import caused_by_interrupt
+from toolbox_tui.cli.entry import cancel_deferred, caused_by_interrupt, route_interrupts
 from toolbox_tui.cli.output import error
 from toolbox_tui.errors import EXIT_EVAL, EXIT_INTERRUPTED, EXIT_OK, ToolboxError
 
@@ -57,19 +57,10 @@ or leave nothing: fix, secrets materialize/rotate)."""
 
 def _interrupt_on_term_and_hup() -> dict:
     """Headless commands: SIGTERM and SIGHUP (an SSH drop) unwind like Ctrl-C, so the rollback
-    and clean-up paths run (fix, materialize, up) instead of the process dying mid-write.
-    Returns the previous handlers (restored when `main` returns, for in-process callers)."""
-
-    def handler(signum: int, _frame: object) -> None:
-        raise KeyboardInterrupt(signal.Signals(signum).name)
-
-    saved = {}
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        try:
-            saved[sig] = signal.signal(sig, handler)
-        except (ValueError, OSError):  # not the main thread (in-process callers)
-            pass
-    return saved
+    and clean-up paths run (fix, materialize, up) instead of the process dying mid-write; none of
+    the three is raised inside an import (`entry.raise_interrupt`). Returns the previous handlers
+    (restored when `main` returns, for in-process callers)."""
+    return route_interrupts()
 
 
 def _restore(saved: dict) -> None:
@@ -137,6 +128,7 @@ def main(argv: Sequence[str] | None = None, *, standalone: bool = False) -> int:
                 signal.signal(sig, signal.SIG_IGN)
         else:
             _restore(saved)
+        cancel_deferred()
 
 
 if __name__ == "__main__":
