@@ -11,7 +11,10 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import signal
 import subprocess
+import threading
+import warnings
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
@@ -20,6 +23,35 @@ import pytest
 from tests.helpers.machine import DEFAULT_TEST_IMAGE, EXAMPLE_DIR, down_project, in_ci, unavailable
 
 # --- Isolation: tests run side by side (pytest-xdist workers) -----------------------------
+
+_ROUTED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGALRM)
+
+
+@pytest.fixture(autouse=True)
+def signal_state_restored() -> Iterator[None]:
+    """Every test starts with the worker's own signal handlers and mask, whatever the test before
+    it did in-process (a face's `hold_signals`, a command's handlers, a mask left blocked by an
+    interrupt that came between `pthread_sigmask` and its `try`). A leak is restored and reported
+    as a warning naming the test, so it is found, not inherited by the next test in the worker."""
+    on_main = threading.current_thread() is threading.main_thread()
+    if not on_main:
+        yield
+        return
+    handlers = {sig: signal.getsignal(sig) for sig in _ROUTED_SIGNALS}
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, ())
+    yield
+    leaked = [signal.Signals(sig).name for sig, h in handlers.items() if signal.getsignal(sig) is not h]
+    now_mask = signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    if now_mask != mask:
+        leaked.append("mask " + ",".join(sorted(signal.Signals(s).name for s in now_mask - mask)))
+    if signal.getsignal(signal.SIGALRM) is not handlers[signal.SIGALRM]:
+        signal.setitimer(signal.ITIMER_REAL, 0)  # the test's own timer (pytest-timeout's is kept)
+    for sig, h in handlers.items():
+        if h is not None:
+            signal.signal(sig, h)
+    if leaked:
+        warnings.warn(f"signal state left changed (restored): {', '.join(leaked)}", stacklevel=1)
+
 
 @pytest.fixture(scope="session", autouse=True)
 def private_xdg_dirs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:

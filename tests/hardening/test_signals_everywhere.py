@@ -673,6 +673,9 @@ def test_sigint_during_a_keyring_call_lets_it_land_first(record):
         signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
         sent.set()
 
+    # Ctrl-C's own handler, whatever an earlier in-process test left (the handlers and mask are
+    # restored after each test by conftest's signal_state_restored)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading.Timer(0.1, interrupt)
     timer.start()
     t0 = time.monotonic()

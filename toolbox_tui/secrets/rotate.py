@@ -135,7 +135,9 @@ def _rollback_uninterrupted(restore: Callable[[str], Any], reason: str) -> None:
     second Ctrl-C cannot leave the keyring, the files and the containers disagreeing."""
     import signal
 
-    held = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+    # SIGALRM too: it raises a deferred interrupt (cli.entry.raise_interrupt); raised right after
+    # the mask is set, before the `try`, it would leave the other three blocked for good
+    held = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGALRM}
     try:
         previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
     except (AttributeError, OSError, ValueError):  # no sigmask on this platform
