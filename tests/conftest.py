@@ -8,6 +8,7 @@ skipped elsewhere. Nothing here imports textual (the engine tests must run witho
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -286,3 +287,25 @@ def web(docker_client, test_image, project_name, cleanup_project, tmp_path) -> s
     from tests.helpers.web import start_web
 
     return start_web(docker_client, test_image, project_name, cleanup_project, tmp_path)
+
+
+# --- Order: the longest tests first -------------------------------------------------------
+
+_DURATIONS = Path(__file__).with_name("durations.json")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Start the files whose tests took longest in a recorded run first (tests/durations.json,
+    written by scripts/update_durations.py), the others after them: the workers then end together
+    instead of one running a 30 s test while the others are idle. Files stay whole and in their
+    own order (module fixtures are set up once); only the order changes, every test still runs,
+    and xdist's workers all compute the same order."""
+    try:
+        known = json.loads(_DURATIONS.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    longest: dict[str, float] = {}
+    for nodeid, seconds in known.items():
+        module = nodeid.split("::", 1)[0]
+        longest[module] = max(longest.get(module, 0.0), float(seconds))
+    items.sort(key=lambda item: -longest.get(item.nodeid.split("::", 1)[0], 0.0))
