@@ -69,3 +69,11 @@ class ActionDone(Message):
         super().__init__()
         self.message = message
         self.error = error
+
+
+class ShellReady(Message):
+    """The image's shell was found (a `live.shell.ShellPlan`): suspend and run it."""
+
+    def __init__(self, plan: object) -> None:
+        super().__init__()
+        self.plan = plan

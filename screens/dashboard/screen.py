@@ -24,14 +24,13 @@ from toolbox_tui.live.events import EngineStatus, StackEvent
 from toolbox_tui.live.http_probe import HttpHealth
 from toolbox_tui.live.log_lines import LogStore
 from toolbox_tui.live.stats import ServiceStats
-from toolbox_tui.sanitize import strip_all
 from toolbox_tui.screens.dashboard.health import health_view
 from toolbox_tui.screens.dashboard.log_view import LogFilter, LogView, parse_filter
+from toolbox_tui.screens.dashboard.actions import StackActions
 from toolbox_tui.screens.dashboard.messages import (
-    ActionDone, EngineUpdate, EventArrived, HttpUpdate, LogsArrived, StateUpdate, StatsUpdate,
+    EngineUpdate, EventArrived, HttpUpdate, LogsArrived, StateUpdate, StatsUpdate,
 )
 from toolbox_tui.screens.dashboard.services import STATS_FLUSH_DELAY, ServicesTable
-from toolbox_tui.screens.dialogs import ConfirmDialog
 from toolbox_tui.screens.stylesheets import load_css
 
 EVENT_STYLES = {"die": "red", "oom": "bold red", "kill": "red", "health:unhealthy": "bold red",
@@ -41,7 +40,7 @@ RENDER_HZ = 15
 """Log view refreshes per second while lines arrive (the timer is paused when none do)."""
 
 
-class DashboardScreen(Screen):
+class DashboardScreen(StackActions, Screen):
     """Services, health, logs and events of one Compose project."""
 
     CSS = load_css("dashboard.tcss")
@@ -49,6 +48,7 @@ class DashboardScreen(Screen):
         Binding("r", "restart", "Restart", id="dashboard.restart"),
         Binding("s", "stop_service", "Stop", id="dashboard.stop"),
         Binding("S", "start_service", "Start", id="dashboard.start"),
+        Binding("e", "shell", "Shell", id="dashboard.shell"),
         Binding("U", "stack_up", "Up", id="dashboard.up", show=False),
         Binding("D", "stack_down", "Down", id="dashboard.down", show=False),
         Binding("slash", "filter", "Filter", id="dashboard.filter"),
@@ -366,56 +366,3 @@ class DashboardScreen(Screen):
 
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
-
-    # --- actions -----------------------------------------------------------------------------
-
-    def _confirm_then(self, question: str, method: str, *args: str) -> None:
-        if self.source is None:
-            self.notify("not connected to a live stack", severity="warning")
-            return
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                # never markup: the question holds service names from the engine ([/x] would
-                # crash the toast, [@click=...] would become a live action)
-                self.notify(f"{question.rstrip('?')}…", timeout=2, markup=False)
-                self.run_worker(lambda: self._run_action(method, *args), thread=True,
-                                group="actions", exclusive=False)
-
-        self.app.push_screen(ConfirmDialog("Confirm", question), answered)
-
-    def _run_action(self, method: str, *args: str) -> None:
-        from toolbox_tui.live.stack import ActionError
-
-        try:
-            msg = getattr(self.source, method)(*args)
-            self.post_message(ActionDone(msg))
-        except ActionError as exc:
-            self.post_message(ActionDone(str(exc), error=True))
-
-    def on_action_done(self, message: ActionDone) -> None:
-        self.notify(strip_all(message.message, max_len=1000), markup=False,
-                    severity="error" if message.error else "information",
-                    timeout=6 if message.error else 3)
-
-    def _service_action(self, verb: str, method: str) -> None:
-        svc = self.selected_service()
-        if svc is None:
-            self.notify("no service selected", severity="warning")
-            return
-        self._confirm_then(f"{verb} service {svc} of {self.project}?", method, svc)
-
-    def action_restart(self) -> None:
-        self._service_action("Restart", "restart")
-
-    def action_stop_service(self) -> None:
-        self._service_action("Stop", "stop_service")
-
-    def action_start_service(self) -> None:
-        self._service_action("Start", "start_service")
-
-    def action_stack_up(self) -> None:
-        self._confirm_then(f"Bring the whole stack {self.project} up?", "up")
-
-    def action_stack_down(self) -> None:
-        self._confirm_then(f"Take the whole stack {self.project} down (containers removed)?", "down")

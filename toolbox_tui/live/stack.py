@@ -163,6 +163,15 @@ class LiveStack:
         if proc.returncode != 0:
             raise ActionError(f"docker compose {args[0]} failed: {compose_cli.clean_error(proc.stderr)}")
 
+    def shell_plan(self, service: str, command: Sequence[str] = ()) -> Any:
+        """How to open a shell (or `command`) in `service`'s container (`live.shell.ShellPlan`);
+        probes the image's shells with non-interactive execs, so call it from a worker.
+        Raises `live.shell.ShellError`."""
+        from toolbox_tui.live.shell import plan_shell
+
+        return plan_shell(service, self.watcher.state_of(service) if self.watcher else None,
+                          command=command)
+
     @staticmethod
     def _engine_call(fn: Callable[[], Any]) -> None:
         try:
