@@ -1,6 +1,7 @@
 """The dashboard's actions on the stack: restart/stop/start a service, up/down the stack (each
-after a yes, run in a worker thread), and a shell in the selected service's container (the app
-suspends itself around `docker exec -it` and comes back to the same screen).
+after a yes, run in a worker thread), a shell in the selected service's container (the app
+suspends itself around `docker exec -it` and comes back to the same screen), and the inspect
+view of it.
 
 A mixin of `DashboardScreen` (which holds the bindings): the engine side is `LiveStack`'s and
 `toolbox_tui.live.shell`'s.
@@ -13,7 +14,7 @@ from typing import Any
 from textual.app import SuspendNotSupported
 
 from toolbox_tui.sanitize import strip_all
-from toolbox_tui.screens.dashboard.messages import ActionDone, ShellReady
+from toolbox_tui.screens.dashboard.messages import ActionDone, InspectReady, ShellReady
 from toolbox_tui.screens.dialogs import ConfirmDialog
 
 
@@ -121,3 +122,32 @@ class StackActions:
         self.app.refresh(layout=True)
         self.notify(strip_all(ended_message(plan, code)), markup=False,
                     severity="information" if code == 0 else "warning", timeout=4)
+
+    # --- inspect -------------------------------------------------------------------------------
+
+    def action_inspect(self) -> None:
+        svc = self.selected_service()
+        if svc is None:
+            self.notify("no service selected", severity="warning")
+            return
+        if self.source is None:
+            self.notify("not connected to a live stack", severity="warning")
+            return
+        self.run_worker(lambda: self._inspect(svc), thread=True, group="inspect", exclusive=True)
+
+    def _inspect(self, service: str) -> None:
+        """Worker thread: `docker inspect` of the container (the engine may be slow)."""
+        from toolbox_tui.live.inspect import InspectError
+
+        try:
+            info = self.source.inspect(service)
+        except InspectError as exc:
+            self.post_message(ActionDone(f"{exc.message}; {exc.hint}", error=True))
+            return
+        self.post_message(InspectReady(info))
+
+    def on_inspect_ready(self, message: InspectReady) -> None:
+        from toolbox_tui.screens.dashboard.inspect_view import InspectScreen
+
+        if self.app.screen is self:  # not over a dialog the user opened meanwhile
+            self.app.push_screen(InspectScreen(message.info))

@@ -77,3 +77,11 @@ class ShellReady(Message):
     def __init__(self, plan: object) -> None:
         super().__init__()
         self.plan = plan
+
+
+class InspectReady(Message):
+    """The engine described the selected service's container (a `live.inspect.ServiceInspect`)."""
+
+    def __init__(self, info: object) -> None:
+        super().__init__()
+        self.info = info

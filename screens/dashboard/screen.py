@@ -49,6 +49,7 @@ class DashboardScreen(StackActions, Screen):
         Binding("s", "stop_service", "Stop", id="dashboard.stop"),
         Binding("S", "start_service", "Start", id="dashboard.start"),
         Binding("e", "shell", "Shell", id="dashboard.shell"),
+        Binding("i", "inspect", "Inspect", id="dashboard.inspect"),
         Binding("U", "stack_up", "Up", id="dashboard.up", show=False),
         Binding("D", "stack_down", "Down", id="dashboard.down", show=False),
         Binding("slash", "filter", "Filter", id="dashboard.filter"),
