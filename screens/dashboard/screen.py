@@ -27,6 +27,7 @@ from toolbox_tui.live.stats import ServiceStats
 from toolbox_tui.screens.dashboard.health import health_view
 from toolbox_tui.screens.dashboard.log_view import LogFilter, LogView, parse_filter
 from toolbox_tui.screens.dashboard.actions import StackActions
+from toolbox_tui.screens.dashboard.log_actions import LogActions
 from toolbox_tui.screens.dashboard.messages import (
     EngineUpdate, EventArrived, HttpUpdate, LogsArrived, StateUpdate, StatsUpdate,
 )
@@ -40,7 +41,7 @@ RENDER_HZ = 15
 """Log view refreshes per second while lines arrive (the timer is paused when none do)."""
 
 
-class DashboardScreen(StackActions, Screen):
+class DashboardScreen(StackActions, LogActions, Screen):
     """Services, health, logs and events of one Compose project."""
 
     CSS = load_css("dashboard.tcss")
@@ -59,6 +60,8 @@ class DashboardScreen(StackActions, Screen):
         Binding("f", "follow", "Follow", id="dashboard.follow", show=False),
         Binding("t", "timestamps", "Times", id="dashboard.timestamps", show=False),
         Binding("n", "next_error", "Next err", id="dashboard.next_error"),
+        Binding("w", "export_logs", "Export", id="dashboard.export"),
+        Binding("c", "copy_lines", "Copy", id="dashboard.copy"),
         Binding("1", "tab('logs')", "Logs", id="dashboard.tab_logs", show=False),
         Binding("2", "tab('health')", "Health", id="dashboard.tab_health", show=False),
         Binding("3", "tab('events')", "Events", id="dashboard.tab_events", show=False),

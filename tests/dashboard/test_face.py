@@ -157,7 +157,9 @@ def test_snapshot_no_color(snap_compare, monkeypatch) -> None:
 
 def test_engine_modules_do_not_import_textual() -> None:
     mods = ["toolbox_tui.sanitize", "toolbox_tui.live.logs", "toolbox_tui.live.events",
-            "toolbox_tui.live.stats", "toolbox_tui.live.stack", "toolbox_tui.cli.dashboard"]
+            "toolbox_tui.live.stats", "toolbox_tui.live.stack", "toolbox_tui.cli.dashboard",
+            "toolbox_tui.live.shell", "toolbox_tui.live.inspect", "toolbox_tui.live.log_export",
+            "toolbox_tui.cli.ops"]
     code = ("import sys\n" + "".join(f"import {m}\n" for m in mods)
             + "assert 'textual' not in sys.modules, 'textual imported'\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
