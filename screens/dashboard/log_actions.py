@@ -36,17 +36,18 @@ class LogActions:
 
     def action_export_logs(self) -> None:
         log = self.query_one("#log", LogView)
-        lines = self.export_candidates()
+        count = len(self.export_candidates())
         default = f"{self.project}-logs-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}.log"
 
         def named(value: str | None) -> None:
-            if value is not None:
-                self._export(value, lines, log.filter.describe(), overwrite=False)
+            if value is not None:  # the view as it is now, with what arrived meanwhile
+                self._export(value, self.export_candidates(), log.filter.describe(),
+                             overwrite=False)
 
         self.app.push_screen(TextDialog(
             "Export the log view",
-            f"{len(lines):,} line(s), filter: {log.filter.describe()}. Write them (plain text, "
-            f"mode 0600) to the file (relative to {os.getcwd()}):", default), named)
+            f"{count:,} line(s) so far, filter: {log.filter.describe()}. Write them (plain "
+            f"text, mode 0600) to the file (relative to {os.getcwd()}):", default), named)
 
     def _export(self, name: str, lines: list, described: str, *, overwrite: bool) -> None:
         from toolbox_tui.live.log_export import ExportError, export_lines, target_path

@@ -129,3 +129,74 @@ async def test_copy_sends_our_plain_text_with_osc52(monkeypatch) -> None:
         await pilot.press("c")
         assert await pilot_until(pilot, lambda: any("copy is off" in m for m in _notes(app)), 10)
         assert app._clipboard == before
+
+
+def name_the_file(tmux, target) -> None:
+    """w, then replace the proposed name with `target` and press Enter (each step seen on the
+    pane first: keys typed before the dialog's input has focus would go elsewhere)."""
+    from tests.helpers.waiting import wait_until
+
+    tmux.keys("w")
+    tmux.wait("Export the log view", 10)
+    tmux.wait("-logs-", 10)  # the proposed name, in the focused input
+    tmux.keys("C-u")
+    assert wait_until(lambda: "-logs-" not in tmux.capture(), 10), tmux.capture()
+    tmux.keys(str(target), literal=True)
+    tmux.wait(target.name, 10)
+    tmux.keys("Enter")
+
+
+@pytest.mark.engine
+def test_export_and_copy_in_tmux(docker_client, test_image, project_name, cleanup_project,
+                                 tmp_path) -> None:
+    """The installed command on a real stack: filter to errors, w writes exactly those lines to
+    the named file (0600), c puts the rows on screen into tmux's clipboard buffer through OSC 52,
+    a second w to the same file asks first."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.dashboard.ops_stack import make_ops_stack
+    from tests.helpers.tmux import Tmux
+    from tests.helpers.waiting import wait_until
+
+    args = make_ops_stack(tmp_path, test_image, project_name, cleanup_project)
+    exe = shutil.which("toolbox-tui") or str(Path(sys.executable).with_name("toolbox-tui"))
+    target = tmp_path / "errors.log"
+    tmux = Tmux("tbxexport")
+    tmux.start(f"env TERM=xterm-256color {exe} dashboard {' '.join(args)}; echo DASH-EXIT=$?; "
+               "sleep 30", width=120, height=40, cwd=tmp_path)
+    tmux.run("set-option", "-g", "set-clipboard", "on")  # OSC 52 from the app makes a buffer
+    try:
+        assert wait_until(lambda: "app" in tmux.capture() and "running" in tmux.capture(), 40), \
+            tmux.capture()
+        tmux.keys("/")
+        tmux.wait("regex, service:NAME", 10)
+        tmux.keys("level:error", literal=True)
+        tmux.keys("Enter")
+        tmux.wait("filter: level>=error", 10)
+        tmux.wait("app oops", 20)
+        name_the_file(tmux, target)
+        tmux.wait("wrote", 20)
+        assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
+        body = target.read_text().splitlines()
+        assert body[0].startswith(f"# toolbox-tui logs of {project_name}, filter: level>=error")
+        assert len(body) >= 2 and all(" app | app oops " in ln and ln.endswith("ERROR")
+                                      for ln in body[1:]), body
+
+        tmux.keys("c")
+        tmux.wait("copied the rows on screen", 10)
+        clip = subprocess.run(["tmux", "-L", tmux.socket, "show-buffer"], capture_output=True,
+                              text=True, timeout=30).stdout
+        assert "app oops" in clip and "\x1b" not in clip and "tick" not in clip, clip
+
+        name_the_file(tmux, target)
+        tmux.wait("Replace the file?", 10)
+        tmux.keys("n")
+        tmux.wait("not written", 10)
+        assert target.read_text().splitlines() == body
+        tmux.keys("q")
+        tmux.wait("DASH-EXIT=0", 20)
+    finally:
+        tmux.kill()
