@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -107,6 +108,16 @@ def test_shell_in_and_out_in_tmux(ops, tmp_path) -> None:
         screen = tmux.wait("shell in app ended", 30)
         assert "Restart" in screen and "running" in screen
         assert "hi-42" not in screen  # the app's own screen again, not the shell's
+
+        # the container dies under the shell: the dashboard comes back all the same
+        tmux.keys("e")
+        tmux.wait("built-in shell (ash)", 40)
+        tmux.wait("/ #", 10)
+        cid = subprocess.run(["docker", "compose", *args, "ps", "-q", "app"], capture_output=True,
+                             text=True, timeout=60).stdout.strip()
+        subprocess.run(["docker", "kill", cid], capture_output=True, timeout=60, check=True)
+        screen = tmux.wait("killed (exit", 30)
+        assert "Restart" in screen and "shell in app ended" in screen
         tmux.keys("q")
         tmux.wait("DASH-EXIT=0", 20)
     finally:
