@@ -122,3 +122,34 @@ def test_shell_in_and_out_in_tmux(ops, tmp_path) -> None:
         tmux.wait("DASH-EXIT=0", 20)
     finally:
         tmux.kill()
+
+
+def test_shell_command_needs_a_terminal(tmp_path) -> None:
+    exe = str(Path(sys.executable).with_name("toolbox-tui"))
+    proc = subprocess.run([exe, "shell", "app", "-p", "tbxtest-none"], capture_output=True,
+                          text=True, timeout=60, stdin=subprocess.DEVNULL, cwd=tmp_path)
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    assert "toolbox-tui shell needs a terminal" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.engine
+def test_shell_command_in_tmux(ops, tmp_path) -> None:
+    """`toolbox-tui shell SVC` (sh found for busybox) and `--cmd COMMAND`, on a real terminal."""
+    name, args = ops
+    exe = shutil.which("toolbox-tui") or str(Path(sys.executable).with_name("toolbox-tui"))
+    tmux = Tmux("tbxshcli")
+    tmux.start(f"env TERM=xterm-256color {exe} shell app {' '.join(args)}; echo SH-EXIT=$?; "
+               f"{exe} shell app {' '.join(args)} --cmd 'echo cmd-no-shell $((5*5))'; echo CMD-EXIT=$?; "
+               f"{exe} shell done {' '.join(args)}; echo DONE-EXIT=$?; sleep 30", cwd=tmp_path)
+    try:
+        tmux.wait("built-in shell (ash)", 40)
+        tmux.wait("/ #", 10)
+        tmux.keys("echo cli-$((6*7)); exit 4", literal=True)
+        tmux.keys("Enter")
+        screen = tmux.wait("DONE-EXIT=", 40)
+        assert "cli-42" in screen and "SH-EXIT=4" in screen
+        # split like a shell, run without one: nothing expands
+        assert "cmd-no-shell $((5*5))" in screen and "CMD-EXIT=0" in screen
+        assert "the container of service done is exited" in screen and "DONE-EXIT=1" in screen
+    finally:
+        tmux.kill()

@@ -23,10 +23,10 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         "shell", parents=parents, help="an interactive shell in a service's container",
         description="Open a shell in SERVICE's running container with `docker exec -it` (your "
                     "docker binary and context): bash if the image has it, else sh; or run "
-                    "COMMAND after `--`. Needs a terminal.")
+                    "--cmd COMMAND instead. Needs a terminal.")
     p.add_argument("service", metavar="SERVICE")
-    p.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- COMMAND",
-                   help="run this instead of a shell")
+    p.add_argument("--cmd", metavar="COMMAND", default="",
+                   help="run this instead of a shell, split like a shell would (`--cmd 'ls -l /'`)")
     p.set_defaults(func=run_shell)
     p = subparsers.add_parser(
         "inspect", parents=parents, help="what a service's container is (image, env, mounts...)",
@@ -70,9 +70,13 @@ def _service_state(args: argparse.Namespace) -> tuple[Any, Any, dict[str, str]]:
 def run_shell(args: argparse.Namespace) -> int:
     from toolbox_tui.live.shell import plan_shell, run_interactive
 
-    command = list(args.cmd or [])
-    if command[:1] == ["--"]:
-        command = command[1:]
+    import shlex
+
+    try:
+        command = shlex.split(args.cmd) if args.cmd else []
+    except ValueError as exc:
+        raise UsageError(f"--cmd {args.cmd!r} cannot be split: {exc}",
+                         "quote it like a shell command: --cmd 'ls -l /'") from None
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UsageError("toolbox-tui shell needs a terminal (stdin and stdout)",
                          "run it in a terminal; for a command without one use "

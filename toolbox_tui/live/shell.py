@@ -114,7 +114,7 @@ def plan_shell(service: str, state: ServiceState | None, *, command: Sequence[st
                          f"{err or 'no message'}", "check the engine with `docker ps`")
     raise ShellError(f"the image of service {service} has no shell (tried {', '.join(tried)})",
                      "run a command it does have: `toolbox-tui shell "
-                     f"{service} -- COMMAND`, or `docker exec -it {cid[:12]} COMMAND`")
+                     f"{service} --cmd COMMAND`, or `docker exec -it {cid[:12]} COMMAND`")
 
 
 def run_interactive(plan: ShellPlan) -> int:
