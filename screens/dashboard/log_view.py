@@ -19,6 +19,7 @@ from rich.text import Text
 from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
+from textual.selection import Selection
 from textual.strip import Strip
 
 from toolbox_tui.live.log_lines import LEVELS, LineRing, LogLine
@@ -91,7 +92,10 @@ def parse_filter(text: str, base: LogFilter) -> LogFilter:
 
 
 class LogView(ScrollView, can_focus=True):
-    """The newest `max_lines` `LogLine`s; renders only the rows on screen (jump-to-error too)."""
+    """The newest `max_lines` `LogLine`s; renders only the rows on screen (jump-to-error too).
+    Text can be selected with the mouse (`get_selection`: our plain, sanitized rows)."""
+
+    ALLOW_SELECT = True
 
     DEFAULT_CSS = """
     LogView {
@@ -240,28 +244,51 @@ class LogView(ScrollView, can_focus=True):
             return Strip.blank(width, style)
         key = (self._serials[idx], scroll_x, width, self._generation, self.show_timestamps,
                self.name_width)
-        strip = self._cache.get(key)
+        selection = self.text_selection
+        strip = self._cache.get(key) if selection is None else None
         if strip is None:
-            strip = self._row_strip(self.shown[idx]).crop_extend(scroll_x, scroll_x + width, style)
-            self._cache[key] = strip
+            span = selection.get_span(idx) if selection is not None else None
+            strip = self._row_strip(self.shown[idx], span).crop_extend(scroll_x, scroll_x + width,
+                                                                       style)
+            strip = strip.apply_offsets(scroll_x, idx)  # maps the mouse to (column, row)
+            if selection is None:
+                self._cache[key] = strip
         return strip.apply_style(style)
 
-    def _row_strip(self, line: LogLine) -> Strip:
+    def _row_strip(self, line: LogLine, span: tuple[int, int] | None = None) -> Strip:
         text = self._row_text(line)
         if "\t" in text.plain:
             text.expand_tabs()
+        if span is not None:
+            start, end = span
+            text.stylize(self.screen.get_component_rich_style("screen--selection"), start,
+                         len(text) if end == -1 else end)
         return Strip(list(text.render(self.app.console, end="")))
+
+    def get_selection(self, selection: Selection) -> tuple[str, str] | None:
+        """The selected text: our rows as plain text (sanitized; no colour sequences)."""
+        return selection.extract("\n".join(self.plain_lines())), "\n"
+
+    def selection_updated(self, selection: Selection | None) -> None:
+        self.refresh()
+
+    def visible_lines(self) -> list[str]:
+        """The rows on screen now, as plain text."""
+        top = int(self.scroll_offset.y)
+        return self.plain_lines(top, top + self.scrollable_content_region.height)
 
     def _row_text(self, line: LogLine) -> Text:
         if not line.service:
             return Text(line.text, style="dim italic", no_wrap=True, overflow="ignore")
         return self.to_text(line)
 
-    def plain_lines(self) -> list[str]:
-        """What the widget holds, as plain text, one entry per row (tests and copy)."""
+    def plain_lines(self, start: int = 0, stop: int | None = None) -> list[str]:
+        """What the widget holds (rows `start` to `stop`), as plain text, one entry per row
+        (tests, selection and copy)."""
+        shown = self.shown
         out = []
-        for line in self.shown:
-            text = self._row_text(line)
+        for i in range(start, len(shown) if stop is None else min(stop, len(shown))):
+            text = self._row_text(shown[i])
             if "\t" in text.plain:
                 text.expand_tabs()
             out.append(text.plain)

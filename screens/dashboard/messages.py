@@ -69,3 +69,19 @@ class ActionDone(Message):
         super().__init__()
         self.message = message
         self.error = error
+
+
+class ShellReady(Message):
+    """The image's shell was found (a `live.shell.ShellPlan`): suspend and run it."""
+
+    def __init__(self, plan: object) -> None:
+        super().__init__()
+        self.plan = plan
+
+
+class InspectReady(Message):
+    """The engine described the selected service's container (a `live.inspect.ServiceInspect`)."""
+
+    def __init__(self, info: object) -> None:
+        super().__init__()
+        self.info = info

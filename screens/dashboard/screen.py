@@ -24,14 +24,14 @@ from toolbox_tui.live.events import EngineStatus, StackEvent
 from toolbox_tui.live.http_probe import HttpHealth
 from toolbox_tui.live.log_lines import LogStore
 from toolbox_tui.live.stats import ServiceStats
-from toolbox_tui.sanitize import strip_all
 from toolbox_tui.screens.dashboard.health import health_view
 from toolbox_tui.screens.dashboard.log_view import LogFilter, LogView, parse_filter
+from toolbox_tui.screens.dashboard.actions import StackActions
+from toolbox_tui.screens.dashboard.log_actions import LogActions
 from toolbox_tui.screens.dashboard.messages import (
-    ActionDone, EngineUpdate, EventArrived, HttpUpdate, LogsArrived, StateUpdate, StatsUpdate,
+    EngineUpdate, EventArrived, HttpUpdate, LogsArrived, StateUpdate, StatsUpdate,
 )
 from toolbox_tui.screens.dashboard.services import STATS_FLUSH_DELAY, ServicesTable
-from toolbox_tui.screens.dialogs import ConfirmDialog
 from toolbox_tui.screens.stylesheets import load_css
 
 EVENT_STYLES = {"die": "red", "oom": "bold red", "kill": "red", "health:unhealthy": "bold red",
@@ -41,7 +41,7 @@ RENDER_HZ = 15
 """Log view refreshes per second while lines arrive (the timer is paused when none do)."""
 
 
-class DashboardScreen(Screen):
+class DashboardScreen(StackActions, LogActions, Screen):
     """Services, health, logs and events of one Compose project."""
 
     CSS = load_css("dashboard.tcss")
@@ -49,6 +49,8 @@ class DashboardScreen(Screen):
         Binding("r", "restart", "Restart", id="dashboard.restart"),
         Binding("s", "stop_service", "Stop", id="dashboard.stop"),
         Binding("S", "start_service", "Start", id="dashboard.start"),
+        Binding("e", "shell", "Shell", id="dashboard.shell"),
+        Binding("i", "inspect", "Inspect", id="dashboard.inspect"),
         Binding("U", "stack_up", "Up", id="dashboard.up", show=False),
         Binding("D", "stack_down", "Down", id="dashboard.down", show=False),
         Binding("slash", "filter", "Filter", id="dashboard.filter"),
@@ -58,6 +60,8 @@ class DashboardScreen(Screen):
         Binding("f", "follow", "Follow", id="dashboard.follow", show=False),
         Binding("t", "timestamps", "Times", id="dashboard.timestamps", show=False),
         Binding("n", "next_error", "Next err", id="dashboard.next_error"),
+        Binding("w", "export_logs", "Export", id="dashboard.export"),
+        Binding("c", "copy_lines", "Copy", id="dashboard.copy"),
         Binding("1", "tab('logs')", "Logs", id="dashboard.tab_logs", show=False),
         Binding("2", "tab('health')", "Health", id="dashboard.tab_health", show=False),
         Binding("3", "tab('events')", "Events", id="dashboard.tab_events", show=False),
@@ -366,56 +370,3 @@ class DashboardScreen(Screen):
 
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
-
-    # --- actions -----------------------------------------------------------------------------
-
-    def _confirm_then(self, question: str, method: str, *args: str) -> None:
-        if self.source is None:
-            self.notify("not connected to a live stack", severity="warning")
-            return
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                # never markup: the question holds service names from the engine ([/x] would
-                # crash the toast, [@click=...] would become a live action)
-                self.notify(f"{question.rstrip('?')}…", timeout=2, markup=False)
-                self.run_worker(lambda: self._run_action(method, *args), thread=True,
-                                group="actions", exclusive=False)
-
-        self.app.push_screen(ConfirmDialog("Confirm", question), answered)
-
-    def _run_action(self, method: str, *args: str) -> None:
-        from toolbox_tui.live.stack import ActionError
-
-        try:
-            msg = getattr(self.source, method)(*args)
-            self.post_message(ActionDone(msg))
-        except ActionError as exc:
-            self.post_message(ActionDone(str(exc), error=True))
-
-    def on_action_done(self, message: ActionDone) -> None:
-        self.notify(strip_all(message.message, max_len=1000), markup=False,
-                    severity="error" if message.error else "information",
-                    timeout=6 if message.error else 3)
-
-    def _service_action(self, verb: str, method: str) -> None:
-        svc = self.selected_service()
-        if svc is None:
-            self.notify("no service selected", severity="warning")
-            return
-        self._confirm_then(f"{verb} service {svc} of {self.project}?", method, svc)
-
-    def action_restart(self) -> None:
-        self._service_action("Restart", "restart")
-
-    def action_stop_service(self) -> None:
-        self._service_action("Stop", "stop_service")
-
-    def action_start_service(self) -> None:
-        self._service_action("Start", "start_service")
-
-    def action_stack_up(self) -> None:
-        self._confirm_then(f"Bring the whole stack {self.project} up?", "up")
-
-    def action_stack_down(self) -> None:
-        self._confirm_then(f"Take the whole stack {self.project} down (containers removed)?", "down")

@@ -22,6 +22,8 @@ from toolbox_tui.engine.containers import HealthProbe, ServiceState  # noqa: E40
 from toolbox_tui.live.events import EngineStatus, StackEvent  # noqa: E402
 from toolbox_tui.live.stats import ServiceStats  # noqa: E402
 
+from tests.helpers.waiting import pilot_until  # noqa: E402
+
 NOW = 1_795_000_000.0
 
 
@@ -157,7 +159,9 @@ def test_snapshot_no_color(snap_compare, monkeypatch) -> None:
 
 def test_engine_modules_do_not_import_textual() -> None:
     mods = ["toolbox_tui.sanitize", "toolbox_tui.live.logs", "toolbox_tui.live.events",
-            "toolbox_tui.live.stats", "toolbox_tui.live.stack", "toolbox_tui.cli.dashboard"]
+            "toolbox_tui.live.stats", "toolbox_tui.live.stack", "toolbox_tui.cli.dashboard",
+            "toolbox_tui.live.shell", "toolbox_tui.live.inspect", "toolbox_tui.live.log_export",
+            "toolbox_tui.cli.ops"]
     code = ("import sys\n" + "".join(f"import {m}\n" for m in mods)
             + "assert 'textual' not in sys.modules, 'textual imported'\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -176,3 +180,65 @@ def test_filter_syntax_quotes_service_names_with_spaces() -> None:
     f = parse_filter('s:web,db "two  words" x', base)
     assert f.services == frozenset({"web", "db"}) and f.pattern == '"two  words" x'
     assert parse_filter("", base) == base
+
+
+def fake_inspect():
+    from toolbox_tui.live.inspect import from_attrs
+
+    attrs = {
+        "Id": "a" * 64, "Name": "/demo-web-1", "Image": "sha256:" + "f" * 64,
+        "State": {"Status": "running"},
+        "Config": {"Image": "busybox:test", "Cmd": ["httpd", "-f", "-p", "8080"],
+                   "WorkingDir": "/www", "User": "1000",
+                   "Env": ["PATH=/usr/bin:/bin", "API_TOKEN=tok-123", "DB_PASSWORD=from-keyring",
+                           "LOG_LEVEL=info"],
+                   "Labels": {"com.docker.compose.service": "web", "team": "ops\x1b]0;pwn\x07"},
+                   "Healthcheck": {"Test": ["CMD", "wget", "-q", "-O-", "http://127.0.0.1:8080/"],
+                                   "Interval": 5_000_000_000, "Timeout": 2_000_000_000,
+                                   "Retries": 3}},
+        "HostConfig": {"RestartPolicy": {"Name": "unless-stopped"}, "Memory": 64 << 20,
+                       "NanoCpus": 500_000_000, "PidsLimit": 100},
+        "Mounts": [{"Type": "bind", "Source": "/srv/demo/www", "Destination": "/www", "RW": False}],
+        "NetworkSettings": {"Ports": {"8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": "8080"}]},
+                            "Networks": {"demo_default": {"IPAddress": "172.18.0.2",
+                                                          "Aliases": ["web"]}}},
+    }
+    return from_attrs("web", attrs, {"RepoDigests": []},
+                      secret_vars={"DB_PASSWORD": "db_password"})
+
+
+class InspectApp(DashboardApp):
+    """The inspect view over the dashboard, with fixed data."""
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        from toolbox_tui.screens.dashboard.inspect_view import InspectScreen
+
+        self.call_after_refresh(self.push_screen, InspectScreen(fake_inspect()))
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_snapshot_inspect(snap_compare, size) -> None:
+    assert snap_compare(InspectApp("demo", None, services=("web",), clock=lambda: NOW),
+                        terminal_size=size)
+
+
+def test_snapshot_inspect_revealed(snap_compare) -> None:
+    assert snap_compare(InspectApp("demo", None, services=("web",), clock=lambda: NOW),
+                        terminal_size=(120, 40), press=["r"])
+
+
+async def test_inspect_view_masks_and_never_holds_the_secret() -> None:
+    app = InspectApp("demo", None, services=("web",), clock=lambda: NOW)
+    async with app.run_test(size=(120, 40)) as pilot:
+        from toolbox_tui.screens.dashboard.inspect_view import InspectScreen
+
+        assert await pilot_until(pilot, lambda: isinstance(app.screen, InspectScreen), 10)
+        view = app.screen
+        assert "tok-123" not in view.text() and "from-keyring" not in view.text()
+        await pilot.press("r")
+        assert "tok-123" in view.text() and "from-keyring" not in view.text()
+        assert "(from secret db_password: not shown)" in view.text()
+        assert "pwn" not in app.export_screenshot()
+        await pilot.press("escape")
+        assert app.screen is app.dashboard

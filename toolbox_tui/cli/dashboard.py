@@ -39,18 +39,22 @@ def _attach_by_name(args: argparse.Namespace) -> bool:
     return bool(args.project_name) and not args.files and not args.project_dir
 
 
-def resolve_project(args: argparse.Namespace) -> tuple[str, list[str] | None, tuple[str, ...]]:
-    """(project name, compose args or None, declared services) for the dashboard."""
+def resolve_project(args: argparse.Namespace) -> tuple[str, list[str] | None, tuple[str, ...],
+                                                     dict[str, dict[str, str]]]:
+    """(project name, compose args or None, declared services, the variables per service that
+    carry a secret of the stack) for the dashboard and the commands that act on a service."""
     if _attach_by_name(args):
-        return args.project_name, None, ()
+        return args.project_name, None, (), {}
     stack = load_project(args)  # LoadError is reported by cli.main
-    return stack.name, list(stack.compose_args()), tuple(stack.services)
+    from toolbox_tui.live.inspect import secret_vars_of
+
+    return stack.name, list(stack.compose_args()), tuple(stack.services), secret_vars_of(stack)
 
 
 def run_dashboard(args: argparse.Namespace) -> int:
     if args.ring < 10 or args.tail < 0:
         raise UsageError("--ring must be >= 10 and --tail >= 0")
-    project, compose_args, services = resolve_project(args)
+    project, compose_args, services, secret_vars = resolve_project(args)
     client = engine_client(timeout=30)
     from toolbox_tui.live.events import StackWatcher
 
@@ -84,7 +88,7 @@ def run_dashboard(args: argparse.Namespace) -> int:
     use_real_terminal_size()
 
     source = LiveStack(project, compose_args=compose_args, services=services, client=client,
-                       initial_tail=args.tail)
+                       initial_tail=args.tail, secret_vars=secret_vars)
     app = DashboardApp(project, source, services=services, ring_size=args.ring, handle_signals=True)
     try:
         code = app.run()

@@ -47,7 +47,8 @@ class LiveStack:
 
     def __init__(self, project: str, *, compose_args: Sequence[str] | None = None,
                  services: Sequence[str] = (), client: Any = None, initial_tail: int = 200,
-                 max_line: int | None = None) -> None:
+                 max_line: int | None = None,
+                 secret_vars: dict[str, dict[str, str]] | None = None) -> None:
         self.project = project
         """Compose project name."""
         self.compose_args = list(compose_args) if compose_args else None
@@ -60,6 +61,9 @@ class LiveStack:
         self.initial_tail = initial_tail
         """Log lines of history shown per service on attach."""
         self.max_line = max_line
+        self.secret_vars = secret_vars or {}
+        """Per service, the variables that carry one of the stack's secrets (name → secret):
+        the inspect view never shows their values (`live.inspect.secret_vars_of`)."""
         self.watcher: StackWatcher | None = None
         self.stats: StatsCollector | None = None
         self.logs: LogPipeline | None = None
@@ -162,6 +166,25 @@ class LiveStack:
             raise ActionError(str(exc)) from None
         if proc.returncode != 0:
             raise ActionError(f"docker compose {args[0]} failed: {compose_cli.clean_error(proc.stderr)}")
+
+    def shell_plan(self, service: str, command: Sequence[str] = ()) -> Any:
+        """How to open a shell (or `command`) in `service`'s container (`live.shell.ShellPlan`);
+        probes the image's shells with non-interactive execs, so call it from a worker.
+        Raises `live.shell.ShellError`."""
+        from toolbox_tui.live.shell import plan_shell
+
+        return plan_shell(service, self.watcher.state_of(service) if self.watcher else None,
+                          command=command)
+
+    def inspect(self, service: str) -> Any:
+        """`service`'s container as the engine describes it (`live.inspect.ServiceInspect`);
+        blocking. Raises `live.inspect.InspectError`."""
+        from toolbox_tui.live.inspect import inspect_service
+
+        state = self.watcher.state_of(service) if self.watcher else None
+        raw = self.watcher.raw_names.get(service, service) if self.watcher else service
+        return inspect_service(self.client, service, state.container_id if state else "",
+                               secret_vars=self.secret_vars.get(raw) or self.secret_vars.get(service))
 
     @staticmethod
     def _engine_call(fn: Callable[[], Any]) -> None:
