@@ -29,8 +29,9 @@ def _err(text: str) -> None:
     sys.stderr.write(plain_text(text) + "\n")
 
 
-def run_wizard(args: Any) -> int:
-    """Open the wizard on the project the arguments select; returns the exit code."""
+def _load_project(args: Any) -> tuple[Any, Any] | int:
+    """(stack, options) for the project the arguments select, or the exit code when it cannot be
+    loaded or there is no terminal (the message already written)."""
     from toolbox_tui.compose.project import load_stack, options_from_args
     from toolbox_tui.errors import ToolboxError
 
@@ -50,6 +51,15 @@ def run_wizard(args: Any) -> int:
         _err("toolbox-tui: error: the wizard needs an interactive terminal")
         _err("  hint: use the headless commands instead: `toolbox-tui doctor`, `fix`, `secrets`, `up`.")
         return EXIT_USAGE
+    return stack, opts
+
+
+def run_wizard(args: Any) -> int:
+    """Open the wizard on the project the arguments select; returns the exit code."""
+    loaded = _load_project(args)
+    if isinstance(loaded, int):
+        return loaded
+    stack, opts = loaded
 
     from toolbox_tui.screens.terminal import hold_signals, use_real_terminal_size
     from toolbox_tui.screens.wizard.app import WizardApp

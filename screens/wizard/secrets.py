@@ -13,22 +13,13 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Input, Static
 
 from toolbox_tui.screens.stylesheets import load_css
+from toolbox_tui.screens.wizard.secret_rows import SecretRow, editable, entry_header, home
 from toolbox_tui.screens.wizard.step_base import StepScreen
-
-STATUS_WORDS = {
-    "keyring": ("stored in the keyring", "green"), "session": ("kept for this session", "green"),
-    "encrypted-file": ("stored in the encrypted file", "green"),
-    "derived": ("derived", "green"), "file": ("file present", "green"),
-    "environment": ("from the environment", "green"),
-    "placeholder": ("placeholder, optional in dev", "yellow"),
-}
-"""How a `secret_inventory.Status.store` is said on the form."""
-
 
 class StoreReady(Message):
     """Keyring detection finished: `store` is usable, or `info` says why there is none."""
@@ -42,7 +33,7 @@ class StoreReady(Message):
         self.ask_file = ask_file
         """The encrypted file store was chosen beforehand (`TOOLBOX_TUI_STORE=file`): ask now."""
         self.file_info = file_info
-        """`file_store.FileStoreInfo`: where the encrypted file store is, if it can be used."""
+        """`file_store_disk.FileStoreInfo`: where the encrypted file store is, if it can be used."""
 
 
 class SecretsChecked(Message):
@@ -55,69 +46,6 @@ class SecretsChecked(Message):
         self.status = status
         self.missing = missing
         self.saved = saved
-
-
-def editable(entry: Any) -> bool:
-    """Whether the user types this secret (derived ones and user-owned files are not typed)."""
-    return entry.stored and entry.derive is None
-
-
-def entry_header(entry: Any, status: Any) -> Text:
-    """`name [status] kind used by ...` — the status first so it survives 80 columns."""
-    out = Text(no_wrap=True, overflow="ellipsis")
-    out.append(entry.name, style="bold")
-    word, style = ("no value yet", "red")
-    if status is not None and status.set:
-        word, style = STATUS_WORDS.get(status.store or "", (status.store or "set", "green"))
-    elif status is not None and status.missing_parts:
-        word = "needs " + ", ".join(status.missing_parts)
-    elif entry.optional_in_dev or not entry.used_by:
-        word, style = ("optional", "dim")
-    out.append(f" [{word}]", style=style)
-    out.append(f" {entry.kind}", style="dim")
-    if entry.used_by:
-        out.append(f" · {', '.join(entry.used_by[:3])}" + ("…" if len(entry.used_by) > 3 else ""),
-                   style="dim")
-    return out
-
-
-class SecretRow(Vertical):
-    """One secret: header, masked input (or what it is derived from), validation line."""
-
-    def __init__(self, entry: Any) -> None:
-        super().__init__(classes="secret-row", id=f"secret-{_widget_id(entry.name)}")
-        self.entry = entry
-        """The `SecretEntry` (never a value)."""
-
-    def compose(self) -> ComposeResult:
-        yield Static(entry_header(self.entry, None), classes="secret-header")
-        if editable(self.entry):
-            placeholder = "type or paste" + (", or ctrl+g to generate" if self.entry.generate else "")
-            if self.entry.hint:
-                placeholder += f" ({self.entry.hint})"
-            inp = Input(password=True, placeholder=placeholder, classes="secret-input",
-                        id=f"input-{_widget_id(self.entry.name)}")
-            inp.cursor_blink = getattr(self.app, "cursor_blink", True)
-            with Horizontal(classes="secret-input-row"):
-                yield inp
-            yield Static("", classes="secret-check")
-        elif self.entry.derive:
-            yield Static(Text(f"derived from {self.entry.derive}", style="dim"), classes="secret-check")
-        else:
-            yield Static(Text(f"from {self.entry.file or self.entry.definition}", style="dim"),
-                         classes="secret-check")
-
-
-def _home(path: Any) -> str:
-    """`path` with the home folder shown as `~` (the wizard's lines are short)."""
-    from pathlib import Path
-
-    text, home = str(path), str(Path.home())
-    return "~" + text[len(home):] if home not in ("", "/") and text.startswith(home + "/") else text
-
-
-def _widget_id(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
 
 
 class SecretsStep(StepScreen):
@@ -149,7 +77,7 @@ class SecretsStep(StepScreen):
         """Required secrets without a value (None until checked)."""
         self.keyring_info: Any = None
         self.file_info: Any = None
-        """`file_store.FileStoreInfo` (path, exists, problem) when there is no secure keyring."""
+        """`file_store_disk.FileStoreInfo` (path, exists, problem) when there is no secure keyring."""
         self.busy = False
         self.reread_note = ""
         """Set when the last check found the compose files changed on disk (for the status line)."""
@@ -222,7 +150,7 @@ class SecretsStep(StepScreen):
                 file_choice: tuple = (("f", "bold"), f" (encrypted file) is not available: {fi.problem}; ")
             elif fi is not None:
                 verb = "unlock" if fi.exists else "create"
-                file_choice = (("f", "bold"), f" to {verb} an encrypted file, {_home(fi.path)} "
+                file_choice = (("f", "bold"), f" to {verb} an encrypted file, {home(fi.path)} "
                                               "(passphrase asked now), or ")
             else:
                 file_choice = ()
@@ -264,7 +192,7 @@ class SecretsStep(StepScreen):
             self._show_store(store, self.keyring_info)
             self._check()
 
-        self.app.push_screen(PassphraseDialog(_home(info.path), not info.exists, unlock), chosen)
+        self.app.push_screen(PassphraseDialog(home(info.path), not info.exists, unlock), chosen)
 
     # --- inventory and statuses ---------------------------------------------------------------
 

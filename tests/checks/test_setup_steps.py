@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.corpus import load_projects, materialize, require_corpus
-from toolbox_tui.checks.setup_steps import COPY, REFUSED, SCRIPT, WRITE, find_setup_steps, \
-    setup_checks
+from toolbox_tui.checks.setup_commands import COPY, REFUSED, SCRIPT, WRITE
+from toolbox_tui.checks.setup_steps import find_setup_steps, setup_checks
 from toolbox_tui.checks.doctor import run_doctor
 from toolbox_tui.compose.project import ProjectOptions, load_stack
 from toolbox_tui.lifecycle.setup_run import SetupRefused, project_setup_steps, run_setup_step

@@ -654,7 +654,7 @@ def test_signal_during_up(tmp_path, test_image, docker_client, compose_ready, ke
 def test_sigint_during_a_keyring_call_lets_it_land_first(record):
     """A keyring write interrupted in flight must not land after the rollback that follows (the
     call runs in a helper thread): the interrupt unwinds only once the call has finished."""
-    from toolbox_tui.secrets.store import _run_bounded
+    from toolbox_tui.secrets.keyring_backend import run_bounded
 
     record.case("signal during a keyring call", "SIGINT while a 0.5 s write is in flight")
     landed = threading.Event()
@@ -680,7 +680,7 @@ def test_sigint_during_a_keyring_call_lets_it_land_first(record):
     timer.start()
     t0 = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
-        _run_bounded(slow_write, (), 10)
+        run_bounded(slow_write, (), 10)
     assert landed.is_set(), "KeyboardInterrupt unwound while the keyring call was still running"
     record.note(f"unwound after the call landed ({time.monotonic() - t0:.2f} s)")
 

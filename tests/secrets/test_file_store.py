@@ -260,7 +260,7 @@ def test_without_a_choice_there_is_no_silent_fallback(headless) -> None:
 
 @pytest.mark.keyring
 def test_the_secret_service_stays_the_default(keyring_backend, headless) -> None:
-    from toolbox_tui.secrets.store import detect_backend
+    from toolbox_tui.secrets.keyring_backend import detect_backend
 
     root, _env, store = headless
     info = detect_backend()

@@ -10,6 +10,7 @@ import pytest
 
 from tests.helpers.secrets import make_project, run_cli
 
+from toolbox_tui.secrets import keyring_backend as kb  # noqa: E402
 from toolbox_tui.secrets import store as ss  # noqa: E402
 
 
@@ -22,7 +23,7 @@ def kstore(keyring_backend):
 
 @pytest.mark.keyring
 def test_detect_backend_is_secure_with_secret_service(keyring_backend) -> None:
-    info = ss.detect_backend()
+    info = kb.detect_backend()
     assert info.secure, info
     assert "SecretService" in info.name
 
@@ -80,7 +81,7 @@ def test_session_store_is_memory_only() -> None:
 def test_fail_backend_is_not_secure() -> None:
     from keyring.backends import fail
 
-    assert ss._is_insecure(fail.Keyring())[0]
+    assert kb.is_insecure(fail.Keyring())[0]
 
 
 def _no_bus_env(home: Path) -> dict[str, str]:
@@ -140,36 +141,36 @@ def test_keyring_exceptions_are_classified() -> None:
     import keyring.errors
     from secretstorage import exceptions as sx
 
-    assert ss._classify(keyring.errors.KeyringLocked("Failed to unlock the collection!")) == "locked"
-    assert ss._classify(sx.LockedException("locked")) == "locked"
-    assert ss._classify(sx.PromptDismissedException("dismissed")) == "locked"
-    assert ss._classify(sx.SecretServiceNotAvailableException("gone")) == "unavailable"
-    assert ss._classify(keyring.errors.InitError("Failed to create the collection")) == "unavailable"
-    assert ss._classify(ConnectionResetError()) == "unavailable"
-    assert ss._classify(ValueError("x")) == "failed"
+    assert kb.classify(keyring.errors.KeyringLocked("Failed to unlock the collection!")) == "locked"
+    assert kb.classify(sx.LockedException("locked")) == "locked"
+    assert kb.classify(sx.PromptDismissedException("dismissed")) == "locked"
+    assert kb.classify(sx.SecretServiceNotAvailableException("gone")) == "unavailable"
+    assert kb.classify(keyring.errors.InitError("Failed to create the collection")) == "unavailable"
+    assert kb.classify(ConnectionResetError()) == "unavailable"
+    assert kb.classify(ValueError("x")) == "failed"
 
 
 def test_bounded_call_returns_raises_and_gives_up() -> None:
     import threading
     import time
 
-    assert ss._run_bounded(lambda a, b: a + b, (2, 3), 5) == 5
+    assert kb.run_bounded(lambda a, b: a + b, (2, 3), 5) == 5
     with pytest.raises(KeyError):
-        ss._run_bounded(lambda: {}["x"], (), 5)
+        kb.run_bounded(lambda: {}["x"], (), 5)
     never = threading.Event()
     t0 = time.monotonic()
     with pytest.raises(TimeoutError):
-        ss._run_bounded(never.wait, (), 0.3)
+        kb.run_bounded(never.wait, (), 0.3)
     assert time.monotonic() - t0 < 3
     never.set()
 
 
 def test_keyring_timeout_from_environment(monkeypatch) -> None:
-    monkeypatch.delenv(ss.TIMEOUT_ENV, raising=False)
-    assert ss.keyring_timeout() == ss.DEFAULT_TIMEOUT
-    for raw, want in (("2.5", 2.5), ("nonsense", ss.DEFAULT_TIMEOUT), ("-1", ss.DEFAULT_TIMEOUT)):
-        monkeypatch.setenv(ss.TIMEOUT_ENV, raw)
-        assert ss.keyring_timeout() == want
+    monkeypatch.delenv(kb.TIMEOUT_ENV, raising=False)
+    assert kb.keyring_timeout() == kb.DEFAULT_TIMEOUT
+    for raw, want in (("2.5", 2.5), ("nonsense", kb.DEFAULT_TIMEOUT), ("-1", kb.DEFAULT_TIMEOUT)):
+        monkeypatch.setenv(kb.TIMEOUT_ENV, raw)
+        assert kb.keyring_timeout() == want
 
 
 def test_store_errors_carry_reason_and_hint_without_values(tmp_path: Path) -> None:

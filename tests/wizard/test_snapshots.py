@@ -24,7 +24,8 @@ from toolbox_tui.lifecycle.diagnosis import Diagnosis  # noqa: E402
 from toolbox_tui.findings import FAIL, PASS, Check  # noqa: E402
 from toolbox_tui.live.log_lines import LogBatch, LogLine  # noqa: E402
 from toolbox_tui.compose.project import ProjectOptions, load_stack  # noqa: E402
-from toolbox_tui.secrets.store import BackendInfo, SessionStore  # noqa: E402
+from toolbox_tui.secrets.keyring_backend import BackendInfo  # noqa: E402
+from toolbox_tui.secrets.store import SessionStore  # noqa: E402
 from toolbox_tui.lifecycle.startup import ServiceProgress  # noqa: E402
 from toolbox_tui.wizard.backend import StartupOutcome, WizardBackend  # noqa: E402
 
@@ -74,7 +75,7 @@ class CannedBackend(WizardBackend):
     def file_store_info(self):
         from pathlib import Path
 
-        from toolbox_tui.secrets.file_store import FileStoreInfo
+        from toolbox_tui.secrets.file_store_disk import FileStoreInfo
 
         return FileStoreInfo(Path.home() / ".local/share/toolbox-tui/secrets.cfg", False)
 

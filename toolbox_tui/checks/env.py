@@ -129,6 +129,15 @@ def env_checks(stack: Stack) -> list[Check]:
                              hint="Fix or comment out the line (python-dotenv and Compose skip or reject it)."))
     if readable(target):
         out += value_checks(stack, target)
+    out += _unset_checks(stack, target, tkeys)
+    return out
+
+
+def _unset_checks(stack: Stack, target: Path, tkeys: set[str]) -> list[Check]:
+    """One finding per `${VAR}` used without a default and not set (an error when the
+    project's template defines it: the user only has to fill it in)."""
+    out: list[Check] = []
+    rel = os.path.relpath(target, stack.root_dir())
     seen: dict[str, list] = {}
     for use in stack.unset_vars:
         seen.setdefault(use.name, []).append(use)

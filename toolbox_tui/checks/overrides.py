@@ -88,31 +88,39 @@ def override_checks(stack: Stack) -> list[Check]:
                 add("cap_add", f"adds capabilities {', '.join(map(str, caps))}",
                     "Extra kernel capabilities widen what a compromised container can do.",
                     "Remove them unless the service needs them.")
-            ports = svc.get("ports")
-            if isinstance(ports, LList):
-                for idx, p in enumerate(ports):
-                    for ref in parse_port(p, sname, ports.item_loc(idx)):
-                        if ref.host_ip in ("0.0.0.0", "::", ""):
-                            loc = ports.item_loc(idx)
-                            out.append(Check(
-                                id=f"overrides.ports.{sname}.{ref.published}", area="overrides",
-                                severity="warning", status=WARN,
-                                title=f"{fname} publishes port {ref.published} of {sname!r} on all interfaces",
-                                detail="Port is reachable from other machines on the network.",
-                                hint=f"Bind it to 127.0.0.1 (\"127.0.0.1:{ref.published}:{ref.target}\").",
-                                service=sname, file=file, line=loc.line if loc else None,
-                                column=loc.column if loc else None))
-            vols = svc.get("volumes")
-            if isinstance(vols, LList):
-                for idx, v in enumerate(vols):
-                    src = str(v.get("source", "")) if isinstance(v, dict) else split_volume(str(v))[0]
-                    if src.endswith("docker.sock"):
-                        loc = loc_of(v) or vols.item_loc(idx)
-                        out.append(Check(
-                            id=f"overrides.docker_sock.{sname}", area="overrides", severity="warning",
-                            status=WARN, title=f"{fname} mounts the Docker socket into {sname!r}",
-                            detail="Access to the Docker socket is root on the host.",
-                            hint="Remove the mount, or use a socket proxy that allows only what is needed.",
-                            service=sname, file=file, line=loc.line if loc else None,
-                            column=loc.column if loc else None))
+            out += _exposure_checks(file, fname, sname, svc)
+    return out
+
+
+def _exposure_checks(file: str, fname: str, sname: str, svc: LDict) -> list[Check]:
+    """What `file` opens to the outside for service `sname`: ports published on every
+    interface, the Docker socket mounted."""
+    out: list[Check] = []
+    ports = svc.get("ports")
+    if isinstance(ports, LList):
+        for idx, p in enumerate(ports):
+            for ref in parse_port(p, sname, ports.item_loc(idx)):
+                if ref.host_ip in ("0.0.0.0", "::", ""):
+                    loc = ports.item_loc(idx)
+                    out.append(Check(
+                        id=f"overrides.ports.{sname}.{ref.published}", area="overrides",
+                        severity="warning", status=WARN,
+                        title=f"{fname} publishes port {ref.published} of {sname!r} on all interfaces",
+                        detail="Port is reachable from other machines on the network.",
+                        hint=f"Bind it to 127.0.0.1 (\"127.0.0.1:{ref.published}:{ref.target}\").",
+                        service=sname, file=file, line=loc.line if loc else None,
+                        column=loc.column if loc else None))
+    vols = svc.get("volumes")
+    if isinstance(vols, LList):
+        for idx, v in enumerate(vols):
+            src = str(v.get("source", "")) if isinstance(v, dict) else split_volume(str(v))[0]
+            if src.endswith("docker.sock"):
+                loc = loc_of(v) or vols.item_loc(idx)
+                out.append(Check(
+                    id=f"overrides.docker_sock.{sname}", area="overrides", severity="warning",
+                    status=WARN, title=f"{fname} mounts the Docker socket into {sname!r}",
+                    detail="Access to the Docker socket is root on the host.",
+                    hint="Remove the mount, or use a socket proxy that allows only what is needed.",
+                    service=sname, file=file, line=loc.line if loc else None,
+                    column=loc.column if loc else None))
     return out

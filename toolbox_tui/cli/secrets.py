@@ -80,9 +80,9 @@ def _store(args: argparse.Namespace, stack: Stack) -> Any:
     if store.label == "session" and not getattr(args, "json", False):
         note("--store session: values live in this process only and are gone when it exits")
     if getattr(args, "keyring_backend", None):
-        from toolbox_tui.secrets.store import _is_insecure
+        from toolbox_tui.secrets.keyring_backend import is_insecure
 
-        insecure, reason = _is_insecure(store._backend)  # noqa: SLF001
+        insecure, reason = is_insecure(store._backend)  # noqa: SLF001
         if insecure:
             note(f"warning: {store.backend} is not a secure keyring ({reason}); used because you named it")
     return store

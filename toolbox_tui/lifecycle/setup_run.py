@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import IO, Any, Callable
 
 from toolbox_tui.atomic_files import atomic_write
-from toolbox_tui.checks.setup_steps import (COPY, REFUSED, RUNNERS, SCRIPT, WRITE, SetupStep,
-                                             empty_value_fillers, find_setup_steps, needed_files)
+from toolbox_tui.checks.setup_commands import COPY, REFUSED, RUNNERS, SCRIPT, WRITE, SetupStep
+from toolbox_tui.checks.setup_steps import empty_value_fillers, find_setup_steps, needed_files
 from toolbox_tui.errors import EXIT_FAIL, EXIT_INTERRUPTED, ToolboxError
 from toolbox_tui.safe_read import CONFIG, read_bytes, resolves_outside
 from toolbox_tui.sanitize import sanitize_line

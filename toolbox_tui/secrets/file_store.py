@@ -26,16 +26,11 @@ from __future__ import annotations
 
 import configparser
 import os
-import stat
-from dataclasses import dataclass
 from pathlib import Path
 
+from toolbox_tui.secrets.file_store_disk import FILE_NAME, check_dir, corrupt, read_config, store_path
 from toolbox_tui.secrets.store import StoreError
 
-FILE_NAME = "secrets.cfg"
-"""The store's file name inside `store_dir()`."""
-MAX_BYTES = 16 * 1024 * 1024
-"""The most this module reads of the store (13 secrets take ~10 KiB)."""
 MIN_PASSPHRASE = 8
 """Shortest passphrase accepted for a new store."""
 LABEL = "encrypted-file"
@@ -45,138 +40,6 @@ _REF_SERVICE, _REF_NAME, _REF_VALUE = "keyring-setting", "password reference", "
 
 PASSPHRASE_HINT = ("type the passphrase you chose when the store was created; if it is lost, the "
                    "values cannot be recovered: move the file away and store them again")
-
-
-def store_dir() -> Path:
-    """`$XDG_DATA_HOME/toolbox-tui` (default `~/.local/share/toolbox-tui`)."""
-    base = os.environ.get("XDG_DATA_HOME") or ""
-    root = Path(base) if base and os.path.isabs(base) else Path.home() / ".local" / "share"
-    return root / "toolbox-tui"
-
-
-def store_path() -> Path:
-    """Where the encrypted file store lives."""
-    return store_dir() / FILE_NAME
-
-
-@dataclass(frozen=True)
-class FileStoreInfo:
-    """What can be said about the store without its passphrase (doctor, wizard, `secrets`)."""
-
-    path: Path
-    exists: bool
-    """A file is there (it may still be refused: see `problem`)."""
-    problem: str = ""
-    """Why it cannot be used as it is (empty: usable); names the path, never a value."""
-    hint: str = ""
-
-
-def describe(path: Path | None = None) -> FileStoreInfo:
-    path = path or store_path()
-    try:
-        _check_dir(path.parent, create=False)
-        st = _check_file(path)
-    except StoreError as exc:
-        return FileStoreInfo(path, os.path.lexists(path), str(exc), exc.hint)
-    return FileStoreInfo(path, st is not None)
-
-
-def _refuse(message: str, hint: str, reason: str = "unsafe") -> StoreError:
-    return StoreError(message, hint, reason)
-
-
-def _check_dir(directory: Path, *, create: bool) -> None:
-    """The store's directory: ours, a real directory, 0700 (created so when `create`)."""
-    if create and not os.path.lexists(directory):
-        os.makedirs(directory.parent, exist_ok=True)
-        try:
-            os.mkdir(directory, 0o700)
-        except FileExistsError:
-            pass
-    try:
-        st = os.lstat(directory)
-    except FileNotFoundError:
-        return
-    except OSError as exc:
-        raise _refuse(f"the encrypted secret store's folder {directory} cannot be read "
-                      f"({exc.strerror})", "check its permissions", "unreadable") from None
-    if not stat.S_ISDIR(st.st_mode):
-        raise _refuse(f"{directory} is not a folder (the encrypted secret store lives there); it "
-                      "was not used", f"move {directory} away, then run the command again")
-    if st.st_uid != os.getuid():
-        raise _refuse(f"{directory} belongs to uid {st.st_uid}, not you; the encrypted secret "
-                      "store there was not used", f"move it away, or `chown -R {os.getuid()} {directory}`")
-    if stat.S_IMODE(st.st_mode) & 0o077:
-        if create:
-            os.chmod(directory, 0o700)
-            return
-        raise _refuse(f"{directory} is open to other users (mode {stat.S_IMODE(st.st_mode):o}); "
-                      "the encrypted secret store there was not used", f"chmod 700 {directory}")
-
-
-def _check_file(path: Path) -> os.stat_result | None:
-    """The store file's stat when it is a regular 0600 file of ours; None when absent."""
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise _refuse(f"the encrypted secret store {path} cannot be read ({exc.strerror})",
-                      "check the permissions of its folder", "unreadable") from None
-    if not stat.S_ISREG(st.st_mode):
-        kind = "a symbolic link" if stat.S_ISLNK(st.st_mode) else "not a regular file"
-        raise _refuse(f"the encrypted secret store {path} is {kind}; it was not read or replaced",
-                      f"move {path} away (a store is a regular file), then run the command again")
-    if st.st_uid != os.getuid():
-        raise _refuse(f"the encrypted secret store {path} belongs to uid {st.st_uid}, not you; it "
-                      "was not read", f"move it away, or `chown {os.getuid()} {path}`")
-    if stat.S_IMODE(st.st_mode) & 0o077:
-        raise _refuse(f"the encrypted secret store {path} is readable or writable by others (mode "
-                      f"{stat.S_IMODE(st.st_mode):o}); it was not used",
-                      f"`chmod 600 {path}` if its content is yours (a copy may have been taken: "
-                      "consider rotating the secrets)")
-    return st
-
-
-def _read_config(path: Path) -> configparser.RawConfigParser | None:
-    """The parsed store (None when there is none yet); StoreError when it cannot be used."""
-    if _check_file(path) is None:
-        return None
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
-    except OSError as exc:
-        raise _refuse(f"the encrypted secret store {path} cannot be read ({exc.strerror})",
-                      f"check its permissions (`ls -l {path}`): it must be yours and 0600",
-                      "unreadable") from None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise _refuse(f"the encrypted secret store {path} is not a regular file; it was not read",
-                          f"move {path} away")
-        with os.fdopen(fd, "rb", closefd=False) as fh:
-            raw = fh.read(MAX_BYTES + 1)
-    except OSError as exc:
-        raise _refuse(f"the encrypted secret store {path} cannot be read ({exc.strerror})",
-                      "check the disk and the file's permissions", "unreadable") from None
-    finally:
-        os.close(fd)
-    if len(raw) > MAX_BYTES:
-        raise _refuse(f"the encrypted secret store {path} is larger than {MAX_BYTES >> 20} MiB; "
-                      "it was not read", f"move {path} away: it is not one toolbox-tui wrote",
-                      "corrupt")
-    config = configparser.RawConfigParser()
-    try:
-        config.read_string(raw.decode("utf-8"), source=str(path))
-    except (UnicodeDecodeError, configparser.Error) as exc:
-        line = getattr(exc, "lineno", None)
-        raise _corrupt(path, f" (line {line})" if line else "") from None
-    return config
-
-
-def _corrupt(path: Path, where: str = "") -> StoreError:
-    return StoreError(f"the encrypted secret store {path} is damaged{where}: it does not parse as a "
-                      "keyrings.cryptfile store; nothing was read or changed",
-                      f"restore it from a backup, or move it away (`mv {path} {path}.damaged`) and "
-                      "store the values again", "corrupt")
 
 
 SCHEME = "[Argon2] AES128.GCM"
@@ -267,9 +130,9 @@ class CryptFile:
             data = json.loads(decodebytes(raw.encode()).decode())
             f = {k: decodebytes(data[k].encode()) for k in ("salt", "data", "mac", "nonce")}
         except (ValueError, KeyError, TypeError, binascii.Error, AttributeError):
-            raise _corrupt(self._path, f" (entry {escape(service)}/{escape(username)})") from None
+            raise corrupt(self._path, f" (entry {escape(service)}/{escape(username)})") from None
         if len(f["salt"]) < 8 or len(f["mac"]) != 16 or not 8 <= len(f["nonce"]) <= 128:
-            raise _corrupt(self._path, f" (entry {escape(service)}/{escape(username)})")
+            raise corrupt(self._path, f" (entry {escape(service)}/{escape(username)})")
         for assoc in (self._assoc(service, username), None):  # the stock backend falls back too
             try:
                 plain = AESGCM(self._key(f["salt"])).decrypt(f["nonce"], f["data"] + f["mac"], assoc)
@@ -280,7 +143,7 @@ class CryptFile:
             try:
                 return plain.decode("utf-8")
             except UnicodeDecodeError:
-                raise _corrupt(self._path) from None
+                raise corrupt(self._path) from None
         return _WRONG
 
     def _read_version(self, config: configparser.RawConfigParser) -> None:
@@ -291,13 +154,13 @@ class CryptFile:
 
     # -- what KeyringStore calls --
     def get_password(self, service: str, username: str) -> str | None:
-        config = _read_config(self._path)
+        config = read_config(self._path)
         if config is None:
             return None
         self._read_version(config)
         value = self._decrypt_entry(config, service, username)
         if value is _WRONG:
-            raise _corrupt(self._path, f" (a value for {username!r} does not decrypt with the "
+            raise corrupt(self._path, f" (a value for {username!r} does not decrypt with the "
                            "passphrase that opened the store)")
         return value  # type: ignore[return-value]
 
@@ -329,12 +192,12 @@ class CryptFile:
 
         from toolbox_tui.atomic_files import atomic_write
 
-        _check_dir(self._path.parent, create=True)
+        check_dir(self._path.parent, create=True)
         lock_fd = os.open(self._path.parent / (FILE_NAME + ".lock"),
                           os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
         try:
             fcntl.flock(lock_fd, fcntl.LOCK_EX)
-            config = _read_config(self._path) or configparser.RawConfigParser()
+            config = read_config(self._path) or configparser.RawConfigParser()
             change(config)
             buf = io.StringIO()
             config.write(buf)
@@ -373,12 +236,12 @@ def unlock(passphrase: str, *, create: bool = False, path: Path | None = None) -
     The error never contains the passphrase.
     """
     path = path or store_path()
-    _check_dir(path.parent, create=False)
+    check_dir(path.parent, create=False)
     backend = CryptFile(path, passphrase)
-    config = _read_config(path)
+    config = read_config(path)
     if config is None or not config.has_section(escape(_REF_SERVICE)):
         if config is not None and config.sections():
-            raise _corrupt(path, " (its passphrase check entry is missing)")
+            raise corrupt(path, " (its passphrase check entry is missing)")
         if not create:
             raise StoreError(f"there is no encrypted secret store at {path} yet",
                              "create it: run the command on a terminal and choose a passphrase "
@@ -396,16 +259,16 @@ def unlock(passphrase: str, *, create: bool = False, path: Path | None = None) -
     except (configparser.NoOptionError, configparser.NoSectionError):
         scheme = SCHEME
     if scheme.removeprefix("PyCryptodome ") != SCHEME:
-        raise _corrupt(path, f" (encryption scheme {scheme[:40]!r}, not {SCHEME!r})")
+        raise corrupt(path, f" (encryption scheme {scheme[:40]!r}, not {SCHEME!r})")
     backend._read_version(config)  # noqa: SLF001
     value = backend._decrypt_entry(config, _REF_SERVICE, _REF_NAME)  # noqa: SLF001
     if value is None:
-        raise _corrupt(path, " (its passphrase check entry is missing)")
+        raise corrupt(path, " (its passphrase check entry is missing)")
     if value is _WRONG:
         raise StoreError(f"wrong passphrase for the encrypted secret store {path}; nothing was "
                          "read or changed", PASSPHRASE_HINT, "passphrase")
     if value != _REF_VALUE:
-        raise _corrupt(path, " (its passphrase check entry has an unexpected value)")
+        raise corrupt(path, " (its passphrase check entry has an unexpected value)")
     return backend
 
 

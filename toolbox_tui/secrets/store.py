@@ -12,11 +12,21 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets as _secrets
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Protocol
 
 from toolbox_tui.errors import ToolboxError
+from toolbox_tui.secrets.keyring_backend import (
+    FILE_MODULES,
+    UNAVAILABLE_HINT,
+    UNLOCK_HINT,
+    backend_name,
+    classify,
+    default_backend,
+    is_insecure,
+    keyring_timeout,
+    run_bounded,
+)
 
 SERVICE_PREFIX = "toolbox-tui:"
 """Keyring service name is `toolbox-tui:<project name>`; the username is the secret's name."""
@@ -26,13 +36,6 @@ PREVIOUS_SUFFIX = "@previous"
 """`<name>@previous` keeps the value a rotation replaced until the stack is healthy again."""
 INDEX_NAME = "@index"
 """Names stored for this project (keyring cannot list entries), newline separated; not secret."""
-
-_INSECURE_MODULES = ("keyring.backends.fail", "keyring.backends.null", "keyrings.alt")
-_INSECURE_NAMES = ("plaintext", "fail", "null", "chainer")
-_FILE_MODULES = ("keyrings.cryptfile",)
-"""keyring discovers these backends by itself once installed; they are used only through
-`--store file` (`file_store`), never as keyring's default."""
-
 
 class NoSecureKeyring(ToolboxError):
     """No secure keyring backend: the user must choose. Message and hint are user-facing."""
@@ -64,144 +67,6 @@ class StoreError(ToolboxError):
     def __init__(self, message: str, hint: str = "", reason: str = "failed") -> None:
         super().__init__(message, hint)
         self.reason = reason
-
-
-UNLOCK_HINT = ("unlock it: log in to your desktop session (or answer its unlock prompt); on a headless "
-               "box restart the daemon unlocked with `gnome-keyring-daemon --replace --unlock "
-               "--components=secrets` and type the keyring password on its stdin; then run the command "
-               "again. Or choose `--store session` (values in memory for this run only).")
-"""What to do about a locked keyring (CLI and wizard)."""
-UNAVAILABLE_HINT = ("start the keyring daemon again (log in again, or `gnome-keyring-daemon --start "
-                    "--components=secrets` in this D-Bus session), or choose `--store session`.")
-TIMEOUT_ENV = "TOOLBOX_TUI_KEYRING_TIMEOUT"
-"""Seconds one keyring call may take before it is given up (default `DEFAULT_TIMEOUT`)."""
-DEFAULT_TIMEOUT = 120.0
-"""Long enough to answer a desktop unlock prompt; bounds a daemon that never answers."""
-
-
-def keyring_timeout() -> float:
-    """Seconds a keyring call may take: `$TOOLBOX_TUI_KEYRING_TIMEOUT`, else `DEFAULT_TIMEOUT`."""
-    import os
-
-    try:
-        value = float(os.environ.get(TIMEOUT_ENV, "") or DEFAULT_TIMEOUT)
-    except ValueError:
-        return DEFAULT_TIMEOUT
-    return value if value > 0 else DEFAULT_TIMEOUT
-
-
-def _classify(exc: BaseException) -> str:
-    """`locked`, `unavailable` or `failed`, from the exception keyring/secretstorage/jeepney raised."""
-    names = {c.__name__ for c in type(exc).__mro__}
-    if names & {"KeyringLocked", "LockedException", "PromptDismissedException"}:
-        return "locked"
-    if names & {"SecretServiceNotAvailableException", "InitError"}:
-        return "unavailable"  # keyring raises InitError when the service went away mid-call
-    if "DBusErrorResponse" in names and _says_gone(exc):
-        return "unavailable"
-    if isinstance(exc, (ConnectionError, EOFError)):
-        return "unavailable"
-    return "failed"
-
-
-def _says_gone(exc: BaseException) -> bool:
-    text = f"{type(exc).__name__} {exc}".lower()
-    return any(w in text for w in ("notavailable", "not available", "serviceunknown", "noreply",
-                                   "disconnected", "connection", "no such", "unknown"))
-
-
-def _run_bounded(fn, args: tuple, timeout: float):  # noqa: ANN001, ANN202
-    """`fn(*args)` in a daemon thread, waiting at most `timeout` seconds.
-
-    A Secret Service call can block forever (a hung daemon, an unlock prompt nobody answers);
-    the abandoned thread is a daemon thread, so it never keeps the process alive.
-    """
-    import threading
-
-    box: dict[str, object] = {}
-    finished = threading.Event()
-
-    def body() -> None:
-        try:
-            box["result"] = fn(*args)
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller
-            box["error"] = exc
-        finally:
-            finished.set()
-
-    worker = threading.Thread(target=body, name="keyring-call", daemon=True)
-    worker.start()
-    try:
-        worker.join(timeout)
-    except KeyboardInterrupt:
-        # Ctrl-C (or SIGTERM/SIGHUP, which the CLI turns into it) while the call is in flight:
-        # let it land (bounded) before unwinding, so that a rollback which follows (rotate) is
-        # not overtaken by the interrupted write. (Not join() again: an interrupted join marks
-        # the thread stopped while it still runs, CPython bpo-45274.)
-        finished.wait(timeout)
-        raise
-    if worker.is_alive():
-        raise TimeoutError
-    if "error" in box:
-        raise box["error"]  # type: ignore[misc]
-    return box.get("result")
-
-
-@dataclass(frozen=True)
-class BackendInfo:
-    name: str
-    """`module.Class` of the backend keyring chose."""
-    secure: bool
-    reason: str = ""
-
-
-def backend_name(backend: object) -> str:
-    return f"{type(backend).__module__}.{type(backend).__qualname__}"
-
-
-def _is_insecure(backend: object) -> tuple[bool, str]:
-    name = backend_name(backend)
-    if any(name.startswith(m) for m in _INSECURE_MODULES[:2]):
-        return True, "no backend found"
-    if name.startswith(_FILE_MODULES):
-        # installed with toolbox-tui for `--store file`; as keyring's own pick it would ask with
-        # getpass() (under a running wizard) or keep plain text: never an implicit default
-        return True, "only file backends, which toolbox-tui never picks on its own"
-    if name.startswith("keyrings.alt") and "Encrypted" not in name:
-        return True, "plaintext backend"
-    lowered = type(backend).__qualname__.lower()
-    if "plaintext" in lowered:
-        return True, "plaintext backend"
-    if "chainer" in lowered:
-        backends = getattr(backend, "backends", [])
-        secure = [b for b in backends if not _is_insecure(b)[0]]
-        if not secure:
-            return True, "no backend found"
-    return False, ""
-
-
-def default_backend() -> object:
-    """The backend `keyring` would use — out of a chain, its first secure member alone.
-
-    keyring chains every backend it finds; a chain's read asks each member in turn, so a value
-    missing from the Secret Service would reach a file backend that prompts with getpass(). The
-    store talks to the one backend it reports, never to the chain.
-    """
-    import keyring
-
-    current = keyring.get_keyring()
-    if "chainer" in type(current).__qualname__.lower():
-        for member in getattr(current, "backends", []):
-            if not _is_insecure(member)[0]:
-                return member
-    return current
-
-
-def detect_backend() -> BackendInfo:
-    """The backend `keyring` would use, and whether it is secure enough to use without asking."""
-    backend = default_backend()
-    insecure, reason = _is_insecure(backend)
-    return BackendInfo(backend_name(backend), not insecure, reason)
 
 
 class SecretStore(Protocol):
@@ -256,7 +121,7 @@ class KeyringStore:
     def _call(self, what: str, fn, *args):  # noqa: ANN001
         timeout = keyring_timeout()
         try:
-            return _run_bounded(fn, args, timeout)
+            return run_bounded(fn, args, timeout)
         except StoreError:
             raise  # the encrypted file store's own errors: already user-facing, value-free
         except TimeoutError:
@@ -267,7 +132,7 @@ class KeyringStore:
                              f"{TIMEOUT_ENV}=SECONDS changes the wait; or choose `--store session`.",
                              "timeout") from None
         except Exception as exc:  # keyring errors, D-Bus errors: never echo arguments (values)
-            reason = _classify(exc)
+            reason = classify(exc)
             if reason == "locked":
                 raise StoreError(f"the keyring is locked: {self.backend} could not {what} for "
                                  f"service {self.service!r} (unlocking it needs a prompt or the "
@@ -376,10 +241,10 @@ def open_file_store(project: str, ask: PassphraseSource, *, service: str | None 
     StoreError (value- and passphrase-free) when the file is unsafe, damaged, or the passphrase
     is wrong; nothing is created unless the store is absent and `ask(True, ...)` answered.
     """
-    from toolbox_tui.secrets import file_store
+    from toolbox_tui.secrets import file_store, file_store_disk
 
-    path = path or file_store.store_path()
-    info = file_store.describe(path)
+    path = path or file_store_disk.store_path()
+    info = file_store_disk.describe(path)
     if info.problem:
         raise StoreError(info.problem, info.hint, "unsafe")
     passphrase = ask(not info.exists, path)
@@ -408,7 +273,7 @@ def open_store(project: str, *, store: str | None = None, backend: str | None = 
     if backend:
         import keyring.core
 
-        if backend.startswith(_FILE_MODULES):
+        if backend.startswith(FILE_MODULES):
             from toolbox_tui.errors import UsageError
 
             raise UsageError(f"--keyring-backend {backend[:80]} would ask its passphrase with getpass() "
@@ -421,7 +286,7 @@ def open_store(project: str, *, store: str | None = None, backend: str | None = 
             raise StoreError(f"cannot load keyring backend {backend!r}: {type(exc).__name__}: {exc}") from None
         return KeyringStore(svc, chosen)
     current = default_backend()
-    insecure, reason = _is_insecure(current)
+    insecure, reason = is_insecure(current)
     if insecure:
         raise NoSecureKeyring(backend_name(current), reason)
     return KeyringStore(svc, current)

@@ -11,8 +11,9 @@ def store_check() -> Check:
     or the explicit `TOOLBOX_TUI_STORE` choice; a warning naming the choices when there is none."""
     import os
 
-    from toolbox_tui.secrets import file_store
-    from toolbox_tui.secrets.store import STORE_ENV, chosen_store, detect_backend
+    from toolbox_tui.secrets import file_store, file_store_disk
+    from toolbox_tui.secrets.keyring_backend import detect_backend
+    from toolbox_tui.secrets.store import STORE_ENV, chosen_store
     from toolbox_tui.errors import ToolboxError
 
     cid, hint_file = "secrets.store", ("`--store file` (or `TOOLBOX_TUI_STORE=file`) keeps them in an "
@@ -22,7 +23,7 @@ def store_check() -> Check:
     except ToolboxError as exc:
         return Check(id=cid, area="secrets", severity="warning", status=WARN, title=str(exc), hint=exc.hint)
     if chosen == "file":
-        info = file_store.describe()
+        info = file_store_disk.describe()
         if info.problem:
             return Check(id=cid, area="secrets", severity="error", status=FAIL,
                          title=f"secret store ({STORE_ENV}=file): {info.problem}", hint=info.hint,
@@ -37,7 +38,7 @@ def store_check() -> Check:
     if backend.secure:
         return Check(id=cid, area="secrets", severity="info", status=PASS,
                      title=f"secret store: the OS keyring ({backend.name})")
-    info = file_store.describe()
+    info = file_store_disk.describe()
     there = f" An encrypted file store exists at {info.path}." if info.exists else ""
     return Check(id=cid, area="secrets", severity="warning", status=WARN,
                  title=f"no secure keyring ({backend.name}: {backend.reason}): secret values need an explicit store",

@@ -13,22 +13,18 @@ from __future__ import annotations
 import os
 import signal
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
-from toolbox_tui.engine.containers import project_filter
 from toolbox_tui.findings import FAIL, Check
+from toolbox_tui.paths import rel
 from toolbox_tui.sanitize import sanitize_oneline
+from toolbox_tui.wizard.freshness import ProjectChanged, fingerprint
+from toolbox_tui.wizard.teardown import ClosableClient, bring_down, own_children
 
 if TYPE_CHECKING:
     from toolbox_tui.compose.model import Stack
-
-COMPOSE_EXIT_WAIT = 15.0
-"""Seconds the clean-up waits for a signalled `docker compose up` to exit before `down`."""
-from toolbox_tui.paths import rel
-from toolbox_tui.wizard.freshness import ProjectChanged, fingerprint
 
 
 @dataclass(frozen=True)
@@ -43,59 +39,9 @@ class StartupOutcome:
     cancelled: bool = False
 
 
-def own_children(comm: str, *, running: bool = False) -> list[int]:
-    """PIDs of this process's direct children named `comm` (Linux /proc; [] elsewhere); with
-    `running`, not those that have exited and wait to be reaped."""
-    me = os.getpid()
-    out = []
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return out
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", encoding="utf-8", errors="replace") as fh:
-                stat = fh.read()
-        except OSError:
-            continue
-        name = stat[stat.find("(") + 1: stat.rfind(")")]
-        fields = stat[stat.rfind(")") + 2:].split()
-        if name == comm and fields and int(fields[1]) == me and not (running and fields[0] == "Z"):
-            out.append(int(entry))
-    return out
-
-
 def blocking_prereqs(checks: Iterable[Check]) -> list[Check]:
     """Failing prerequisite checks: nothing can start while one of them fails."""
     return [c for c in checks if c.area == "prereq" and c.status == FAIL]
-
-
-class _ClosableClient:
-    """A DockerClient proxy that remembers the event streams it opened, so a screen that goes
-    away can close them and the thread blocked on one returns at once."""
-
-    def __init__(self, client: Any) -> None:
-        self._client = client
-        """The real `docker.DockerClient`."""
-        self.streams: list[Any] = []
-        """Streams opened through `events()`, closed by `close_streams()`."""
-
-    def events(self, *args: Any, **kwargs: Any) -> Any:
-        stream = self._client.events(*args, **kwargs)
-        self.streams.append(stream)
-        return stream
-
-    def close_streams(self) -> None:
-        for s in self.streams:
-            try:
-                s.close()
-            except Exception:  # noqa: BLE001 - closing a dead socket is fine
-                pass
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._client, name)
 
 
 class WizardBackend:
@@ -106,7 +52,7 @@ class WizardBackend:
 
     def __init__(self) -> None:
         self._client: Any = None
-        self._live: list[_ClosableClient] = []
+        self._live: list[ClosableClient] = []
         self.cancel = threading.Event()
         """Set when the user quits: long waits return as soon as they can."""
         self._prints: dict[int, tuple[Any, dict[str, str | None]]] = {}
@@ -221,7 +167,7 @@ class WizardBackend:
     # --- secrets ------------------------------------------------------------------------------
 
     def keyring_info(self) -> Any:
-        from toolbox_tui.secrets.store import detect_backend
+        from toolbox_tui.secrets.keyring_backend import detect_backend
 
         return detect_backend()
 
@@ -242,7 +188,7 @@ class WizardBackend:
 
     def file_store_info(self) -> Any:
         """Where the encrypted file store is, whether it exists, and why it cannot be used."""
-        from toolbox_tui.secrets.file_store import describe
+        from toolbox_tui.secrets.file_store_disk import describe
 
         return describe()
 
@@ -326,7 +272,7 @@ class WizardBackend:
             client = self.client()
         except Exception as exc:  # noqa: BLE001 - EngineUnavailable: the engine is not there
             return self._engine_lost("starting the containers", sanitize_oneline(str(exc), max_len=200))
-        live = _ClosableClient(client)
+        live = ClosableClient(client)
         self._live.append(live)
         if self.cancel.is_set():
             live.close_streams()
@@ -380,47 +326,9 @@ class WizardBackend:
         return pipe
 
     def down(self, stack: Stack) -> None:
-        """Bring the project down after a startup that did not complete.
-
-        First the `docker compose up` this process started must have exited (`stop_waiting`
-        signalled it): a create it sent can still land after a `down` that ran meanwhile. Then
-        `down`, repeated while the engine still lists containers of the project, and done only
-        after 2 s without one (a container that lands later is force-removed). Raises
-        RuntimeError (user-facing) when Compose refuses."""
-        from toolbox_tui.engine import compose_cli
-        from toolbox_tui.lifecycle.startup import compose_command
-
-        end = time.monotonic() + COMPOSE_EXIT_WAIT
-        while own_children("docker", running=True) and time.monotonic() < end:
-            time.sleep(0.1)
-        for _attempt in range(5):
-            proc = compose_command(stack, ["down", "--timeout", "5"], timeout=120)
-            if proc.returncode != 0:
-                raise RuntimeError(f"docker compose down failed: {compose_cli.clean_error(proc.stderr)}")
-            if not self._project_containers(stack.name):
-                time.sleep(2.0)  # a create sent before Compose was stopped can land late (load)
-                late = self._project_containers(stack.name)
-                if not late:
-                    return
-                self._remove_containers(late)  # landed after `down` listed the project
-            time.sleep(0.5)
-
-    def _remove_containers(self, ids: list[str]) -> None:
-        """Force-remove containers of our project that a late create left behind."""
-        for cid in ids:
-            try:
-                self.client().api.remove_container(cid, force=True)
-            except Exception:  # noqa: BLE001 - gone already, or no engine: the next round says
-                pass
-
-    def _project_containers(self, project: str) -> list[str]:
-        """Ids of the containers of `project` the engine lists ([] when it does not answer)."""
-        try:
-            found = self.client().api.containers(
-                all=True, filters={"label": [project_filter(project)]})
-        except Exception:  # noqa: BLE001 - no engine: nothing more to do here
-            return []
-        return [c["Id"] for c in found]
+        """Bring the project down after a startup that did not complete (`teardown.bring_down`).
+        Raises RuntimeError (user-facing) when Compose refuses."""
+        bring_down(stack, self.client)
 
     def stop_waiting(self) -> None:
         """Make blocked waits return now (the user quits): close the event streams and stop the
