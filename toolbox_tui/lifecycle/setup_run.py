@@ -17,7 +17,7 @@ import signal
 import subprocess
 import threading
 from pathlib import Path
-from typing import IO, Any, Callable
+from typing import IO, TYPE_CHECKING, Any, Callable
 
 from toolbox_tui.atomic_files import atomic_write
 from toolbox_tui.checks.setup_commands import COPY, REFUSED, RUNNERS, SCRIPT, WRITE, SetupStep
@@ -26,8 +26,11 @@ from toolbox_tui.errors import EXIT_FAIL, EXIT_INTERRUPTED, ToolboxError
 from toolbox_tui.safe_read import CONFIG, read_bytes, resolves_outside
 from toolbox_tui.sanitize import sanitize_line
 
+if TYPE_CHECKING:
+    from toolbox_tui.compose.model import Stack
 
-def project_setup_steps(stack: Any) -> list[SetupStep]:
+
+def project_setup_steps(stack: Stack) -> list[SetupStep]:
     """The set-up steps of a loaded project: what its docs name before the first `up`, and a
     root or compose-directory script that writes the env file Compose needs and lacks."""
     from toolbox_tui.checks.env import env_checks

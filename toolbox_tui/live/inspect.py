@@ -17,11 +17,14 @@ No Textual here: `toolbox-tui inspect` prints the same `ServiceInspect` the dash
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from toolbox_tui.errors import EXIT_FAIL, ToolboxError
 from toolbox_tui.sanitize import strip_all
 from toolbox_tui.secret_names import is_secret_like, value_is_not_secret
+
+if TYPE_CHECKING:
+    from toolbox_tui.compose.model import Stack
 
 MAX_VALUE = 2048
 """Longest value shown (an env var or label holding a whole certificate is cut, visibly)."""
@@ -303,7 +306,7 @@ def inspect_service(client: Any, service: str, container_id: str, *,
     return from_attrs(service, attrs, image_attrs, secret_vars=secret_vars)
 
 
-def secret_vars_of(stack: Any) -> dict[str, dict[str, str]]:
+def secret_vars_of(stack: Stack) -> dict[str, dict[str, str]]:
     """Per service, the variables the stack's secret inventory says carry a secret (name → the
     secret): their values are never shown. Empty without the project files (attached by name)."""
     from toolbox_tui.secrets.inventory import build_inventory
@@ -314,7 +317,7 @@ def secret_vars_of(stack: Any) -> dict[str, dict[str, str]]:
     for e in entries:
         for svc, var in e.env_vars:
             out.setdefault(svc, {})[var] = e.name
-    for svc in getattr(stack, "services", {}) or {}:
+    for svc in stack.services:
         # a variable named like one of the stack's compose secrets carries it (DB_PASSWORD and
         # the secret db_password), whatever the service's environment says
         for upper, name in compose_secrets.items():
