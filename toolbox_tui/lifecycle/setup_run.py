@@ -17,7 +17,7 @@ import signal
 import subprocess
 import threading
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Callable
+from typing import IO, TYPE_CHECKING, Callable
 
 from toolbox_tui.atomic_files import atomic_write
 from toolbox_tui.checks.setup_commands import COPY, REFUSED, RUNNERS, SCRIPT, WRITE, SetupStep
