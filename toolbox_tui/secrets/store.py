@@ -18,6 +18,7 @@ from typing import Callable, Protocol
 from toolbox_tui.errors import ToolboxError
 from toolbox_tui.secrets.keyring_backend import (
     FILE_MODULES,
+    TIMEOUT_ENV,
     UNAVAILABLE_HINT,
     UNLOCK_HINT,
     backend_name,
