@@ -18,7 +18,7 @@ from toolbox_tui.live.stack import LiveStack  # noqa: E402
 from toolbox_tui.screens.dashboard.app import DashboardApp  # noqa: E402
 from toolbox_tui.screens.dashboard.inspect_view import InspectScreen  # noqa: E402
 
-from tests.dashboard.ops_stack import REVEAL_CANARY, SECRET_CANARY, make_ops_stack  # noqa: E402
+from tests.helpers.ops_stack import REVEAL_CANARY, SECRET_CANARY, make_ops_stack  # noqa: E402
 from tests.helpers.dashboard import cell  # noqa: E402
 from tests.helpers.waiting import pilot_until  # noqa: E402
 

@@ -17,7 +17,7 @@ from toolbox_tui.screens.dashboard.log_view import LogView  # noqa: E402
 from toolbox_tui.screens.dashboard.messages import LogsArrived  # noqa: E402
 from toolbox_tui.screens.dialogs import ConfirmDialog, TextDialog  # noqa: E402
 
-from tests.dashboard.test_face import make_app, settle  # noqa: E402
+from tests.helpers.dashboard import make_app, settle  # noqa: E402
 from tests.helpers.waiting import pilot_until  # noqa: E402
 
 
@@ -157,7 +157,7 @@ def test_export_and_copy_in_tmux(docker_client, test_image, project_name, cleanu
     import sys
     from pathlib import Path
 
-    from tests.dashboard.ops_stack import make_ops_stack
+    from tests.helpers.ops_stack import make_ops_stack
     from tests.helpers.tmux import Tmux
     from tests.helpers.waiting import wait_until
 

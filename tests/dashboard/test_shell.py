@@ -19,7 +19,7 @@ from toolbox_tui.live.shell import ShellError, plan_shell  # noqa: E402
 from toolbox_tui.live.stack import LiveStack  # noqa: E402
 from toolbox_tui.screens.dashboard.app import DashboardApp  # noqa: E402
 
-from tests.dashboard.ops_stack import make_ops_stack  # noqa: E402
+from tests.helpers.ops_stack import make_ops_stack  # noqa: E402
 from tests.helpers.dashboard import cell  # noqa: E402
 from tests.helpers.tmux import Tmux  # noqa: E402
 from tests.helpers.waiting import pilot_until, wait_until  # noqa: E402

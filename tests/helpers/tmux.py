@@ -7,6 +7,7 @@ import os
 import secrets
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -75,3 +76,11 @@ class Tmux:
         # this tmux leaves the socket file behind after kill-server
         Path(os.environ.get("TMUX_TMPDIR") or "/tmp", f"tmux-{os.getuid()}", self.socket).unlink(
             missing_ok=True)
+
+
+def installed_command() -> str:
+    """The installed `toolbox-tui` console script beside this interpreter (what a user runs)."""
+    exe = Path(sys.executable).parent / "toolbox-tui"
+    if not exe.exists():
+        pytest.fail(f"the installed console script is missing: {exe} (pip install -e .)")
+    return str(exe)

@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.wizard import screen_text, wait_for
-from tests.wizard.test_wizard import SIZE, fix_paths, make_app, no_keyring  # noqa: F401
+from tests.helpers.wizard import SIZE, fix_paths, make_app, screen_text, wait_for
 
 pytest.importorskip("textual")
 from textual.widgets import Input  # noqa: E402
@@ -106,14 +105,14 @@ def test_installed_wizard_in_tmux_creates_and_unlocks_the_file_store(
     the masked dialog creates the store; a second run rejects a wrong passphrase in the dialog
     and opens with the right one. The passphrase never shows on the pane."""
     from tests.helpers.tmux import Tmux
-    from tests.wizard.test_tmux import tool
+    from tests.helpers.tmux import installed_command
 
     data = tmp_path / "xdg-data"
     store_file = data / "toolbox-tui" / "secrets.cfg"
     env = {"TBX_IMAGE": test_image, "XDG_DATA_HOME": str(data), "TERM": "xterm-256color"}
     command = ("env -u DBUS_SESSION_BUS_ADDRESS -u TOOLBOX_TUI_STORE "
                + " ".join(f"{k}={v}" for k, v in env.items())
-               + f" {tool()} -p {project_name}; echo WIZARD-EXIT=$?; sleep 600")
+               + f" {installed_command()} -p {project_name}; echo WIZARD-EXIT=$?; sleep 600")
     fix_paths(example_copy)
     tmux = Tmux("tbxfile")
     try:

@@ -8,20 +8,10 @@ session-only choice. The stack is torn down (and its secret files removed) in a 
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-from tests.helpers.tmux import Tmux
+from tests.helpers.tmux import Tmux, installed_command
 from toolbox_tui.compose.project import ProjectOptions, load_stack
-
-
-def tool() -> str:
-    exe = Path(sys.executable).parent / "toolbox-tui"
-    if not exe.exists():
-        pytest.fail(f"the installed console script is missing: {exe} (pip install -e .)")
-    return str(exe)
 
 
 @pytest.mark.engine
@@ -34,7 +24,7 @@ def test_wizard_in_tmux_from_fresh_clone_to_healthy(example_copy, example_ports,
     # stale COLUMNS/LINES exported (shell profile, CI): Textual would take them over the pane's
     # 120x40; the wizard drops them when the terminal can tell its size
     command = ("env COLUMNS=200 LINES=60 " + " ".join(f"{k}={v}" for k, v in env.items())
-               + f" {tool()} -p {project_name}; echo WIZARD-EXIT=$?; sleep 600")
+               + f" {installed_command()} -p {project_name}; echo WIZARD-EXIT=$?; sleep 600")
     try:
         tmux.start(command, cwd=example_copy, width=120, height=40)
         tmux.wait("Detected project", 20)
@@ -101,7 +91,7 @@ def test_wizard_setup_step_in_tmux_skip_then_run_after_yes(tmp_path, project_nam
     tmux = Tmux("tbxsetup")
     env = "PYTHON_KEYRING_BACKEND=keyring.backends.fail.Keyring TERM=xterm-256color"
     try:
-        tmux.start(f"env {env} {tool()} -p {project_name}; echo WIZARD-EXIT=$?; sleep 600",
+        tmux.start(f"env {env} {installed_command()} -p {project_name}; echo WIZARD-EXIT=$?; sleep 600",
                    cwd=root, width=120, height=40)
         tmux.wait("Detected project", 20)
         screen = tmux.capture()

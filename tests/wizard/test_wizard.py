@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.wizard import screen_text, status, wait_for
+from tests.helpers.wizard import SIZE, fix_paths, make_app, screen_text, status, wait_for
 from toolbox_tui.compose.project import ProjectOptions, load_stack
 
 pytest.importorskip("textual")
@@ -29,34 +29,6 @@ from toolbox_tui.wizard.state import load_state  # noqa: E402
 
 CANARY = "canary-Zq9xT3vLp8RwK2mN7bYc4"
 """A value that must never show up anywhere but the store (and the screen after reveal)."""
-
-SIZE = (100, 32)
-
-
-@pytest.fixture
-def no_keyring():
-    """keyring without a usable backend (what an SSH box without a Secret Service has)."""
-    import keyring
-    from keyring.backends import fail
-
-    previous = keyring.get_keyring()
-    keyring.set_keyring(fail.Keyring())
-    yield
-    keyring.set_keyring(previous)
-
-
-def make_app(root: Path, name: str, **kw) -> WizardApp:
-    opts = ProjectOptions(project_name=name, cwd=str(root))
-    stack = load_stack(opts)
-    return WizardApp(stack, opts, kw.pop("backend", None) or WizardBackend(), **kw)
-
-
-def fix_paths(root: Path) -> None:
-    """Apply the default fixes with the CLI (the same engine the Paths step uses)."""
-    proc = subprocess.run([sys.executable, "-m", "toolbox_tui", "fix", "--apply", "--yes"], cwd=root,
-                          capture_output=True, text=True, timeout=120)
-    assert (root / "infrastructure/docker/compose/.env").is_file(), proc.stdout + proc.stderr
-
 
 async def to_step(pilot, step: str) -> None:
     await wait_for(pilot, lambda: getattr(pilot.app.screen, "STEP", None) == step, what=f"step {step}")
