@@ -132,4 +132,6 @@ def main(argv: Sequence[str] | None = None, *, standalone: bool = False) -> int:
 
 
 if __name__ == "__main__":
+    from toolbox_tui.cli.entry import entry
+
     entry()
