@@ -83,11 +83,16 @@ tbx_with_keyring() {
   # shellcheck disable=SC2064 # expand now: the folder of this run
   trap "rm -rf '$kr'" EXIT
   ( umask 077; head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$kr/password" )
+  # dbus-daemon's own stderr goes to a log (as root in a container it says "Failed to set fd limit"
+  # at every start, which then stands under the wizard's last screen); the command keeps the real
+  # stderr (fd 3), and anything else the daemon said is shown after it
   XDG_DATA_HOME="$kr/data" dbus-run-session -- sh -c '
     kr=$1; shift
+    exec 2>&3 3>&-
     gnome-keyring-daemon --unlock --components=secrets <"$kr/password" >/dev/null
     rm -f "$kr/password"
-    exec "$@"' sh "$kr" "$@" || rc=$?
+    exec "$@"' sh "$kr" "$@" 3>&2 2>"$kr/dbus.log" || rc=$?
+  grep -v -e 'Failed to set fd limit' -e '^Operation not permitted$' "$kr/dbus.log" >&2 || true
   rm -rf "$kr"
   return "$rc"
 }
