@@ -128,6 +128,14 @@ def checked_state_dir(path: Path) -> Path:
     return Path(path)
 
 
+def _tighten(path: Path) -> None:
+    """A folder of ours that others may read (0755, e.g. made by `mkdir -p`) becomes 0700: it
+    holds backups of the user's files and the secrets record."""
+    mode = stat.S_IMODE(os.lstat(path).st_mode)
+    if mode & 0o077:
+        os.chmod(path, mode & 0o700)
+
+
 def ensure_state_dir(path: Path) -> Path:
     """Create `path` (and `toolbox-tui/` above it) 0700 if missing, check each is private and
     ours, and write `root.txt`. Returns `path`. Raises UnsafeStateDir, OSError."""
@@ -141,6 +149,7 @@ def ensure_state_dir(path: Path) -> Path:
             except FileExistsError:
                 pass
             _check_private(p)
+        _tighten(p)
     root = _ROOTS.get(path)
     note = path / ROOT_NOTE
     if root is not None and not os.path.lexists(note):

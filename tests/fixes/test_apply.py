@@ -397,6 +397,17 @@ def test_state_lives_outside_the_repository_in_a_private_folder(example_copy: Pa
     assert (stack.state_dir / "root.txt").read_text().strip() == str(example_copy.resolve())
 
 
+def test_a_readable_state_folder_of_ours_is_made_private(example_copy: Path) -> None:
+    # `mkdir -p` (or another tool) left toolbox-tui's folder 0755: the next write tightens it
+    stack = load(example_copy)
+    stack.state_dir.mkdir(parents=True, exist_ok=True)
+    for d in (stack.state_dir.parent, stack.state_dir):
+        os.chmod(d, 0o755)
+    apply_plan(plan_for(stack), stack.state_dir)
+    for d in (stack.state_dir.parent, stack.state_dir):
+        assert stat.S_IMODE(os.lstat(d).st_mode) == 0o700, d
+
+
 @pytest.mark.engine
 def test_doctor_is_clean_for_fixed_findings(example_copy: Path, compose_ready: str) -> None:
     from toolbox_tui.checks.doctor import run_doctor

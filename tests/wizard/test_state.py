@@ -48,14 +48,14 @@ def test_state_round_trip_and_resume_point(stack):
                                      '{"version": 1, "project": "toolboxai", "mode": "dev", "done": "project"}'])
 def test_unusable_or_foreign_memory_is_ignored(stack, content):
     path = stack.state_dir / "wizard.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     path.write_text(content)
     assert load_state(stack).done == []
 
 
 def test_unknown_steps_in_memory_are_dropped(stack):
     path = stack.state_dir / "wizard.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     path.write_text(json.dumps({"version": 1, "project": stack.name, "mode": stack.mode,
                                 "done": ["secrets", "bogus", "project"]}))
     assert load_state(stack).done == ["project", "secrets"]
@@ -63,7 +63,7 @@ def test_unknown_steps_in_memory_are_dropped(stack):
 
 def test_unwritable_state_dir_does_not_stop_the_wizard(stack, tmp_path):
     sd = stack.state_dir
-    sd.parent.mkdir(parents=True, exist_ok=True)
+    sd.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     sd.write_text("a file where the state dir should be")
     assert save_state(stack, WizardState(project=stack.name)) is None
 
