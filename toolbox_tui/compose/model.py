@@ -43,6 +43,19 @@ COMPOSE_SETS = frozenset({"COMPOSE_PROJECT_NAME"})
 """Variables Compose defines for interpolation itself: never unset."""
 
 
+def compose_args(name: str, project_dir: Path, files: list[Path], profiles: list[str],
+                 env_files: list[Path]) -> list[str]:
+    """`docker compose` project arguments naming exactly this project (`Stack.compose_args`)."""
+    args = ["--project-directory", str(project_dir), "-p", name]
+    for f in files:
+        args += ["-f", str(f)]
+    for p in profiles:
+        args += ["--profile", p]
+    for e in env_files:
+        args += ["--env-file", str(e)]
+    return args
+
+
 class Stack:
     """A loaded Compose project. Built by `toolbox_tui.compose.project.load_stack`."""
 
@@ -211,14 +224,7 @@ class Stack:
 
     # - compose arguments
     def compose_args(self) -> list[str]:
-        args = ["--project-directory", str(self.project_dir), "-p", self.name]
-        for f in self.files:
-            args += ["-f", str(f)]
-        for p in self.profiles:
-            args += ["--profile", p]
-        for e in self.env_files:
-            args += ["--env-file", str(e)]
-        return args
+        return compose_args(self.name, self.project_dir, self.files, self.profiles, self.env_files)
 
     def with_extra_file(self, path: Path) -> "Stack":
         """This project with one more compose file merged last (the secrets override)."""

@@ -11,12 +11,12 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from toolbox_tui.compose.env_files import read_env_file
 from toolbox_tui.compose.loader import build_model
 from toolbox_tui.compose.manifest import Manifest, find_manifest, interpolate_urls, load_manifest
-from toolbox_tui.compose.model import Stack
+from toolbox_tui.compose.model import Stack, compose_args
 from toolbox_tui.compose.yaml_source import LoadError
 from toolbox_tui.state_dir import recorded_override
 
@@ -137,8 +137,13 @@ def discover(opts: ProjectOptions) -> tuple[list[Path], Path, Manifest | None, s
 
 
 def load_stack(opts: ProjectOptions | None = None, environ: Mapping[str, str] | None = None,
-               *, with_secrets_override: bool = True) -> Stack:
-    """Load the project. Raises LoadError (user-facing, with file:line) when it cannot."""
+               *, with_secrets_override: bool = True,
+               on_plan: Callable[[list[str]], object] | None = None) -> Stack:
+    """Load the project. Raises LoadError (user-facing, with file:line) when it cannot.
+
+    `on_plan` is called, before the Compose files are parsed, with the `docker compose` project
+    arguments the stack will most likely have (`Stack.compose_args`; a `name:` in a file can
+    still change the name), so Compose can be started while we parse."""
     opts = opts or ProjectOptions()
     files, project_dir, manifest, mode, explicit = discover(opts)
     process_env = dict(os.environ if environ is None else environ)
@@ -157,6 +162,12 @@ def load_stack(opts: ProjectOptions | None = None, environ: Mapping[str, str] | 
         if with_secrets_override else None
     if override is not None:
         stack_files.append(override)
+    if on_plan is not None:
+        guess = opts.project_name or env.get("COMPOSE_PROJECT_NAME") \
+            or (manifest.project_name if manifest else None) or project_dir.name
+        if normalize_project_name(guess):
+            on_plan(compose_args(normalize_project_name(guess), project_dir, stack_files, profiles,
+                                 env_files))
     loaded = build_model(stack_files, project_dir, env)
     name = (opts.project_name or env.get("COMPOSE_PROJECT_NAME")
             or (manifest.project_name if manifest else None)
