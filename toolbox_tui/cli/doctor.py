@@ -22,13 +22,19 @@ def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentPar
 
 def run(args: argparse.Namespace) -> int:
     from toolbox_tui.cli.options import load_project
+    from toolbox_tui.compose.discovery import early_compose_args, options_from_args
     from toolbox_tui.engine.compose_cli import prefetch_config
 
-    # `docker compose config` (most of it the Go binary's start-up) runs while we parse the
-    # files and load the checks: the doctor then costs little more than Compose alone.
+    # `docker compose config` (most of it the Go binary's start-up) runs while we load our
+    # modules, parse the files and check: the doctor then costs little more than Compose alone.
+    # As soon as the arguments are known without parsing; else once loading has planned them.
     early: list = []
+    guess = early_compose_args(options_from_args(args))
     try:
-        stack = load_project(args, on_plan=lambda a: early.append(prefetch_config(a)))
+        if guess is not None:
+            early.append(prefetch_config(guess))
+        stack = load_project(args, on_plan=None if early else
+                             lambda a: early.append(prefetch_config(a)))
         if early and early[0].args != tuple(stack.compose_args()):  # a `name:` in a file
             early.pop().discard()
         return _report(args, stack)

@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Protocol
 
+from toolbox_tui.compose.discovery import compose_args
 from toolbox_tui.compose.loader import LoadedModel, build_model, resolve_host_path
 from toolbox_tui.compose.merge import is_bind_source, split_volume
 from toolbox_tui.compose.refs import (PathRef, PortRef, SecretDef, Service, looks_like_file,
@@ -41,19 +42,6 @@ class ComposeProject(Protocol):
 
 COMPOSE_SETS = frozenset({"COMPOSE_PROJECT_NAME"})
 """Variables Compose defines for interpolation itself: never unset."""
-
-
-def compose_args(name: str, project_dir: Path, files: list[Path], profiles: list[str],
-                 env_files: list[Path]) -> list[str]:
-    """`docker compose` project arguments naming exactly this project (`Stack.compose_args`)."""
-    args = ["--project-directory", str(project_dir), "-p", name]
-    for f in files:
-        args += ["-f", str(f)]
-    for p in profiles:
-        args += ["--profile", p]
-    for e in env_files:
-        args += ["--env-file", str(e)]
-    return args
 
 
 class Stack:
