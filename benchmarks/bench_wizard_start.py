@@ -1,5 +1,6 @@
 """Cold start of the wizard: from `toolbox-tui` being launched in a real terminal to its first
-painted screen (the Project step), on a fresh copy of the example stack. Goal: under 1 s.
+painted screen (the Project step), on a fresh copy of the example stack. Goal (issue 16): under
+400 ms (it was 1 s).
 
 Measured in tmux (a real pty): the time between `new-session` and the first `capture-pane` that
 shows "Detected project". The baseline, in the same run and the same way, is
@@ -7,6 +8,19 @@ shows "Detected project". The baseline, in the same run and the same way, is
 much the wizard itself adds. Prints the median of N runs.
 
     .venv/bin/python benchmarks/bench_wizard_start.py [--runs 7]
+
+Where the time goes (cProfile and `-X importtime` of the headless path, timestamps per phase;
+2-core VM shared with other work, 2026-12-04): the docker SDK, keyring and httpx are not
+imported before the first paint (ruled out); the CLI and project modules ~50 ms, loading the
+example ~30 ms, Textual's own import ~150-200 ms (textual.app; of it textual.command ~35),
+the app's constructor ~30 ms (the set-up step scan decides whether the step bar shows "Set-up"),
+then mount to first paint. That last phase was dominated by the Footer: Textual rebuilds every
+key widget of it on each bindings change, 9 rebuilds (~135 key widgets styled one by one)
+before the first paint, ~40 % of the run's CPU under cProfile. `screens/footer.py` merges the
+rebuilds of one refresh into one: headless CPU to first paint 506 -> 402 ms, mount to paint
+~240-470 -> ~120-220 ms wall (same run conditions, load average 4-5). What remains is mostly
+Textual's import and its first style pass, which a faster start would have to avoid paying.
+The package is byte-compiled first (as `pip install` leaves it; see bench_doctor.py).
 """
 
 from __future__ import annotations
@@ -23,6 +37,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 TOOL = Path(sys.executable).parent / "toolbox-tui"
+GOAL = 0.4
+"""Seconds to the first painted screen (issue 16)."""
 
 
 def tmux(socket: str, *args: str) -> str:
@@ -93,6 +109,11 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=7)
     args = ap.parse_args()
+    import compileall
+
+    for pkg in ("toolbox_tui", "screens"):
+        compileall.compile_dir(REPO / pkg, quiet=1)
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     if not shutil.which("tmux"):
         print("tmux is required", file=sys.stderr)
         return 2
@@ -118,9 +139,9 @@ def main() -> int:
           f"(min {min(wiz) * 1000:.0f}, max {max(wiz) * 1000:.0f})")
     print(f"headless (same code, no terminal): process start to first paint median {hw * 1000:.0f} ms "
           f"wall, {cpu * 1000:.0f} ms CPU")
-    print(f"ratio wizard/baseline (tmux wall): {w / b:.2f}x; goal < 1000 ms: "
-          f"{'met' if w < 1.0 else 'NOT met'} on wall time, {'met' if cpu < 1.0 else 'NOT met'} on CPU time")
-    return 0 if min(w, cpu) < 1.0 else 1
+    print(f"ratio wizard/baseline (tmux wall): {w / b:.2f}x; goal < {GOAL * 1000:.0f} ms: "
+          f"{'met' if w < GOAL else 'NOT met'} on wall time, {'met' if cpu < GOAL else 'NOT met'} on CPU time")
+    return 0 if min(w, cpu) < GOAL else 1
 
 
 if __name__ == "__main__":

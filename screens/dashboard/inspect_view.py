@@ -13,8 +13,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
+from toolbox_tui.screens.footer import CoalescedFooter
 from toolbox_tui.live.inspect import ServiceInspect, sections
 
 STYLES = {"dim": "dim", "masked": "dim", "revealed": "yellow", "secret": "dim italic"}
@@ -59,7 +60,7 @@ class InspectScreen(Screen):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="inspect-scroll"):
             yield Static(inspect_text(self.info), id="inspect-body")
-        yield Footer()
+        yield CoalescedFooter()
 
     def on_mount(self) -> None:
         self.query_one("#inspect-scroll").focus()

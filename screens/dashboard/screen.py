@@ -17,7 +17,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, RichLog, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Input, RichLog, Static, TabbedContent, TabPane
 
 from toolbox_tui.engine.containers import ServiceState
 from toolbox_tui.live.events import EngineStatus, StackEvent
@@ -32,6 +32,7 @@ from toolbox_tui.screens.dashboard.messages import (
     EngineUpdate, EventArrived, HttpUpdate, LogsArrived, StateUpdate, StatsUpdate,
 )
 from toolbox_tui.screens.dashboard.services import STATS_FLUSH_DELAY, ServicesTable
+from toolbox_tui.screens.footer import CoalescedFooter
 from toolbox_tui.screens.stylesheets import load_css
 
 EVENT_STYLES = {"die": "red", "oom": "bold red", "kill": "red", "health:unhealthy": "bold red",
@@ -119,7 +120,7 @@ class DashboardScreen(StackActions, LogActions, Screen):
             with TabPane("Events", id="events"):
                 yield RichLog(id="events-log", max_lines=1000, markup=False, highlight=False,
                               wrap=False)
-        yield Footer()
+        yield CoalescedFooter()
 
     def on_mount(self) -> None:
         table = self.table

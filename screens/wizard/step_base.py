@@ -14,8 +14,9 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
+from toolbox_tui.screens.footer import CoalescedFooter
 from toolbox_tui.findings import FAIL, PASS, SKIP, WARN
 from toolbox_tui.wizard.state import STEP_SHORT, STEPS
 
@@ -123,7 +124,7 @@ class StepScreen(Screen):
         with Vertical(id="step-body"):
             yield from self.compose_body()
         yield Static("", id="step-status")
-        yield Footer()
+        yield CoalescedFooter()
 
     def compose_body(self) -> ComposeResult:  # pragma: no cover - every step overrides it
         yield from ()

@@ -61,27 +61,38 @@ def doctor_report(stack: Stack, *, engine: bool = True, client: Any = None,
 
         client, manager, swarm_names, err = _engine(client)
         checks += prereq_checks(stack, client=client, engine_error=err)
+    # The checks that do not need Compose's verdict first: `docker compose config` may still be
+    # running (the CLI starts it early, `compose_cli.prefetch_config`).
+    rest = _own_checks(stack, manager, swarm_names, docs)
     verdict = compose_verdict(stack) if compose else None
     if verdict is not None:
         checks += verdict.checks
         checks += external_checks(stack, verdict.config, client=client, engine=engine and err is None)
     checks += path_checks(stack, overrides=verdict.paths if verdict else None)
-    checks += secret_checks(stack, swarm_manager=manager, swarm_secrets=swarm_names)
-    checks += env_checks(stack)
-    checks += override_checks(stack)
-    if docs:
-        mounts = {os.path.basename(str(x).rstrip("/")) for r in stack.path_refs() if r.kind == "bind"
-                  for x in (r.raw, r.target or "")}
-        checks += doc_checks(stack.root_dir(), stack.project_dir, stack.files, mounts)
-        checks += setup_checks(stack.root_dir(), stack.project_dir, stack.files,
-                               needed_files(stack.project_dir, stack.env_files),
-                               empty_value_fillers(checks, stack.root_dir()))
+    checks += rest
     order = {a: i for i, a in enumerate(AREAS)}
     checks.sort(key=lambda c: order.get(c.area, len(order)))
     report = DoctorReport(checks=checks, verdict=verdict, engine_error=str(err) if err else None)
     if verdict is not None:
         report.debug += [f"compose/model disagreement: {d}" for d in verdict.disagreements]
     return report
+
+
+def _own_checks(stack: Stack, manager: bool | None, swarm_names: set[str] | None,
+                docs: bool) -> list[Check]:
+    """Secrets, env, overrides, docs and set-up: what needs our model only, in report order."""
+    checks = secret_checks(stack, swarm_manager=manager, swarm_secrets=swarm_names)
+    checks += env_checks(stack)
+    checks += override_checks(stack)
+    if docs:
+        mounts = {os.path.basename(str(x).rstrip("/")) for r in stack.path_refs() if r.kind == "bind"
+                  for x in (r.raw, r.target or "")}
+        checks += doc_checks(stack.root_dir(), stack.project_dir, stack.files, mounts)
+        # `env.empty_secret.*` (env_checks, above) is all empty_value_fillers reads
+        checks += setup_checks(stack.root_dir(), stack.project_dir, stack.files,
+                               needed_files(stack.project_dir, stack.env_files),
+                               empty_value_fillers(checks, stack.root_dir()))
+    return checks
 
 
 def blocking(checks: Iterable[Check], areas: tuple[str, ...] = ("paths", "secrets")) -> list[Check]:

@@ -21,11 +21,32 @@ def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentPar
 
 
 def run(args: argparse.Namespace) -> int:
-    from toolbox_tui.checks.doctor import doctor_report
     from toolbox_tui.cli.options import load_project
+    from toolbox_tui.compose.discovery import early_compose_args, options_from_args
+    from toolbox_tui.engine.compose_cli import prefetch_config
+
+    # `docker compose config` (most of it the Go binary's start-up) runs while we load our
+    # modules, parse the files and check: the doctor then costs little more than Compose alone.
+    # As soon as the arguments are known without parsing; else once loading has planned them.
+    early: list = []
+    guess = early_compose_args(options_from_args(args))
+    try:
+        if guess is not None:
+            early.append(prefetch_config(guess))
+        stack = load_project(args, on_plan=None if early else
+                             lambda a: early.append(prefetch_config(a)))
+        if early and early[0].args != tuple(stack.compose_args()):  # a `name:` in a file
+            early.pop().discard()
+        return _report(args, stack)
+    finally:
+        for e in early:
+            e.discard()
+
+
+def _report(args: argparse.Namespace, stack) -> int:
+    from toolbox_tui.checks.doctor import doctor_report
     from toolbox_tui.cli.report import render, to_json
 
-    stack = load_project(args)
     report = doctor_report(stack, engine=not args.no_engine, docs=not args.no_docs)
     if not args.no_engine:  # a run on this machine: which store `secrets`/`up` will use
         from toolbox_tui.secrets.store_status import store_check

@@ -78,13 +78,14 @@ def open_secret_store(args: argparse.Namespace, project: str) -> Any:
                       backend=getattr(args, "keyring_backend", None), passphrase=ask_on_tty)
 
 
-def load_project(args: argparse.Namespace) -> "Stack":
-    """The project the options select (LoadError, with file:line, when it cannot be loaded)."""
+def load_project(args: argparse.Namespace, *, on_plan: Any = None) -> "Stack":
+    """The project the options select (LoadError, with file:line, when it cannot be loaded).
+    `on_plan`: `load_stack`'s (the Compose arguments, before the files are parsed)."""
     from toolbox_tui.cli.output import note
     from toolbox_tui.compose.project import load_stack, options_from_args
     from toolbox_tui.state_dir import legacy_notice_once
 
-    stack = load_stack(options_from_args(args))
+    stack = load_stack(options_from_args(args), on_plan=on_plan)
     notice = legacy_notice_once(stack.state_root)  # once per repository: an ignored .toolbox-tui/
     if notice:
         note(notice)

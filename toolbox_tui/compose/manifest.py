@@ -12,7 +12,7 @@ from typing import Any, Mapping
 from toolbox_tui.compose.yaml_source import LDict, LoadError, load_yaml, read_text
 from toolbox_tui.safe_read import MANIFEST
 
-MANIFEST_NAMES = (".toolbox-tui.yml", ".toolbox-tui.yaml", "toolbox-tui.yml")
+from toolbox_tui.compose.discovery import MANIFEST_NAMES  # noqa: F401 - defined there
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Protocol
 
+from toolbox_tui.compose.discovery import compose_args
 from toolbox_tui.compose.loader import LoadedModel, build_model, resolve_host_path
 from toolbox_tui.compose.merge import is_bind_source, split_volume
 from toolbox_tui.compose.refs import (PathRef, PortRef, SecretDef, Service, looks_like_file,
@@ -211,14 +212,7 @@ class Stack:
 
     # - compose arguments
     def compose_args(self) -> list[str]:
-        args = ["--project-directory", str(self.project_dir), "-p", self.name]
-        for f in self.files:
-            args += ["-f", str(f)]
-        for p in self.profiles:
-            args += ["--profile", p]
-        for e in self.env_files:
-            args += ["--env-file", str(e)]
-        return args
+        return compose_args(self.name, self.project_dir, self.files, self.profiles, self.env_files)
 
     def with_extra_file(self, path: Path) -> "Stack":
         """This project with one more compose file merged last (the secrets override)."""

@@ -11,90 +11,17 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
+from toolbox_tui.compose.discovery import (DEFAULT_FILES, OVERRIDE_FILES, ProjectOptions,  # noqa: F401
+                                           _compose_dotenv_files, _default_files, _split_files,
+                                           compose_args, normalize_project_name, options_from_args)
 from toolbox_tui.compose.env_files import read_env_file
 from toolbox_tui.compose.loader import build_model
 from toolbox_tui.compose.manifest import Manifest, find_manifest, interpolate_urls, load_manifest
 from toolbox_tui.compose.model import Stack
 from toolbox_tui.compose.yaml_source import LoadError
 from toolbox_tui.state_dir import recorded_override
-
-DEFAULT_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
-OVERRIDE_FILES = {
-    "compose.yaml": ("compose.override.yaml", "compose.override.yml"),
-    "compose.yml": ("compose.override.yml", "compose.override.yaml"),
-    "docker-compose.yaml": ("docker-compose.override.yaml", "docker-compose.override.yml"),
-    "docker-compose.yml": ("docker-compose.override.yml", "docker-compose.override.yaml"),
-}
-
-
-@dataclass(frozen=True)
-class ProjectOptions:
-    project_dir: str | None = None
-    files: tuple[str, ...] = ()
-    project_name: str | None = None
-    profiles: tuple[str, ...] = ()
-    env_files: tuple[str, ...] = ()
-    mode: str | None = None
-    cwd: str = field(default_factory=os.getcwd)
-
-
-def options_from_args(args: Any) -> ProjectOptions:
-    return ProjectOptions(
-        project_dir=getattr(args, "project_dir", None),
-        files=tuple(getattr(args, "files", None) or ()),
-        project_name=getattr(args, "project_name", None),
-        profiles=tuple(getattr(args, "profiles", None) or ()),
-        env_files=tuple(getattr(args, "env_files", None) or ()),
-        mode=getattr(args, "mode", None),
-    )
-
-
-def normalize_project_name(name: str) -> str:
-    """Compose's rule: lowercase, [a-z0-9_-], starting with a letter or digit."""
-    name = re.sub(r"[^a-z0-9_-]", "", name.lower())
-    return name.lstrip("_-")
-
-
-def _split_files(value: str) -> list[str]:
-    sep = os.environ.get("COMPOSE_PATH_SEPARATOR", os.pathsep)
-    return [f for f in value.split(sep) if f]
-
-
-def _default_files(start: Path) -> list[Path]:
-    for d in (start, *start.parents):
-        for name in DEFAULT_FILES:
-            p = d / name
-            if p.is_file():
-                files = [p]
-                for ov in OVERRIDE_FILES[name]:
-                    if (d / ov).is_file():
-                        files.append(d / ov)
-                        break
-                return files
-    raise LoadError(f"no Compose file found in {start} or its parents",
-                    hint="Run from the project directory, or pass -f FILE / --project-dir DIR, "
-                         "or add a .toolbox-tui.yml manifest.")
-
-
-def _compose_dotenv_files(opts: ProjectOptions, project_dir: Path, manifest: Manifest | None) -> list[Path]:
-    """The env files Compose reads for interpolation. A `.env` that exists but is not a regular
-    file (a FIFO, `/dev/zero`) is kept in the list, so reading it is refused with its name
-    *before* `docker compose` is run (which would hang on it or read it forever)."""
-    # absolute, not resolved: a refusal names the file as the user wrote it (`prod.env`), not
-    # only where a link leads (`/dev/zero`, which `safe_read.shown` adds)
-    if opts.env_files:
-        return [Path(os.path.abspath(Path(opts.cwd, e))) for e in opts.env_files]
-    env_var = os.environ.get("COMPOSE_ENV_FILES")
-    if env_var:
-        return [Path(os.path.abspath(Path(opts.cwd, e))) for e in env_var.split(",") if e]
-    if manifest is not None and manifest.env_file is not None:
-        if manifest.env_file.parent.resolve() != project_dir.resolve() or manifest.env_file.name != ".env":
-            return [manifest.env_file] if manifest.env_file.exists() else []
-    dot = project_dir / ".env"
-    return [dot] if dot.exists() else []
-
 
 def discover(opts: ProjectOptions) -> tuple[list[Path], Path, Manifest | None, str | None, bool]:
     """Compose files, project dir, manifest, mode and whether files were named explicitly."""
@@ -137,8 +64,13 @@ def discover(opts: ProjectOptions) -> tuple[list[Path], Path, Manifest | None, s
 
 
 def load_stack(opts: ProjectOptions | None = None, environ: Mapping[str, str] | None = None,
-               *, with_secrets_override: bool = True) -> Stack:
-    """Load the project. Raises LoadError (user-facing, with file:line) when it cannot."""
+               *, with_secrets_override: bool = True,
+               on_plan: Callable[[list[str]], object] | None = None) -> Stack:
+    """Load the project. Raises LoadError (user-facing, with file:line) when it cannot.
+
+    `on_plan` is called, before the Compose files are parsed, with the `docker compose` project
+    arguments the stack will most likely have (`Stack.compose_args`; a `name:` in a file can
+    still change the name), so Compose can be started while we parse."""
     opts = opts or ProjectOptions()
     files, project_dir, manifest, mode, explicit = discover(opts)
     process_env = dict(os.environ if environ is None else environ)
@@ -157,6 +89,12 @@ def load_stack(opts: ProjectOptions | None = None, environ: Mapping[str, str] | 
         if with_secrets_override else None
     if override is not None:
         stack_files.append(override)
+    if on_plan is not None:
+        guess = opts.project_name or env.get("COMPOSE_PROJECT_NAME") \
+            or (manifest.project_name if manifest else None) or project_dir.name
+        if normalize_project_name(guess):
+            on_plan(compose_args(normalize_project_name(guess), project_dir, stack_files, profiles,
+                                 env_files))
     loaded = build_model(stack_files, project_dir, env)
     name = (opts.project_name or env.get("COMPOSE_PROJECT_NAME")
             or (manifest.project_name if manifest else None)

@@ -119,8 +119,17 @@ def run(args: Sequence[str], *, env: Mapping[str, str] | None = None, timeout: f
                                   env=compose_env(env), timeout=timeout, cwd=cwd,
                                   stdin=subprocess.DEVNULL, errors="replace")
     except subprocess.TimeoutExpired:
-        raise ComposeError(f"`docker compose {args[-1] if args else ''}` did not finish within "
-                           f"{timeout:.0f} s", returncode=124) from None
+        raise _timed_out(args, timeout) from None
+    return _finished(proc, check)
+
+
+def _timed_out(args: Sequence[str], timeout: float | None) -> ComposeError:
+    return ComposeError(f"`docker compose {args[-1] if args else ''}` did not finish within "
+                        f"{timeout or 0:.0f} s", returncode=124)
+
+
+def _finished(proc: subprocess.CompletedProcess[str], check: bool) -> subprocess.CompletedProcess[str]:
+    """`run`'s verdict on a finished Compose: not installed, failed (with `check`), or the result."""
     if proc.returncode != 0 and _NOT_INSTALLED.search(proc.stderr or ""):
         raise ComposeNotInstalled("Docker Compose v2 is not installed (`docker compose` is not a "
                                   "docker command here)", returncode=127, stderr=proc.stderr)
@@ -164,14 +173,79 @@ def clean_error(stderr: str) -> str:
 
 def config_json(project_args: Sequence[str], *, env: Mapping[str, str] | None = None,
                 timeout: float = 60) -> dict[str, Any]:
-    """`docker compose ... config --format json`, parsed. Raises ComposeError on failure."""
-    proc = run([*project_args, "config", "--format", "json"], env=env, timeout=timeout)
+    """`docker compose ... config --format json`, parsed. Raises ComposeError on failure.
+    A `prefetch_config` of the same arguments (and the user's environment) is used instead of a
+    new run."""
+    early = _PREFETCHED.pop(tuple(project_args), None) if env is None else None
+    proc = early.result() if early is not None else \
+        run([*project_args, "config", "--format", "json"], env=env, timeout=timeout)
     if proc.returncode != 0:
         raise ComposeError(clean_error(proc.stderr), proc.returncode, proc.stderr)
     try:
         return json.loads(proc.stdout)
     except json.JSONDecodeError as exc:
         raise ComposeError(f"`docker compose config` printed invalid JSON: {exc}") from None
+
+
+class ConfigPrefetch:
+    """`docker compose ARGS config --format json` started ahead of need (`prefetch_config`), so
+    Compose (a Go binary: most of its time is its own start-up) runs while we load the project
+    ourselves. Only what `config_json` asks for with exactly these arguments uses it; `discard`
+    (always, when the caller is done) kills a run nobody used, so a file Compose would block on
+    (a FIFO our loader refuses) never leaves a Compose behind."""
+
+    def __init__(self, project_args: Sequence[str], timeout: float) -> None:
+        self.args = tuple(project_args)
+        self._argv = [*project_args, "config", "--format", "json"]
+        self._timeout = timeout
+        self._proc: subprocess.Popen[str] | None = None
+        self._done: Any = None
+        docker = docker_cli()
+        if docker is None:
+            return
+        try:
+            self._proc = subprocess.Popen([docker, "compose", *self._argv], stdout=subprocess.PIPE,
+                                          stderr=subprocess.PIPE, text=True, env=compose_env(),
+                                          stdin=subprocess.DEVNULL, errors="replace")
+        except OSError:
+            return
+        from toolbox_tui.background import start
+
+        self._done = start(self._proc.communicate, name="compose-config-prefetch")
+
+    def result(self) -> subprocess.CompletedProcess[str]:
+        """What `run` would have returned (or raised) for these arguments."""
+        if self._proc is None or self._done is None:  # could not start: run it now, as before
+            return run(self._argv, timeout=self._timeout)
+        from concurrent.futures import TimeoutError as NotYet  # the builtin only from 3.11
+
+        try:
+            out, err = self._done.result(timeout=self._timeout)
+        except NotYet:
+            self.discard()
+            raise _timed_out(self._argv, self._timeout) from None
+        return _finished(subprocess.CompletedProcess(self._proc.args, self._proc.returncode,
+                                                     out, err), check=False)
+
+    def discard(self) -> None:
+        """Forget it; a Compose still running is killed."""
+        if _PREFETCHED.get(self.args) is self:
+            del _PREFETCHED[self.args]
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+
+
+_PREFETCHED: dict[tuple[str, ...], ConfigPrefetch] = {}
+"""Prefetched `config` runs by project arguments, until `config_json` takes one."""
+
+
+def prefetch_config(project_args: Sequence[str], *, timeout: float = 60) -> ConfigPrefetch:
+    """Start `docker compose ARGS config --format json` now; `config_json(ARGS)` takes its result.
+    The caller must `discard()` it when done (whether it was used or not)."""
+    early = ConfigPrefetch(project_args, timeout)
+    _PREFETCHED[early.args] = early
+    return early
 
 
 def parse_ndjson(text: str) -> list[dict[str, Any]]:
