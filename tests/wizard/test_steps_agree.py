@@ -109,3 +109,25 @@ async def test_startup_failure_keeps_the_state_compose_reported(tmp_path, projec
             assert str(table.get_cell("db", "state")), screen_text(app)
     finally:
         app.backend.close()
+
+
+async def test_pull_failure_names_image_cause_and_what_to_do(tmp_path, project_name, docker_client,
+                                                             compose_ready, cleanup_project):
+    """A registry on 127.0.0.1 that refuses (nothing listens on port 9): the diagnosis names the
+    image, the cause and what to do, not the daemon's message cut short."""
+    root = tmp_path / "pull"
+    root.mkdir()
+    image = "127.0.0.1:9/tbxtest/nope:1"
+    (root / "compose.yaml").write_text(f"services:\n  web:\n    image: {image}\n")
+    cleanup_project(project_name, files=[root / "compose.yaml"], project_dir=root)
+    app = make_app(root, project_name, persist=False, start_step="startup")
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, lambda: app.startup_state not in ("idle", "running"), timeout=120,
+                           what="startup")
+            assert app.startup_state == "failed", status(app)
+            diag = str(app.screen.query_one("#diagnosis-text").render())
+            assert f"image {image} could not be pulled" in diag, diag
+            assert "refuses connections" in diag and "load the image locally" in diag, diag
+    finally:
+        app.backend.close()
