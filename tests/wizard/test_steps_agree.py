@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.secrets_given import given_project
 from tests.helpers.wizard import SIZE, make_app, screen_text, status, wait_for
 
 pytest.importorskip("textual")
@@ -131,3 +132,21 @@ async def test_pull_failure_names_image_cause_and_what_to_do(tmp_path, project_n
             assert "refuses connections" in diag and "load the image locally" in diag, diag
     finally:
         app.backend.close()
+
+
+async def test_secrets_step_does_not_ask_for_values_the_project_gives(tmp_path, project_name,
+                                                                      no_keyring):
+    root = given_project(tmp_path / "given")
+    app = make_app(root, project_name, persist=False, start_step="secrets")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.screen.entries, what="secrets")
+        await pilot.press("s")  # the session store (no keyring here)
+        await wait_for(pilot, lambda: app.screen.status, what="statuses")
+        await pilot.pause()
+        rows = {r.entry.name: r for r in app.screen.query("SecretRow")}
+        for name in ("AWS_ACCESS_KEY", "RPC_SHARED_SECRET", "API_TOKEN"):
+            assert not rows[name].query_one(".secret-input-row").display, name
+        assert rows["SESSION_SECRET"].query_one(".secret-input-row").display
+        text = screen_text(app)
+        assert "the compose file sets this variable: nothing to type" in text
+        assert "sets this to a placeholder" in text
