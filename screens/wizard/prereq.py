@@ -6,7 +6,6 @@ entering the step and on `r`. A failing prerequisite (or a Compose error) keeps 
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 from rich.text import Text
@@ -18,10 +17,10 @@ from textual.widgets import DataTable, Static
 from toolbox_tui.findings import FAIL, Check
 from toolbox_tui.screens.stylesheets import load_css
 from toolbox_tui.screens.wizard.step_base import StepScreen, status_text
+from toolbox_tui.wizard.step_counts import later_counts
 
 SHOWN_AREAS = ("prereq", "compose")
 """Areas this step lists; the other areas belong to later steps."""
-LATER = {"paths": "Paths", "env": "Paths", "secrets": "Secrets"}
 
 
 class ChecksDone(Message):
@@ -108,7 +107,7 @@ class PrereqStep(StepScreen):
         if self.checks:
             table.move_cursor(row=first_bad)
             self._show_detail(self.checks[first_bad])
-        later = Counter(LATER[c.area] for c in message.checks if c.status == FAIL and c.area in LATER)
+        later = later_counts(message.checks)
         self.query_one("#prereq-later", Static).update(Text(
             "Later steps: " + ", ".join(f"{n} to fix on {step}" for step, n in later.items())
             if later else "", style="dim"))

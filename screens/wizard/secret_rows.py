@@ -18,6 +18,9 @@ STATUS_WORDS = {
     "derived": ("derived", "green"), "file": ("file present", "green"),
     "environment": ("from the environment", "green"),
     "placeholder": ("placeholder, optional in dev", "yellow"),
+    "compose": ("set in the compose file", "green"),
+    "environment-placeholder": ("a placeholder in .env or the environment: replace it", "yellow"),
+    "compose-placeholder": ("a placeholder in the compose file: replace it", "yellow"),
 }
 """How a `secret_inventory.Status.store` is said on the form."""
 

@@ -21,6 +21,19 @@ from toolbox_tui.screens.stylesheets import load_css
 from toolbox_tui.screens.wizard.secret_rows import SecretRow, editable, entry_header, home
 from toolbox_tui.screens.wizard.step_base import StepScreen
 
+GIVEN_NOTES = {
+    "compose": "the compose file sets this variable: nothing to type (change it there)",
+    "compose-placeholder": "the compose file sets this variable to a placeholder: replace it there",
+    "environment-placeholder": "`.env` (or the environment) sets this to a placeholder: replace "
+                               "it there with a real value",
+}
+"""Variables whose value the project itself gives: the form does not ask for them."""
+
+
+def note_style(status: Any) -> str:
+    return "yellow" if status.store.endswith("placeholder") else "dim"
+
+
 class StoreReady(Message):
     """Keyring detection finished: `store` is usable, or `info` says why there is none."""
 
@@ -259,7 +272,12 @@ class SecretsStep(StepScreen):
 
     def _update_headers(self, saved: tuple[str, ...] = ()) -> None:
         for row in self.query(SecretRow):
-            row.query_one(".secret-header", Static).update(entry_header(row.entry, self.status.get(row.entry.name)))
+            st = self.status.get(row.entry.name)
+            row.query_one(".secret-header", Static).update(entry_header(row.entry, st))
+            note = GIVEN_NOTES.get(getattr(st, "store", None) or "")
+            if note and row.query(".secret-input-row"):  # nothing to ask: say where it is set
+                row.query_one(".secret-input-row").display = False
+                row.query_one(".secret-check", Static).update(Text(note, style=note_style(st)))
             if row.entry.name in saved:
                 inp = row.query_one(Input)
                 inp.value = ""

@@ -80,6 +80,20 @@ def diagnosis_text(diags: tuple[Any, ...]) -> Text:
     return out
 
 
+def compose_state(ev: Any) -> Text:
+    """The State cell from a Compose progress event, while the engine's own state is not known:
+    the health wait starts only after `compose up` ends, and never when it fails."""
+    word = ev.status.lower()
+    if ev.phase == "error":
+        why = "" if not ev.detail or ev.detail.startswith("Container ") else f": {ev.detail}"
+        return Text(f"{word}{why}", style="bold red")
+    if word == "healthy":
+        return Text("healthy (Compose)", style="green")
+    if ev.phase in ("running", "done"):
+        return Text(f"{word} (Compose)", style="yellow" if word == "exited" else "green")
+    return Text(f"{word}…", style="dim")
+
+
 class StartupStep(StepScreen):
     """Starts the stack on entry; r retries after a failure."""
 
@@ -116,9 +130,12 @@ class StartupStep(StepScreen):
     def on_mount(self) -> None:
         table = self.query_one("#startup-table", DataTable)
         width = max(40, self.size.width - 6)
-        table.add_column("Service", key="service", width=18)
+        names = list(self.wizard.stack.services)
+        # whole names (up to half the width): `agent-coordinator-worker` is not `agent-coordinat…`
+        name_w = min(max([7, *map(len, names)]), width // 2)
+        table.add_column("Service", key="service", width=name_w)
         table.add_column("Compose", key="compose", width=12)
-        table.add_column("State", key="state", width=max(10, width - 30))
+        table.add_column("State", key="state", width=max(10, width - name_w - 12))
         for name in self.wizard.stack.services:
             table.add_row(Text(name), Text("waiting", style="dim"), Text(""), key=name)
         self.query_one("#diagnosis").display = False
@@ -181,6 +198,8 @@ class StartupStep(StepScreen):
         self.progress[ev.service] = ev.status
         style = "red" if ev.phase == "error" else "green" if ev.phase in ("running", "done") else "yellow"
         self._cell(ev.service, "compose", Text(ev.status, style=style))
+        if ev.service not in self.states:  # until the health wait reports (it starts after up)
+            self._cell(ev.service, "state", compose_state(ev))
         if ev.phase in ("create", "start", "running") and not self.pinned:
             self._follow(ev.service)
 

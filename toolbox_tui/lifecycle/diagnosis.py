@@ -38,7 +38,8 @@ class Diagnosis:
     service: str | None
     cause: str
     """Machine id: http_404 | connection_refused | missing_mount | external_secret |
-    port_allocated | oom_killed | restart_loop | exited | unhealthy | not_started | timeout | compose_error"""
+    port_allocated | pull_failed | oom_killed | restart_loop | exited | unhealthy | not_started |
+    timeout | compose_error"""
     summary: str
     """The plain-language cause, one sentence."""
     hint: str = ""
@@ -104,7 +105,12 @@ def from_compose_error(stack: ComposeProject, message: str, *, failed_service: s
     """A diagnosis from Compose's final error message, when it names a known cause."""
     if not message:
         return None
+    from toolbox_tui.lifecycle.pull_errors import pull_failure
+
     text = sanitize_oneline(message, max_len=2000)
+    pulled = pull_failure(stack, message, failed_service)
+    if pulled is not None:
+        return pulled
     m = _EXT_SECRET.search(message)
     if m:
         kind, name = m.group(1), m.group(2)

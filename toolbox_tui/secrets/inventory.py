@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
+from toolbox_tui.checks.placeholders import is_placeholder
 from toolbox_tui.secrets import kinds as sk
 
 if TYPE_CHECKING:
@@ -223,6 +224,15 @@ class Status:
     missing_parts: tuple[str, ...] = field(default=())
 
 
+def _given_by_compose(e: SecretEntry, svc_env: Mapping[str, Mapping[str, str]]) -> str | None:
+    """The value the compose files give a plain variable in every service that reads it (a
+    literal, or interpolated from `.env`), or None when one of them has none."""
+    if e.definition is not None or not e.env_vars:
+        return None
+    got = [svc_env.get(svc, {}).get(var) for svc, var in e.env_vars]
+    return got[0] if all(got) else None
+
+
 def resolve(stack: Stack, entries: list[SecretEntry], store: Any, *, mode: str = "dev",
             placeholders: bool = True) -> tuple[dict[str, str], dict[str, Status]]:
     """Values for every entry that can have one now, and the status of each entry.
@@ -274,7 +284,14 @@ def resolve(stack: Stack, entries: list[SecretEntry], store: Any, *, mode: str =
             env_value = environ.get(e.name) or None
         if env_value:
             values[e.name] = env_value
-            status[e.name] = Status(e.name, True, "environment")
+            status[e.name] = Status(e.name, True, "environment-placeholder"
+                                    if is_placeholder(env_value) else "environment")
+            continue
+        given = _given_by_compose(e, svc_env)
+        if given is not None:  # `AWS_ACCESS_KEY: AKIA...` in the compose file: nothing to ask
+            values[e.name] = given
+            status[e.name] = Status(e.name, True, "compose-placeholder"
+                                    if is_placeholder(given) else "compose")
             continue
         if mode == "dev" and e.optional_in_dev and placeholders:
             values[e.name] = sk.PLACEHOLDER
