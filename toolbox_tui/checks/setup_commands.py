@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from toolbox_tui.safe_read import Kind, ReadRefused, read_text, resolves_outside
+from toolbox_tui.safe_read import Kind, ReadRefused, read_head, read_text, resolves_outside
 
 SCRIPT_FILE = Kind("set-up script", 512 * 1024, "A set-up script this large is not read; run it yourself.")
 MAX_HEREDOC_LINES = 200
@@ -148,11 +148,7 @@ def is_script(path: Path) -> bool:
     """A file a shell would run: `*.sh`/`*.bash`, or executable with a `#!` line."""
     if path.suffix in (".sh", ".bash"):
         return True
-    try:
-        with open(path, "rb") as fh:
-            return fh.read(2) == b"#!" and os.access(path, os.X_OK)
-    except OSError:
-        return False
+    return read_head(path, 2) == b"#!" and os.access(path, os.X_OK)
 
 
 def classify_command(cmd: str, n: int, body: list[str] | None, doc: Path, cwd: Path, root: Path
