@@ -18,6 +18,10 @@ from toolbox_tui.safe_read import Kind, ReadRefused, read_head, read_text, resol
 
 SCRIPT_FILE = Kind("set-up script", 512 * 1024, "A set-up script this large is not read; run it yourself.")
 MAX_HEREDOC_LINES = 200
+MAX_COMMAND = 1000
+"""A line longer than this (characters) is not read as a command: no set-up step is that long,
+and every pattern here then runs on a bounded text (a 2 MiB line of `curl curl ...` kept the
+remote-code pattern busy for hours)."""
 
 SCRIPT, COPY, WRITE, REFUSED = "script", "copy", "write", "refused"
 """Step kinds: run a repository script; copy a repository file; write a file the docs spell
@@ -30,8 +34,18 @@ START_SCRIPT = re.compile(r"^(?:start|run|up|launch|serve|deploy|stop|down)\b", 
 RUNNERS = {"bash", "sh", "zsh", "source", "."}
 _SHELL_SYNTAX = re.compile(r"[|;&<>`$(){}*?\[\]]")
 _HEREDOC = re.compile(r"^(?:tee|cat\s*>)\s*(?P<file>[A-Za-z0-9_./-]+)\s*<<-?\s*['\"]?(?P<end>\w+)['\"]?\s*$")
-_REMOTE = re.compile(r"\b(?:curl|wget)\b.*(?:\|\s*(?:sudo\s+)?(?:ba|z)?sh\b|\bsh\s+-c\b)"
-                     r"|(?:ba|z)?sh\s+-c\s+[\"']?\$\((?:curl|wget)\b")
+_FETCH = re.compile(r"\b(?:curl|wget)\b")
+_TO_SHELL = re.compile(r"\|\s*(?:sudo\s+)?(?:ba|z)?sh\b|\bsh\s+-c\b")
+_SHELL_OF_FETCH = re.compile(r"(?:ba|z)?sh\s+-c\s+[\"']?\$\((?:curl|wget)\b")
+
+
+def downloads_and_runs(cmd: str) -> bool:
+    """`curl ... | sh`, `sh -c "$(wget ...)"`: code fetched from the network and run. Linear in
+    the line (`curl\b.*\| sh` as one pattern retried `.*` from every `curl`: quadratic)."""
+    m = _FETCH.search(cmd)
+    return bool(m and _TO_SHELL.search(cmd, m.end())) or bool(_SHELL_OF_FETCH.search(cmd))
+
+
 WRITES = re.compile(r"(?:^|[\s;&|])(?:>>?|tee(?:\s+-a)?)\s*[\"']?(?P<f>\.?[A-Za-z0-9_][A-Za-z0-9_./-]*|\.{1,2}/[A-Za-z0-9_./-]+)[\"']?")
 _INLINE = re.compile(r"`([^`]+)`")
 _PROSE_SCRIPT = re.compile(r"(?<![\w/.-])(\./[A-Za-z0-9_.-]+\.sh)\b")
@@ -102,7 +116,11 @@ def doc_commands(text: str) -> Iterator[tuple[int, str, list[str] | None]]:
         if _FENCE.match(line):
             in_code = not in_code
             continue
+        if len(line) > MAX_COMMAND and not in_code:
+            line = line[:MAX_COMMAND]  # prose: the inline code of its start is still seen
         if in_code:
+            if len(line) > MAX_COMMAND:
+                continue
             cmd = _SUDO.sub("", line[_PROMPT.match(line).end():].strip())
             m = _HEREDOC.match(cmd)
             if m:
@@ -118,7 +136,7 @@ def doc_commands(text: str) -> Iterator[tuple[int, str, list[str] | None]]:
             continue
         for m in _INLINE.finditer(line):  # inline code: only what reads as a command to run
             code = _SUDO.sub("", m.group(1).strip())
-            if re.match(r"(?:\./|(?:ba|z)?sh\s|cp\s|tee\s|docker)", code) or _REMOTE.search(code):
+            if re.match(r"(?:\./|(?:ba|z)?sh\s|cp\s|tee\s|docker)", code) or downloads_and_runs(code):
                 yield i, code, None
         for m in _PROSE_SCRIPT.finditer(_INLINE.sub("", line)):
             yield i, m.group(1), None
@@ -155,7 +173,7 @@ def classify_command(cmd: str, n: int, body: list[str] | None, doc: Path, cwd: P
           ) -> SetupStep | None:
     """The set-up step `cmd` is, or None when it is not one (a command of another tool)."""
     base = dict(command=cmd, doc=str(doc), line=n, cwd=str(cwd))
-    if _REMOTE.search(cmd):
+    if downloads_and_runs(cmd):
         return SetupStep(kind=REFUSED, reason="it downloads code from the network and runs it; "
                          "toolbox-tui only runs the repository's own files", **base)
     if body is not None:
