@@ -169,6 +169,12 @@ def is_script(path: Path) -> bool:
     return read_head(path, 2) == b"#!" and os.access(path, os.X_OK)
 
 
+def _outside(name: str, real: Path, base: dict) -> SetupStep:
+    return SetupStep(kind=REFUSED, reason=(f"{name} resolves outside the repository ({real}); "
+                                           "toolbox-tui only reads and writes the repository's "
+                                           "own files"), **base)
+
+
 def classify_command(cmd: str, n: int, body: list[str] | None, doc: Path, cwd: Path, root: Path
           ) -> SetupStep | None:
     """The set-up step `cmd` is, or None when it is not one (a command of another tool)."""
@@ -180,7 +186,7 @@ def classify_command(cmd: str, n: int, body: list[str] | None, doc: Path, cwd: P
         m = _HEREDOC.match(cmd)
         target = (cwd / m.group("file")).resolve()
         if not target.is_relative_to(root):
-            return None
+            return _outside(m.group("file"), target, base)
         return SetupStep(kind=WRITE, target=str(target), content="\n".join(body) + "\n",
                          creates=(str(target),), **base)
     try:
@@ -194,7 +200,12 @@ def classify_command(cmd: str, n: int, body: list[str] | None, doc: Path, cwd: P
         if len(args) != 2 or any(_SHELL_SYNTAX.search(a) for a in args):
             return None
         src, dst = (cwd / args[0]), (cwd / args[1])
-        if not src.is_file() or not inside(src, root) or not dst.resolve().is_relative_to(root):
+        if not os.path.lexists(src):
+            return None
+        for name, p in ((args[0], src), (args[1], dst)):
+            if resolves_outside(p, root):  # named with where it leads; never read or written
+                return _outside(name, Path(os.path.realpath(p)), base)
+        if not src.is_file():
             return None
         if dst.is_dir():
             dst = dst / src.name

@@ -23,7 +23,7 @@ from toolbox_tui.atomic_files import atomic_write
 from toolbox_tui.checks.setup_commands import COPY, REFUSED, RUNNERS, SCRIPT, WRITE, SetupStep
 from toolbox_tui.checks.setup_steps import empty_value_fillers, find_setup_steps, needed_files
 from toolbox_tui.errors import EXIT_FAIL, EXIT_INTERRUPTED, ToolboxError
-from toolbox_tui.safe_read import CONFIG, read_bytes, read_head, resolves_outside
+from toolbox_tui.safe_read import CONFIG, ReadRefused, read_bytes, read_head, resolves_outside
 from toolbox_tui.sanitize import sanitize_line, truncate
 
 if TYPE_CHECKING:
@@ -49,10 +49,14 @@ class SetupRefused(ToolboxError):
     exit_code = EXIT_FAIL
 
 
+def _where(step: SetupStep, root: Path) -> str:
+    return f"{os.path.relpath(step.doc, root)}:{step.line}"
+
+
 def check_runnable(step: SetupStep, root: Path) -> None:
     """Raise SetupRefused when `step` must not run: refused by kind, or its script or directory
     resolves outside `root` (checked now, links followed)."""
-    where = f"{os.path.relpath(step.doc, root)}:{step.line}"
+    where = _where(step, root)
     if step.kind == REFUSED:
         raise SetupRefused(f"{where}: `{step.command}` is not run by toolbox-tui: {step.reason}",
                            "Read it, and run it yourself if you trust it.")
@@ -103,7 +107,16 @@ def run_setup_step(step: SetupStep, root: Path, *, yes: bool,
                            "read it first).")
     check_runnable(step, root)
     if step.kind in (COPY, WRITE):
-        return _write(step, root, on_line)
+        try:
+            return _write(step, root, on_line)
+        except ReadRefused as exc:
+            raise SetupRefused(f"{_where(step, root)}: `{step.command}` was not done: {exc.message}",
+                               exc.hint) from None
+        except OSError as exc:
+            raise SetupRefused(f"{_where(step, root)}: `{step.command}` was not done: "
+                               f"{os.path.relpath(step.target or '', root)}: {exc.strerror}",
+                               "Create the folder it writes into (or fix its permissions), then "
+                               "run `toolbox-tui setup` again.") from None
     proc = subprocess.Popen(_argv(step), cwd=step.cwd, stdin=stdin, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, start_new_session=True)
     try:
