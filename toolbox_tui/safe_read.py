@@ -189,6 +189,30 @@ def sha256_file(path: str | os.PathLike, *, follow: bool = True, dir_fd: int | N
         os.close(fd)
 
 
+def read_head(path: str | os.PathLike, n: int, *, follow: bool = True) -> bytes:
+    """The first `n` bytes of `path` when it is a regular file (a `#!` line, a shebang's
+    shell); b"" when it is anything else or cannot be read. Never blocks: a FIFO or a link to
+    one (`configure -> pipe`) is not a file to look into."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | (0 if follow else os.O_NOFOLLOW)
+    try:
+        fd = os.open(str(path), flags)
+    except (OSError, ValueError):
+        return b""
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return b""
+        os.set_blocking(fd, True)
+        chunks, size = [], 0
+        while size < n and (chunk := os.read(fd, n - size)):
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)
+    except OSError:
+        return b""
+    finally:
+        os.close(fd)
+
+
 def is_regular(path: str | os.PathLike) -> bool:
     """True when `path` (following links) is a regular file; never blocks, never raises."""
     try:
@@ -206,4 +230,4 @@ def resolves_outside(path: str | os.PathLike, root: str | os.PathLike) -> bool:
 
 __all__ = ["Kind", "ReadRefused", "COMPOSE", "ENV", "TEMPLATE", "MANIFEST", "DOC", "SECRET",
            "CONFIG", "STATE", "open_regular", "read_bytes", "read_text", "read_stream",
-           "sha256_file", "is_regular", "resolves_outside", "shown", "too_large"]
+           "sha256_file", "read_head", "is_regular", "resolves_outside", "shown", "too_large"]

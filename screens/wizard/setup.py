@@ -188,8 +188,8 @@ class ProjectSetupStep(StepScreen):
             return
         log = self.query_one("#setup-log", RichLog)
         lines = []
-        while self._pending:
-            lines.append(self._pending.popleft())
+        while self._pending:  # the engine's lines are clean; the "$ command" line quotes the docs
+            lines.append(plain_text(self._pending.popleft()))
         log.write(Text("\n".join(lines)))
 
     def on_setup_finished(self, message: SetupFinished) -> None:

@@ -18,6 +18,7 @@ from textual.widgets import Static
 
 from toolbox_tui.screens.footer import CoalescedFooter
 from toolbox_tui.findings import FAIL, PASS, SKIP, WARN
+from toolbox_tui.sanitize import plain_text
 from toolbox_tui.wizard.state import STEP_SHORT, STEPS
 
 if TYPE_CHECKING:
@@ -145,8 +146,13 @@ class StepScreen(Screen):
         self.refresh_bindings()
 
     def set_status(self, text: str | Text, style: str = "") -> None:
-        """The one-line status under the body (plain text; never markup)."""
-        value = text if isinstance(text, Text) else Text(text, style=style)
+        """The one-line status under the body (plain text; never markup). It often quotes the
+        repository (a step's command, a file name): sanitized here, so no caller has to."""
+        if isinstance(text, Text):
+            value = text if text.plain == plain_text(text.plain) else Text(plain_text(text.plain),
+                                                                           style=text.style)
+        else:
+            value = Text(plain_text(text), style=style)
         value.no_wrap = True
         value.overflow = "ellipsis"
         try:

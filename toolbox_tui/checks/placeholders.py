@@ -11,6 +11,8 @@ import re
 from pathlib import Path
 from typing import Iterable
 
+from toolbox_tui.safe_read import read_head
+
 _PLACEHOLDER = re.compile(
     r"^(?:change|replace)[-_ ]?(?:me|this|it)$"          # changeme, change-me, changethis, replace-me
     r"|^(?-i:change[A-Z][A-Za-z0-9]*)$"                        # changePassword, changeRunnerAuthToken
@@ -51,11 +53,7 @@ def scripts_mentioning(scripts: Iterable[Path], word: str) -> list[Path]:
     pat = re.compile(rf"(?<![\w.-]){re.escape(word)}(?![\w-])")
     out = []
     for p in scripts:
-        try:
-            with open(p, "rb") as fh:
-                text = fh.read(MAX_SCRIPT_BYTES).decode("utf-8", "replace")
-        except OSError:
-            continue
+        text = read_head(p, MAX_SCRIPT_BYTES).decode("utf-8", "replace")
         if pat.search(text):
             out.append(p)
     return sorted(out, key=lambda p: (not _SETUP_NAME.search(p.name), p.name))

@@ -14,10 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from toolbox_tui.safe_read import Kind, ReadRefused, read_text, resolves_outside
+from toolbox_tui.safe_read import Kind, ReadRefused, read_head, read_text, resolves_outside
 
 SCRIPT_FILE = Kind("set-up script", 512 * 1024, "A set-up script this large is not read; run it yourself.")
 MAX_HEREDOC_LINES = 200
+MAX_COMMAND = 1000
+"""A line longer than this (characters) is not read as a command: no set-up step is that long,
+and every pattern here then runs on a bounded text (a 2 MiB line of `curl curl ...` kept the
+remote-code pattern busy for hours)."""
 
 SCRIPT, COPY, WRITE, REFUSED = "script", "copy", "write", "refused"
 """Step kinds: run a repository script; copy a repository file; write a file the docs spell
@@ -30,8 +34,18 @@ START_SCRIPT = re.compile(r"^(?:start|run|up|launch|serve|deploy|stop|down)\b", 
 RUNNERS = {"bash", "sh", "zsh", "source", "."}
 _SHELL_SYNTAX = re.compile(r"[|;&<>`$(){}*?\[\]]")
 _HEREDOC = re.compile(r"^(?:tee|cat\s*>)\s*(?P<file>[A-Za-z0-9_./-]+)\s*<<-?\s*['\"]?(?P<end>\w+)['\"]?\s*$")
-_REMOTE = re.compile(r"\b(?:curl|wget)\b.*(?:\|\s*(?:sudo\s+)?(?:ba|z)?sh\b|\bsh\s+-c\b)"
-                     r"|(?:ba|z)?sh\s+-c\s+[\"']?\$\((?:curl|wget)\b")
+_FETCH = re.compile(r"\b(?:curl|wget)\b")
+_TO_SHELL = re.compile(r"\|\s*(?:sudo\s+)?(?:ba|z)?sh\b|\bsh\s+-c\b")
+_SHELL_OF_FETCH = re.compile(r"(?:ba|z)?sh\s+-c\s+[\"']?\$\((?:curl|wget)\b")
+
+
+def downloads_and_runs(cmd: str) -> bool:
+    """`curl ... | sh`, `sh -c "$(wget ...)"`: code fetched from the network and run. Linear in
+    the line (`curl\b.*\| sh` as one pattern retried `.*` from every `curl`: quadratic)."""
+    m = _FETCH.search(cmd)
+    return bool(m and _TO_SHELL.search(cmd, m.end())) or bool(_SHELL_OF_FETCH.search(cmd))
+
+
 WRITES = re.compile(r"(?:^|[\s;&|])(?:>>?|tee(?:\s+-a)?)\s*[\"']?(?P<f>\.?[A-Za-z0-9_][A-Za-z0-9_./-]*|\.{1,2}/[A-Za-z0-9_./-]+)[\"']?")
 _INLINE = re.compile(r"`([^`]+)`")
 _PROSE_SCRIPT = re.compile(r"(?<![\w/.-])(\./[A-Za-z0-9_.-]+\.sh)\b")
@@ -102,7 +116,11 @@ def doc_commands(text: str) -> Iterator[tuple[int, str, list[str] | None]]:
         if _FENCE.match(line):
             in_code = not in_code
             continue
+        if len(line) > MAX_COMMAND and not in_code:
+            line = line[:MAX_COMMAND]  # prose: the inline code of its start is still seen
         if in_code:
+            if len(line) > MAX_COMMAND:
+                continue
             cmd = _SUDO.sub("", line[_PROMPT.match(line).end():].strip())
             m = _HEREDOC.match(cmd)
             if m:
@@ -118,7 +136,7 @@ def doc_commands(text: str) -> Iterator[tuple[int, str, list[str] | None]]:
             continue
         for m in _INLINE.finditer(line):  # inline code: only what reads as a command to run
             code = _SUDO.sub("", m.group(1).strip())
-            if re.match(r"(?:\./|(?:ba|z)?sh\s|cp\s|tee\s|docker)", code) or _REMOTE.search(code):
+            if re.match(r"(?:\./|(?:ba|z)?sh\s|cp\s|tee\s|docker)", code) or downloads_and_runs(code):
                 yield i, code, None
         for m in _PROSE_SCRIPT.finditer(_INLINE.sub("", line)):
             yield i, m.group(1), None
@@ -148,25 +166,27 @@ def is_script(path: Path) -> bool:
     """A file a shell would run: `*.sh`/`*.bash`, or executable with a `#!` line."""
     if path.suffix in (".sh", ".bash"):
         return True
-    try:
-        with open(path, "rb") as fh:
-            return fh.read(2) == b"#!" and os.access(path, os.X_OK)
-    except OSError:
-        return False
+    return read_head(path, 2) == b"#!" and os.access(path, os.X_OK)
+
+
+def _outside(name: str, real: Path, base: dict) -> SetupStep:
+    return SetupStep(kind=REFUSED, reason=(f"{name} resolves outside the repository ({real}); "
+                                           "toolbox-tui only reads and writes the repository's "
+                                           "own files"), **base)
 
 
 def classify_command(cmd: str, n: int, body: list[str] | None, doc: Path, cwd: Path, root: Path
           ) -> SetupStep | None:
     """The set-up step `cmd` is, or None when it is not one (a command of another tool)."""
     base = dict(command=cmd, doc=str(doc), line=n, cwd=str(cwd))
-    if _REMOTE.search(cmd):
+    if downloads_and_runs(cmd):
         return SetupStep(kind=REFUSED, reason="it downloads code from the network and runs it; "
                          "toolbox-tui only runs the repository's own files", **base)
     if body is not None:
         m = _HEREDOC.match(cmd)
         target = (cwd / m.group("file")).resolve()
         if not target.is_relative_to(root):
-            return None
+            return _outside(m.group("file"), target, base)
         return SetupStep(kind=WRITE, target=str(target), content="\n".join(body) + "\n",
                          creates=(str(target),), **base)
     try:
@@ -180,7 +200,12 @@ def classify_command(cmd: str, n: int, body: list[str] | None, doc: Path, cwd: P
         if len(args) != 2 or any(_SHELL_SYNTAX.search(a) for a in args):
             return None
         src, dst = (cwd / args[0]), (cwd / args[1])
-        if not src.is_file() or not inside(src, root) or not dst.resolve().is_relative_to(root):
+        if not os.path.lexists(src):
+            return None
+        for name, p in ((args[0], src), (args[1], dst)):
+            if resolves_outside(p, root):  # named with where it leads; never read or written
+                return _outside(name, Path(os.path.realpath(p)), base)
+        if not src.is_file():
             return None
         if dst.is_dir():
             dst = dst / src.name

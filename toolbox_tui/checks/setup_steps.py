@@ -30,9 +30,10 @@ from toolbox_tui.safe_read import DOC, ReadRefused, read_text, resolves_outside
 
 MAX_STEPS = 8
 """At most this many steps are taken from the docs (a README is not a script)."""
-_STARTS = re.compile(r"\bdocker[- ]compose\b(?:\s+-{1,2}\S+(?:\s+(?!up\b|watch\b|start\b)[^\s-]\S*)?)*"
+_STARTS = re.compile(r"\bdocker[- ]compose\b(?:\s+-\S*(?:\s+(?!up\b|watch\b|start\b)[^\s-]\S*)?)*"
                      r"\s+(?:up|watch|start)\b|\bdocker\s+stack\s+deploy\b|\bmake\s+(?:up|start|run)\b")
-"""A command that starts the stack: the set-up steps are the commands before it."""
+"""A command that starts the stack: the set-up steps are the commands before it. Each option is
+one `-\S*` token (`-{1,2}\S+` could split `--x` two ways: 2^n tries on `docker compose --x --x ... !`)."""
 
 
 def _steps_in(doc: Path, root: Path) -> Iterator[SetupStep]:

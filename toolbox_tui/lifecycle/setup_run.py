@@ -23,8 +23,8 @@ from toolbox_tui.atomic_files import atomic_write
 from toolbox_tui.checks.setup_commands import COPY, REFUSED, RUNNERS, SCRIPT, WRITE, SetupStep
 from toolbox_tui.checks.setup_steps import empty_value_fillers, find_setup_steps, needed_files
 from toolbox_tui.errors import EXIT_FAIL, EXIT_INTERRUPTED, ToolboxError
-from toolbox_tui.safe_read import CONFIG, read_bytes, resolves_outside
-from toolbox_tui.sanitize import sanitize_line
+from toolbox_tui.safe_read import CONFIG, ReadRefused, read_bytes, read_head, resolves_outside
+from toolbox_tui.sanitize import sanitize_line, truncate
 
 if TYPE_CHECKING:
     from toolbox_tui.compose.model import Stack
@@ -49,10 +49,14 @@ class SetupRefused(ToolboxError):
     exit_code = EXIT_FAIL
 
 
+def _where(step: SetupStep, root: Path) -> str:
+    return f"{os.path.relpath(step.doc, root)}:{step.line}"
+
+
 def check_runnable(step: SetupStep, root: Path) -> None:
     """Raise SetupRefused when `step` must not run: refused by kind, or its script or directory
     resolves outside `root` (checked now, links followed)."""
-    where = f"{os.path.relpath(step.doc, root)}:{step.line}"
+    where = _where(step, root)
     if step.kind == REFUSED:
         raise SetupRefused(f"{where}: `{step.command}` is not run by toolbox-tui: {step.reason}",
                            "Read it, and run it yourself if you trust it.")
@@ -76,18 +80,26 @@ def _argv(step: SetupStep) -> list[str]:
     argv = list(step.argv)
     prog = Path(step.cwd) / argv[0]
     if argv[0] not in RUNNERS and not os.access(prog, os.X_OK):
-        with open(prog, "rb") as fh:
-            first = fh.readline(200).decode("utf-8", "replace")
+        first = read_head(prog, 200).split(b"\n", 1)[0].decode("utf-8", "replace")
         shell = "bash" if "bash" in first else "sh"
         argv = [shutil.which(shell) or shell] + argv
     return argv
+
+
+MAX_LINE_BYTES = 64 * 1024
+"""The most of one output line kept (a script printing a 300 MB line without a newline is
+shown cut, never held whole)."""
+GRACE = 2.0
+"""Seconds output is still read after the step has exited: a process it left in the background
+that keeps the output open (`daemon &`) must not keep toolbox-tui waiting."""
 
 
 def run_setup_step(step: SetupStep, root: Path, *, yes: bool,
                    on_line: Callable[[str], None], stop: threading.Event | None = None,
                    stdin: IO | int | None = subprocess.DEVNULL) -> int:
     """Run `step` in `root` after the user said yes; every output line goes to `on_line`
-    (sanitized, one line at a time). Returns the exit code (130 when `stop` was set)."""
+    (sanitized, one line at a time, each cut at `MAX_LINE_BYTES`). Returns the exit code (130
+    when `stop` was set)."""
     root = root.resolve()
     if not yes:
         raise SetupRefused(f"`{step.command}` was not run: it needs your yes",
@@ -95,22 +107,21 @@ def run_setup_step(step: SetupStep, root: Path, *, yes: bool,
                            "read it first).")
     check_runnable(step, root)
     if step.kind in (COPY, WRITE):
-        return _write(step, root, on_line)
+        try:
+            return _write(step, root, on_line)
+        except ReadRefused as exc:
+            raise SetupRefused(f"{_where(step, root)}: `{step.command}` was not done: {exc.message}",
+                               exc.hint) from None
+        except OSError as exc:
+            raise SetupRefused(f"{_where(step, root)}: `{step.command}` was not done: "
+                               f"{os.path.relpath(step.target or '', root)}: {exc.strerror}",
+                               "Create the folder it writes into (or fix its permissions), then "
+                               "run `toolbox-tui setup` again.") from None
     proc = subprocess.Popen(_argv(step), cwd=step.cwd, stdin=stdin, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, start_new_session=True)
-    watcher = None
-    if stop is not None:
-        def watch() -> None:
-            while proc.poll() is None:
-                if stop.wait(0.2):
-                    _kill(proc)
-                    return
-        watcher = threading.Thread(target=watch, name="setup-stop", daemon=True)
-        watcher.start()
     try:
         assert proc.stdout is not None
-        for raw in iter(proc.stdout.readline, b""):
-            on_line(sanitize_line(raw.rstrip(b"\r\n"), keep_sgr=False))
+        left_behind = _pump(proc, os.dup(proc.stdout.fileno()), on_line, stop)
         code = proc.wait()
     except BaseException:
         _kill(proc)
@@ -120,7 +131,64 @@ def run_setup_step(step: SetupStep, root: Path, *, yes: bool,
             proc.stdout.close()
     if stop is not None and stop.is_set():
         return EXIT_INTERRUPTED
+    if left_behind:
+        on_line(f"({step.command} exited with {code}; a process it started still holds its output, "
+                "which is no longer shown)")
     return code
+
+
+def _pump(proc: subprocess.Popen, fd: int, on_line: Callable[[str], None],
+          stop: threading.Event | None) -> bool:
+    """Read the step's output from `fd` (closed here) line by line, each line bounded, until it
+    ends, `stop` is set (the step is killed), or `GRACE` seconds after the step exited. True when
+    the output was still open then (a background process of the step holds it)."""
+    import selectors
+    import time
+
+    os.set_blocking(fd, False)
+    line, dropped, exited_at = bytearray(), 0, None
+
+    def flush() -> None:
+        nonlocal dropped
+        on_line(truncate(sanitize_line(bytes(line), keep_sgr=False, max_len=None),
+                         extra_dropped=dropped))
+        line.clear()
+        dropped = 0
+
+    with selectors.DefaultSelector() as sel:
+        sel.register(fd, selectors.EVENT_READ)
+        try:
+            while True:
+                if stop is not None and stop.is_set():
+                    _kill(proc)
+                    return False
+                if exited_at is None and proc.poll() is not None:
+                    exited_at = time.monotonic()
+                if exited_at is not None and time.monotonic() - exited_at > GRACE:
+                    if line:
+                        flush()
+                    return True
+                if not sel.select(0.2):
+                    continue
+                try:
+                    chunk = os.read(fd, 65536)
+                except BlockingIOError:
+                    continue
+                if not chunk:
+                    if line or dropped:
+                        flush()
+                    return False
+                *done, rest = chunk.split(b"\n")
+                for part in done:
+                    room = MAX_LINE_BYTES - len(line)
+                    line.extend(part[:room])
+                    dropped += max(0, len(part) - room)
+                    flush()
+                room = MAX_LINE_BYTES - len(line)
+                line.extend(rest[:room])
+                dropped += max(0, len(rest) - room)
+        finally:
+            os.close(fd)
 
 
 def _kill(proc: subprocess.Popen) -> None:

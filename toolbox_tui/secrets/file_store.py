@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import configparser
 import os
+import stat
 from pathlib import Path
 
 from toolbox_tui.secrets.file_store_disk import FILE_NAME, check_dir, corrupt, read_config, store_path
@@ -92,9 +93,10 @@ class CryptFile:
             self._keys[salt] = key
         return key
 
-    def _assoc(self, service: str, username: str) -> bytes:
+    def _assoc(self, service: str, username: str, *, other: bool = False) -> bytes:
         parts = tuple(int(p) for p in self._version.split(".") if p.isdigit())
-        joiner = "\\0" if (1, 3, 6) <= parts < (1, 3, 9) else "\0"  # 1.3.6-1.3.8 joined with a literal \0
+        literal = (1, 3, 6) <= parts < (1, 3, 9)  # 1.3.6-1.3.8 joined with a literal \0
+        joiner = "\\0" if literal != other else "\0"
         return (escape(service) + joiner + escape(username)).encode()
 
     def _encrypt(self, plain: bytes, assoc: bytes) -> str:
@@ -133,7 +135,9 @@ class CryptFile:
             raise corrupt(self._path, f" (entry {escape(service)}/{escape(username)})") from None
         if len(f["salt"]) < 8 or len(f["mac"]) != 16 or not 8 <= len(f["nonce"]) <= 128:
             raise corrupt(self._path, f" (entry {escape(service)}/{escape(username)})")
-        for assoc in (self._assoc(service, username), None):  # the stock backend falls back too
+        assocs = (self._assoc(service, username), self._assoc(service, username, other=True), None)
+        for assoc in assocs:  # the stock backend falls back to None too; the version line is not
+            # authenticated, so an edited one must not make a right passphrase look wrong
             try:
                 plain = AESGCM(self._key(f["salt"])).decrypt(f["nonce"], f["data"] + f["mac"], assoc)
             except InvalidTag:
@@ -193,8 +197,20 @@ class CryptFile:
         from toolbox_tui.atomic_files import atomic_write
 
         check_dir(self._path.parent, create=True)
-        lock_fd = os.open(self._path.parent / (FILE_NAME + ".lock"),
-                          os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        lock = self._path.parent / (FILE_NAME + ".lock")
+        try:
+            lock_fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o600)
+        except OSError as exc:
+            raise StoreError(f"the encrypted secret store's lock {lock} cannot be opened "
+                             f"({exc.strerror}); nothing was changed",
+                             f"move {lock} away (it is an empty regular file toolbox-tui makes), "
+                             "then run the command again", "unsafe") from None
+        st = os.fstat(lock_fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid():
+            os.close(lock_fd)
+            raise StoreError(f"the encrypted secret store's lock {lock} is not a regular file of "
+                             "yours; nothing was changed", f"move {lock} away, then run the "
+                             "command again", "unsafe")
         try:
             fcntl.flock(lock_fd, fcntl.LOCK_EX)
             config = read_config(self._path) or configparser.RawConfigParser()

@@ -73,8 +73,10 @@ def check_dir(directory: Path, *, create: bool) -> None:
         raise refuse(f"the encrypted secret store's folder {directory} cannot be read "
                       f"({exc.strerror})", "check its permissions", "unreadable") from None
     if not stat.S_ISDIR(st.st_mode):
-        raise refuse(f"{directory} is not a folder (the encrypted secret store lives there); it "
+        kind = ("a symbolic link, not a folder" if stat.S_ISLNK(st.st_mode) else "not a folder")
+        raise refuse(f"{directory} is {kind} (the encrypted secret store lives there); it "
                       "was not used", f"move {directory} away, then run the command again")
+    _check_parents(directory)
     if st.st_uid != os.getuid():
         raise refuse(f"{directory} belongs to uid {st.st_uid}, not you; the encrypted secret "
                       "store there was not used", f"move it away, or `chown -R {os.getuid()} {directory}`")
@@ -84,6 +86,24 @@ def check_dir(directory: Path, *, create: bool) -> None:
             return
         raise refuse(f"{directory} is open to other users (mode {stat.S_IMODE(st.st_mode):o}); "
                       "the encrypted secret store there was not used", f"chmod 700 {directory}")
+
+
+def _check_parents(directory: Path) -> None:
+    """Every folder above the store's: owned by root or you, and not writable by others unless
+    sticky (`/tmp`). Otherwise another user could rename the store's folder away between the
+    checks and the write and have the encrypted values written into one of theirs."""
+    for parent in Path(os.path.abspath(directory)).parents:
+        try:
+            st = os.stat(parent)
+        except OSError:
+            continue
+        open_to_others = st.st_mode & 0o022 and not st.st_mode & stat.S_ISVTX
+        if st.st_uid not in (0, os.getuid()) or open_to_others:
+            who = (f"belongs to uid {st.st_uid}" if st.st_uid not in (0, os.getuid())
+                   else f"is writable by other users (mode {stat.S_IMODE(st.st_mode):o})")
+            raise refuse(f"{parent}, a folder above the encrypted secret store {directory}, {who}; "
+                         "the store there was not used (someone else could swap its folder)",
+                         f"`chmod go-w {parent}`, or set XDG_DATA_HOME to a folder only you can write")
 
 
 def check_file(path: Path) -> os.stat_result | None:
