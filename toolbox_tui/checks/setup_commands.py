@@ -40,7 +40,7 @@ _SHELL_OF_FETCH = re.compile(r"(?:ba|z)?sh\s+-c\s+[\"']?\$\((?:curl|wget)\b")
 
 
 def downloads_and_runs(cmd: str) -> bool:
-    """`curl ... | sh`, `sh -c "$(wget ...)"`: code fetched from the network and run. Linear in
+    r"""`curl ... | sh`, `sh -c "$(wget ...)"`: code fetched from the network and run. Linear in
     the line (`curl\b.*\| sh` as one pattern retried `.*` from every `curl`: quadratic)."""
     m = _FETCH.search(cmd)
     return bool(m and _TO_SHELL.search(cmd, m.end())) or bool(_SHELL_OF_FETCH.search(cmd))

@@ -32,7 +32,7 @@ MAX_STEPS = 8
 """At most this many steps are taken from the docs (a README is not a script)."""
 _STARTS = re.compile(r"\bdocker[- ]compose\b(?:\s+-\S*(?:\s+(?!up\b|watch\b|start\b)[^\s-]\S*)?)*"
                      r"\s+(?:up|watch|start)\b|\bdocker\s+stack\s+deploy\b|\bmake\s+(?:up|start|run)\b")
-"""A command that starts the stack: the set-up steps are the commands before it. Each option is
+r"""A command that starts the stack: the set-up steps are the commands before it. Each option is
 one `-\S*` token (`-{1,2}\S+` could split `--x` two ways: 2^n tries on `docker compose --x --x ... !`)."""
 
 

@@ -39,12 +39,19 @@ def _check(id_: str, status: str, title: str, **kw: Any) -> Check:
 
 
 def known_values(stack: Stack, store: Any) -> dict[str, str]:
-    """secret name -> value, for every value toolbox-tui knows (never leaves this module)."""
+    """secret name -> value, for every value toolbox-tui knows (never leaves this module).
+
+    A value the compose files write themselves (status 'compose': `SESSION_SECRET: literal`) is
+    not one toolbox-tui holds: finding it in that variable is the WARN for a secret-like variable
+    with a value, not a leak of a kept secret."""
     entries = build_inventory(stack)
-    values, _status = resolve(stack, entries, store, mode="prod", placeholders=False)
+    values, status = resolve(stack, entries, store, mode="prod", placeholders=False)
     out = {}
     for e in entries:
         v = values.get(e.name)
+        source = status[e.name].store if e.name in status else None
+        if source in ("compose", "compose-placeholder"):
+            continue
         if v and v != sk.PLACEHOLDER and len(v) >= MIN_MATCH:
             out[e.name] = v
         if e.stored:

@@ -220,7 +220,8 @@ class Status:
     name: str
     set: bool
     store: str | None
-    """keyring | session | derived | file | environment | placeholder | None (nowhere yet)."""
+    """keyring | session | derived | file | environment[-placeholder] | compose[-placeholder] |
+    placeholder | None (nowhere yet)."""
     missing_parts: tuple[str, ...] = field(default=())
 
 
