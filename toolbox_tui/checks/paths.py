@@ -150,6 +150,12 @@ def _problem_text(stack: Stack, ref: PathRef, path: Path, problem: str, what: st
                 hint = ("Run `toolbox-tui fix` to copy, link or re-point it." if cands
                         else f"Create {_display(stack, path)} or correct the path at "
                              f"{loc.file if loc else 'the compose file'}:{loc.line if loc else '?'}.")
+                if ref.kind == "secret_file":  # the secrets flow provides it (secrets/inventory.py)
+                    hint = (f"Run `toolbox-tui secrets set {ref.name}` (or `secrets generate "
+                            f"{ref.name}`): the value is kept in the keyring and `toolbox-tui up` "
+                            f"provides the file, nothing is written in the repository. "
+                            + ("Or run `toolbox-tui fix` to copy, link or re-point it." if cands
+                               else f"Or create {_display(stack, path)} yourself."))
         title = f"{what} of {owner} is missing: {ref.raw}"
     elif problem == "dir_instead_of_file":
         empty = not any(path.iterdir()) if os.access(path, os.R_OK) else False

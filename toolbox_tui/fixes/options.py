@@ -294,6 +294,10 @@ def default_option(check: Check, options: list[FixOption]) -> tuple[FixOption | 
         reason = "no candidate found in the repository"
         if expect == "any":
             reason += f"; create {check.path} yourself (a file or a directory?)"
+        elif check.extra("kind") == "secret_file":
+            reason += (f"; keep its value in the keyring (`toolbox-tui secrets set "
+                       f"{check.extra('name', 'NAME')}`) and `up` provides the file, or create "
+                       f"{check.path} yourself")
         elif expect == "file":
             reason += f"; create {check.path} yourself or correct the path at {check.where}"
         if ok:

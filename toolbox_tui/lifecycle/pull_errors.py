@@ -6,9 +6,13 @@ and what to do — instead of `Get "https:/` cut from the daemon's message.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING
 
 from toolbox_tui.sanitize import sanitize_oneline
+
+if TYPE_CHECKING:
+    from toolbox_tui.compose.model import ComposeProject
+    from toolbox_tui.lifecycle.diagnosis import Diagnosis
 
 _REGISTRY_URL = re.compile(r'Get "?(?:https?://)?(?P<host>[^/"\s]+)/v2/')
 _DENIED = re.compile(r"pull access denied for (?P<repo>[^\s,]+)")
@@ -34,13 +38,13 @@ CAUSES = (
 )
 
 
-def _image_for_host(stack: Any, host: str, service: str | None) -> tuple[str | None, str | None]:
+def _image_for_host(stack: ComposeProject, host: str, service: str | None) -> tuple[str | None, str | None]:
     """(service, image) of the service whose image is pulled from `host`."""
     items = list(stack.services.items())
     if service:
         items.sort(key=lambda kv: kv[0] != service)
     for name, svc in items:
-        image = getattr(svc, "image", None) or ""
+        image = svc.image or ""
         first = image.split("/", 1)[0] if "/" in image else ""
         from_hub = not first or ("." not in first and ":" not in first and first != "localhost")
         if (host == first) or (from_hub and host in ("registry-1.docker.io", "index.docker.io")):
@@ -48,7 +52,8 @@ def _image_for_host(stack: Any, host: str, service: str | None) -> tuple[str | N
     return service, None
 
 
-def pull_failure(stack: Any, message: str, failed_service: str | None = None) -> Any:
+def pull_failure(stack: ComposeProject, message: str,
+                 failed_service: str | None = None) -> Diagnosis | None:
     """A `Diagnosis` (cause `pull_failed`) when `message` is a failed pull, else None."""
     from toolbox_tui.lifecycle.diagnosis import Diagnosis
 
@@ -70,7 +75,7 @@ def pull_failure(stack: Any, message: str, failed_service: str | None = None) ->
         service = failed_service
         image = ref or None
         for name, svc in stack.services.items():
-            if ref and (getattr(svc, "image", None) or "").startswith(ref):
+            if ref and (svc.image or "").startswith(ref):
                 service, image = name, svc.image
         cause = ("the image does not exist there or needs a login" if denied
                  else "the image's tag does not exist in the registry")

@@ -51,14 +51,22 @@ class SecretEntry:
         return self.rule.generate and self.derive is None
 
     @property
+    def file_missing(self) -> bool:
+        """A `file:` secret whose file does not exist (a fresh clone: `./secrets/db_password.txt`
+        is git-ignored). Its value is then kept in the store and `up` provides the file from
+        there, like an external secret; the repository's path is never written."""
+        return self.definition == "file" and self.file is not None and not Path(self.file).exists()
+
+    @property
     def materializable(self) -> bool:
-        """A compose secret toolbox-tui provides as a file (external and environment ones)."""
-        return self.definition in ("external", "environment")
+        """A compose secret toolbox-tui provides as a file (external and environment ones, and a
+        file secret whose file is missing)."""
+        return self.definition in ("external", "environment") or self.file_missing
 
     @property
     def stored(self) -> bool:
         """Whether a value for it belongs in the store (not derived, not a file the user owns)."""
-        return self.derive is None and self.definition not in ("file", "content")
+        return self.derive is None and (self.definition not in ("file", "content") or self.file_missing)
 
 
 def _hints(manifest: Any) -> dict[str, dict[str, Any]]:
@@ -276,7 +284,7 @@ def resolve(stack: Stack, entries: list[SecretEntry], store: Any, *, mode: str =
             values[e.name] = v
             status[e.name] = Status(e.name, True, store.label)
             continue
-        if e.definition in ("file", "content"):
+        if e.definition in ("file", "content") and not e.file_missing:
             ok = e.definition == "content" or (e.file is not None and Path(e.file).is_file())
             status[e.name] = Status(e.name, ok, "file" if ok else None)
             continue
