@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import signal
 import subprocess
 import time
 from typing import Any, Callable
@@ -167,8 +168,8 @@ def cmd_logs(args: argparse.Namespace) -> int:
     if args.tail is not None:
         argv += ["--tail", str(args.tail)]
     argv += list(args.services)
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            stdin=subprocess.DEVNULL, env=compose_cli.compose_env())
+    proc = compose_cli.popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             stdin=subprocess.DEVNULL, env=compose_cli.compose_env())
     assert proc.stdout is not None
     try:
         for raw in iter(proc.stdout.readline, b""):
@@ -181,7 +182,7 @@ def cmd_logs(args: argparse.Namespace) -> int:
                 out(line)
         rc = proc.wait()
     except KeyboardInterrupt:
-        proc.terminate()
+        compose_cli.stop(proc, signal.SIGTERM)
         proc.wait()
         return 130
     if rc != 0:

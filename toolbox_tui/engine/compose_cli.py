@@ -10,12 +10,50 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Mapping, Sequence
 
 from toolbox_tui.errors import ToolboxError
+
+
+def popen(argv: Sequence[str], **kw: Any) -> subprocess.Popen:
+    """`subprocess.Popen` for `docker compose`, in a process group of its own so that `stop`
+    reaches Compose itself. The docker CLI runs Compose as a child process (a CLI plugin) and a
+    SIGKILL to the CLI cannot be forwarded: killing only the CLI left the plugin running (a
+    `config` of a billion-laughs file the doctor had refused grew to 24 GB after its doctor was
+    gone). The group also keeps a terminal's Ctrl-C from reaching Compose behind our back: we
+    decide (`run(finish_on_interrupt=True)` lets it finish, the others stop it)."""
+    return subprocess.Popen(list(argv), start_new_session=True, **kw)
+
+
+def stop(proc: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
+    """Send `sig` to a `popen` process and everything it started (the Compose plugin); reaped
+    by the caller's `wait`/`communicate`."""
+    try:
+        os.killpg(proc.pid, sig)
+    except OSError:  # the group is gone already (or not ours): the process itself, if it lives
+        try:
+            proc.send_signal(sig)
+        except OSError:
+            pass
+
+
+def _communicate(argv: Sequence[str], env: Mapping[str, str], timeout: float | None,
+                 cwd: str | None) -> subprocess.CompletedProcess[str]:
+    """`subprocess.run(capture_output=True)` with `popen`/`stop`: a timeout or an interrupt stops
+    the whole group, then is raised."""
+    with popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(env),
+               cwd=cwd, stdin=subprocess.DEVNULL, errors="replace") as proc:
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except BaseException:  # TimeoutExpired, KeyboardInterrupt
+            stop(proc)
+            proc.communicate()
+            raise
+    return subprocess.CompletedProcess(list(argv), proc.returncode, out, err)
 
 
 class ComposeError(ToolboxError):
@@ -104,7 +142,7 @@ def run(args: Sequence[str], *, env: Mapping[str, str] | None = None, timeout: f
     `docker compose version` call is needed on the hot path).
 
     `finish_on_interrupt`: a KeyboardInterrupt (Ctrl-C; SIGTERM/SIGHUP in the CLI) does not kill
-    Compose (subprocess.run SIGKILLs it, which can leave a recreate half done: the old container
+    Compose (the others stop it at once, which can leave a recreate half done: the old container
     renamed or gone, no new one); Compose is waited for (within `timeout`), then the interrupt is
     raised again. For operations a rollback must be able to build on."""
     docker = docker_cli()
@@ -115,9 +153,7 @@ def run(args: Sequence[str], *, env: Mapping[str, str] | None = None, timeout: f
         if finish_on_interrupt:
             proc = _run_to_completion(argv, compose_env(env), timeout, cwd)
         else:
-            proc = subprocess.run(argv, capture_output=True, text=True,
-                                  env=compose_env(env), timeout=timeout, cwd=cwd,
-                                  stdin=subprocess.DEVNULL, errors="replace")
+            proc = _communicate(argv, compose_env(env), timeout, cwd)
     except subprocess.TimeoutExpired:
         raise _timed_out(args, timeout) from None
     return _finished(proc, check)
@@ -145,9 +181,8 @@ def _run_to_completion(argv: list[str], env: Mapping[str, str], timeout: float |
 
     interrupted: KeyboardInterrupt | None = None
     deadline = None if timeout is None else time.monotonic() + timeout
-    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                          env=dict(env), cwd=cwd, stdin=subprocess.DEVNULL,
-                          errors="replace") as proc:
+    with popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+               env=dict(env), cwd=cwd, stdin=subprocess.DEVNULL, errors="replace") as proc:
         while True:
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             try:
@@ -156,7 +191,7 @@ def _run_to_completion(argv: list[str], env: Mapping[str, str], timeout: float |
             except KeyboardInterrupt as exc:  # again and again: Compose still finishes
                 interrupted = interrupted or exc
             except subprocess.TimeoutExpired:
-                proc.kill()
+                stop(proc)
                 proc.communicate()
                 raise
     if interrupted is not None:
@@ -204,9 +239,9 @@ class ConfigPrefetch:
         if docker is None:
             return
         try:
-            self._proc = subprocess.Popen([docker, "compose", *self._argv], stdout=subprocess.PIPE,
-                                          stderr=subprocess.PIPE, text=True, env=compose_env(),
-                                          stdin=subprocess.DEVNULL, errors="replace")
+            self._proc = popen([docker, "compose", *self._argv], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=compose_env(),
+                               stdin=subprocess.DEVNULL, errors="replace")
         except OSError:
             return
         from toolbox_tui.background import start
@@ -232,7 +267,7 @@ class ConfigPrefetch:
         if _PREFETCHED.get(self.args) is self:
             del _PREFETCHED[self.args]
         if self._proc is not None and self._proc.poll() is None:
-            self._proc.kill()
+            stop(self._proc)
             self._proc.wait()
 
 

@@ -259,15 +259,15 @@ def compose_up(stack: ComposeProject, *, on_event: Callable[[ServiceProgress], N
     argv = [info.docker, "compose", *stack.compose_args(), *progress, "up", "-d", *extra_args,
             *(services or ())]
     t0 = time.monotonic()
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, env=compose_cli.compose_env(env), text=True,
-                            errors="replace", bufsize=1)
+    proc = compose_cli.popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             stdin=subprocess.DEVNULL, env=compose_cli.compose_env(env), text=True,
+                             errors="replace", bufsize=1)
     plain_tail: list[str] = []
     try:
         assert proc.stdout is not None
         for raw in proc.stdout:
             if timeout is not None and time.monotonic() - t0 > timeout:
-                proc.kill()
+                compose_cli.stop(proc)
                 break
             ev = parser.parse_line(raw)
             if ev is None:
@@ -278,7 +278,7 @@ def compose_up(stack: ComposeProject, *, on_event: Callable[[ServiceProgress], N
                 on_event(ev)
         rc = proc.wait()
     except BaseException:
-        proc.kill()
+        compose_cli.stop(proc)
         proc.wait()
         raise
     error = parser.error
