@@ -136,11 +136,24 @@ def make_app(start_step: str, *, store=None, **backend_kw):
 
 
 async def settle(pilot, rounds: int = 30) -> None:
-    """Let the step's workers finish and the screen repaint."""
+    """Let the step's workers finish and the screen repaint: done when no worker has run for
+    `QUIET` rounds in a row (a finished worker's message may start another), at most `rounds`
+    (a fixed 30 rounds cost ~1.5 s per call, ~2 minutes over this file on a loaded run)."""
+    from textual.worker import WorkerState
+
+    quiet = 0
     for _ in range(rounds):
         await pilot.pause(0.05)
         await pilot.app.workers.wait_for_complete()
+        busy = any(w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in pilot.app.workers)
+        quiet = 0 if busy else quiet + 1
+        if quiet >= min(QUIET, rounds):
+            break
     await pilot.pause(0.1)
+
+
+QUIET = 8
+"""Rounds (of 50 ms) without a running worker after which a screen is taken as settled."""
 
 
 def filled_store() -> SessionStore:
