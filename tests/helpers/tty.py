@@ -30,9 +30,10 @@ class TtyRun:
 
 
 def run_on_tty(args: list[str], cwd: Path, answers: list[tuple[str, str]], *, env: dict[str, str],
-               stdin: str | None = None, timeout: float = 120) -> TtyRun:
-    """`python -m toolbox_tui ARGS` on a pty; each `(prompt, answer)` is typed once `prompt`
-    has appeared on the terminal (after the previous answer)."""
+               stdin: str | None = None, timeout: float = 120, delay: float = 0.05) -> TtyRun:
+    """`python -m toolbox_tui ARGS` on a pty; each `(prompt, answer)` is typed `delay` seconds
+    after `prompt` has appeared on the terminal (after the previous answer); 0 types it at once,
+    as a paste or a fast typist does."""
     master, slave = os.openpty()
 
     def own_terminal() -> None:  # in the child, after setsid: the slave becomes its terminal
@@ -68,7 +69,7 @@ def run_on_tty(args: list[str], cwd: Path, answers: list[tuple[str, str]], *, en
             if pending and pending[0][0].encode() in seen[search_from:]:
                 _prompt, answer = pending.pop(0)
                 search_from = len(seen)
-                time.sleep(0.05)  # the child switches echo off right after the prompt
+                time.sleep(delay)
                 os.write(master, answer.encode() + b"\n")
             if proc.poll() is not None and not ready:
                 break

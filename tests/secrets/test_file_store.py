@@ -120,6 +120,53 @@ def test_damaged_store_is_refused_not_replaced(headless, damage) -> None:
     assert _digest(store) == before, "a damaged store is never replaced by a new one"
 
 
+def test_echo_is_off_before_the_passphrase_prompt_shows(monkeypatch) -> None:
+    """Echo goes off before the prompt is written (as getpass does): set after it, a passphrase
+    typed or pasted the moment the prompt showed was echoed in clear, then flushed by TCSAFLUSH,
+    leaving the prompt waiting (a loaded CI run timed out on it). A real pty; the order of the
+    terminal calls recorded."""
+    import termios
+    import threading
+
+    from toolbox_tui.cli import passphrase
+
+    master, slave = os.openpty()
+    calls: list[str] = []
+    real_set, real_say = termios.tcsetattr, passphrase._say
+
+    def tcsetattr(fd, when, attrs):
+        calls.append("echo-off" if not attrs[3] & termios.ECHO else "echo-on")
+        real_set(fd, when, attrs)
+
+    def say(fd, text):
+        calls.append(f"say:{text}")
+        real_say(fd, text)
+        if text == "P: ":
+            os.write(master, b"typed-at-once\n")  # the answer the moment the prompt shows
+
+    monkeypatch.setattr(termios, "tcsetattr", tcsetattr)
+    monkeypatch.setattr(passphrase, "_say", say)
+    got: list[str] = []
+    t = threading.Thread(target=lambda: got.append(passphrase._read_hidden(slave, "P: ")), daemon=True)
+    try:
+        t.start()
+        t.join(10)
+        assert got == ["typed-at-once"], calls
+        assert calls.index("echo-off") < calls.index("say:P: "), calls
+        assert calls[-2:] == ["echo-on", "say:\n"], calls
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+def test_a_passphrase_typed_the_moment_the_prompt_shows_is_hidden_and_read(headless) -> None:
+    root, env, store = headless
+    run = run_on_tty(["secrets", "generate", "--store", "file"], root, ASK_NEW, env=env, delay=0,
+                     timeout=60)
+    assert run.returncode == 0, run.stdout + run.stderr + run.terminal
+    _no_leak(run, PASSPHRASE)
+
+
 @pytest.mark.parametrize("unsafe", ["mode", "symlink", "directory", "folder-mode", "owner"])
 def test_unsafe_store_is_refused_before_the_passphrase(headless, tmp_path, unsafe) -> None:
     root, env, store = headless

@@ -60,8 +60,11 @@ def _read_hidden(fd: int, prompt: str) -> str:
     hidden = list(old)
     hidden[3] &= ~(termios.ECHO | termios.ECHONL)
     hidden[3] |= termios.ICANON
-    _say(fd, prompt)
+    # echo off before the prompt (as getpass does): set after it, a passphrase typed (or pasted)
+    # as soon as the prompt showed was echoed in clear and then discarded by TCSAFLUSH, leaving the
+    # prompt waiting (seen on a loaded CI machine, whose test types right after the prompt)
     termios.tcsetattr(fd, termios.TCSAFLUSH, hidden)
+    _say(fd, prompt)
     chunks: list[bytes] = []
     size = 0
     try:
