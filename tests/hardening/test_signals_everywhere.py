@@ -572,10 +572,15 @@ def test_signal_during_secrets_rotate(tmp_path, test_image, docker_client, compo
                     bad.append("the secret file does not hold the keyring's value")
                 for service in ("web", "worker"):
                     inside = _in_container(docker_client, name, service)
-                    if inside != now:
-                        bad.append(f"{service} runs with "
-                                   + ("no container" if inside is None else "another value")
-                                   + " than the keyring's")
+                    if inside != now:  # what it holds, told without printing a value
+                        held = ("no container" if inside is None else inside
+                                if inside.startswith("<cat failed") else "the value from before "
+                                "this run" if inside == old else "another value")
+                        states = ", ".join(f"{c.name} {c.status}"
+                                           for c in _project_containers(docker_client, name))
+                        bad.append(f"{service} runs with {held} than the keyring's "
+                                   f"(keyring {'changed' if now != old else 'unchanged'} by this "
+                                   f"run; containers: {states})")
                 began = "restoring the previous value" in err  # the rollback started
                 if code == 130 and began and "rolled back to the previous value" not in err:
                     bad.append(f"the interrupt message does not say it rolled back: {err[-300:]!r}")
