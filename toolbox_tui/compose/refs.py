@@ -61,6 +61,13 @@ class SecretDef:
     loc: Loc | None
     used_by: tuple[str, ...]
 
+    @property
+    def file_missing(self) -> bool:
+        """A `file:` secret whose file does not exist (a fresh clone: `./secrets/db_password.txt`
+        is git-ignored): its value is kept in the store and `up` provides the file from there,
+        like an external secret; the path itself is only stat'ed, never written."""
+        return self.kind == "file" and self.file is not None and not self.file.exists()
+
 
 @dataclass(frozen=True)
 class Service:

@@ -13,7 +13,6 @@ Nothing here prints; the faces show `UpOutcome` and the progress callbacks.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from toolbox_tui.lifecycle import diagnosis, health, startup
@@ -82,8 +81,7 @@ def needs_secret_files(stack: ComposeProject) -> bool:
     (Compose refuses those at container create, swarm or not: verified with Compose 2.40), or a
     `file:` secret whose file is missing (its value comes from the store, like an external one),
     or our override is loaded (its files may be gone since: a reboot empties the runtime dir)."""
-    provided = any(s.used_by and (s.kind == "external" or (s.kind == "file" and s.file is not None
-                                                           and not Path(s.file).exists()))
+    provided = any(s.used_by and (s.kind == "external" or s.file_missing)
                    for s in stack.secrets.values())
     return provided or stack.secrets_override is not None
 

@@ -49,8 +49,8 @@ def known_values(stack: Stack, store: Any) -> dict[str, str]:
     out = {}
     for e in entries:
         v = values.get(e.name)
-        source = status[e.name].store if e.name in status else None
-        if source in ("compose", "compose-placeholder"):
+        given = status.get(e.name)
+        if given is not None and given.store in ("compose", "compose-placeholder"):
             continue
         if v and v != sk.PLACEHOLDER and len(v) >= MIN_MATCH:
             out[e.name] = v

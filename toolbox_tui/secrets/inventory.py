@@ -45,17 +45,13 @@ class SecretEntry:
     """For `environment:` secrets: the interpolation variable that holds the value."""
     external_name: str | None = None
     loc: Any = None
+    file_missing: bool = False
+    """A `file:` secret whose file is missing (`compose.refs.SecretDef.file_missing`, read once
+    when the inventory is built): stored and materialized like an external one."""
 
     @property
     def generate(self) -> bool:
         return self.rule.generate and self.derive is None
-
-    @property
-    def file_missing(self) -> bool:
-        """A `file:` secret whose file does not exist (a fresh clone: `./secrets/db_password.txt`
-        is git-ignored). Its value is then kept in the store and `up` provides the file from
-        there, like an external secret; the repository's path is never written."""
-        return self.definition == "file" and self.file is not None and not Path(self.file).exists()
 
     @property
     def materializable(self) -> bool:
@@ -128,6 +124,7 @@ class _Acc:
         self.env_name: str | None = None
         self.external_name: str | None = None
         self.loc: Any = None
+        self.file_missing = False
 
     def add(self, source: str) -> None:
         if source not in self.sources:
@@ -171,6 +168,7 @@ def build_inventory(stack: Stack) -> list[SecretEntry]:
         a.env_name = getattr(sdef, "environment", None)
         a.external_name = getattr(sdef, "external_name", None)
         a.loc = getattr(sdef, "loc", None)
+        a.file_missing = bool(getattr(sdef, "file_missing", False))
         for svc in getattr(sdef, "used_by", ()) or ():
             a.use(svc)
     for svc_name, svc in stack.services.items():
@@ -202,7 +200,8 @@ def build_inventory(stack: Stack) -> list[SecretEntry]:
             sources=tuple(a.sources), used_by=tuple(sorted(a.used_by)),
             env_vars=tuple(a.env_vars), derive=str(derive) if derive else None,
             optional_in_dev=bool(h.get("optional_in_dev", False)), hint=str(h.get("hint") or ""),
-            file=a.file, env_name=a.env_name, external_name=a.external_name, loc=a.loc))
+            file=a.file, env_name=a.env_name, external_name=a.external_name, loc=a.loc,
+            file_missing=a.file_missing))
     entries.sort(key=lambda e: (e.definition is None, e.name.lower()))
     return entries
 
