@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.waiting import wait_until
 from toolbox_tui.engine import compose_cli
 
 pytestmark = pytest.mark.engine
@@ -25,9 +26,9 @@ def _laughs(root: Path) -> Path:
     return f
 
 
-def _composes_for(marker: str) -> list[int]:
-    """Pids of live processes (not zombies) whose command line names `marker`."""
-    pids = []
+def _composes_for(marker: str) -> dict[int, str]:
+    """pid -> command line of live processes (not zombies) whose command line names `marker`."""
+    found = {}
     for d in Path("/proc").iterdir():
         if not d.name.isdigit():
             continue
@@ -37,25 +38,16 @@ def _composes_for(marker: str) -> list[int]:
         except OSError:
             continue
         if marker in cmd and state != "Z" and d.name != str(os.getpid()):
-            pids.append(int(d.name))
-    return pids
+            found[int(d.name)] = cmd
+    return found
 
 
-def _plugin_running(marker: str, within: float = 20) -> bool:
-    end = time.monotonic() + within
-    while time.monotonic() < end:
-        if any("cli-plugins" in (Path(f"/proc/{p}/cmdline").read_bytes().decode("utf-8", "replace")
-                                 if Path(f"/proc/{p}/cmdline").exists() else "")
-               for p in _composes_for(marker)):
-            return True
-        time.sleep(0.05)
-    return False
+def _plugin_running(marker: str) -> bool:
+    return wait_until(lambda: any("cli-plugins" in cmd for cmd in _composes_for(marker).values()), 20)
 
 
-def _gone(marker: str, within: float = 10) -> list[int]:
-    end = time.monotonic() + within
-    while time.monotonic() < end and _composes_for(marker):
-        time.sleep(0.05)
+def _gone(marker: str) -> dict[int, str]:
+    wait_until(lambda: not _composes_for(marker), 10)
     return _composes_for(marker)
 
 
@@ -67,7 +59,7 @@ def test_a_discarded_prefetch_stops_the_compose_plugin_too(tmp_path, compose_rea
         assert _plugin_running(str(f)), "Compose's plugin process never started"
     finally:
         early.discard()
-    assert _gone(str(f)) == [], "a Compose process outlived the discarded prefetch"
+    assert _gone(str(f)) == {}, "a Compose process outlived the discarded prefetch"
 
 
 def test_a_timed_out_run_stops_the_compose_plugin_too(tmp_path, compose_ready) -> None:
@@ -78,4 +70,4 @@ def test_a_timed_out_run_stops_the_compose_plugin_too(tmp_path, compose_ready) -
                          "config", "--format", "json"], timeout=1.5)
     assert err.value.returncode == 124 and "did not finish within 2 s" in err.value.message
     assert time.monotonic() - t0 < 15
-    assert _gone(str(f)) == [], "a Compose process outlived the run's timeout"
+    assert _gone(str(f)) == {}, "a Compose process outlived the run's timeout"
