@@ -146,16 +146,16 @@ def _problem_text(stack: Stack, ref: PathRef, path: Path, problem: str, what: st
                 detail = (f"{path} was written by `toolbox-tui secrets materialize` and is gone "
                           "(the runtime directory is emptied on reboot).")
                 hint = "Run `toolbox-tui secrets materialize` (or `toolbox-tui up`) to write it again."
+            elif ref.kind == "secret_file":  # the secrets flow provides it (SecretDef.file_missing)
+                hint = (f"Run `toolbox-tui secrets set {ref.name}` (or `secrets generate "
+                        f"{ref.name}`): the value is kept in the keyring and `toolbox-tui up` "
+                        f"provides the file, nothing is written in the repository. "
+                        + ("Or run `toolbox-tui fix` to copy, link or re-point it." if cands
+                           else f"Or create {_display(stack, path)} yourself."))
             else:
                 hint = ("Run `toolbox-tui fix` to copy, link or re-point it." if cands
                         else f"Create {_display(stack, path)} or correct the path at "
                              f"{loc.file if loc else 'the compose file'}:{loc.line if loc else '?'}.")
-                if ref.kind == "secret_file":  # the secrets flow provides it (secrets/inventory.py)
-                    hint = (f"Run `toolbox-tui secrets set {ref.name}` (or `secrets generate "
-                            f"{ref.name}`): the value is kept in the keyring and `toolbox-tui up` "
-                            f"provides the file, nothing is written in the repository. "
-                            + ("Or run `toolbox-tui fix` to copy, link or re-point it." if cands
-                               else f"Or create {_display(stack, path)} yourself."))
         title = f"{what} of {owner} is missing: {ref.raw}"
     elif problem == "dir_instead_of_file":
         empty = not any(path.iterdir()) if os.access(path, os.R_OK) else False
