@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import stat
 import subprocess
@@ -132,6 +133,60 @@ def test_runtime_dir_used_only_when_ours(tmp_path: Path, monkeypatch) -> None:
     assert secrets_base_dir() == Path("/tmp") / f"toolbox-tui-{os.getuid()}"
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "absent"))
     assert secrets_base_dir() == Path("/tmp") / f"toolbox-tui-{os.getuid()}"
+
+
+def _consistent(root: Path, base: Path) -> list[str]:
+    """What is wrong with the secret files and the override on disk: a file no override names (an
+    orphan only `down` would not find) or an override naming a file that is gone."""
+    override = state_dir_for(root) / "compose.secrets.yml"
+    files = {str(p) for p in base.rglob("*") if p.is_file()}
+    named = ({json.loads(q) for q in re.findall(r"file: (.+)", override.read_text())}
+             if override.exists() else set())
+    return ([f"orphan {Path(f).name}" for f in sorted(files - named)] +
+            [f"override names missing {Path(f).name}" for f in sorted(named - files)])
+
+
+@pytest.mark.parametrize("before", ["nothing", "an earlier run"])
+def test_an_interrupt_after_any_write_leaves_files_and_override_in_step(
+        secrets_project, tmp_path: Path, monkeypatch, before: str) -> None:
+    """Ctrl-C can land just after any of materialize's atomic writes (a secret file renamed into
+    place but not yet recorded, the override, the journal): whatever is on disk afterwards is
+    either the old state or the new one, never a secret file the override does not name."""
+    from toolbox_tui import atomic_files
+
+    name, root = secrets_project
+    runtime = tmp_path / "runtime"
+    runtime.mkdir(mode=0o700)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    store = SessionStore()
+    store.set("db_password", "Pw-" + secrets.token_hex(10))
+    real = atomic_files.fsync_dir
+    stopped_at = 0
+    for k in range(1, 20):
+        if before == "an earlier run":
+            sm.materialize_report(_load(root), store, mode="dev")
+        calls: list[Path] = []
+
+        def interrupted(path: Path, _k: int = k) -> None:
+            real(path)
+            calls.append(path)
+            if len(calls) == _k:
+                raise KeyboardInterrupt
+
+        monkeypatch.setattr(atomic_files, "fsync_dir", interrupted)
+        try:
+            sm.materialize_report(_load(root), store, mode="dev")
+            finished = True
+        except KeyboardInterrupt:
+            finished = False
+        monkeypatch.setattr(atomic_files, "fsync_dir", real)
+        assert not _consistent(root, runtime), (k, _consistent(root, runtime))
+        sm.remove_materialized(_load(root))
+        assert not [p for p in runtime.rglob("*") if p.is_file()]
+        if finished:
+            stopped_at = k
+            break
+    assert stopped_at >= 5, stopped_at  # three secret files, the override, the journal: all tried
 
 
 def _compose(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -92,8 +92,13 @@ def file_names(names: list[str]) -> dict[str, str]:
         seen[f] = n
     return {n: f for f, n in seen.items()}
 
+def secret_path(directory: Path, name: str) -> Path:
+    """Where secret `name`'s file lives in `directory`."""
+    return directory / _file_name(name)
+
+
 def write_secret_file(directory: Path, name: str, value: str) -> Path:
     """Write `value` to `directory/name` as 0600, atomically (temp file + rename)."""
-    dest = directory / _file_name(name)
+    dest = secret_path(directory, name)
     atomic_write(dest, value.encode("utf-8"), mode=0o600, keep_mode=False)
     return dest
