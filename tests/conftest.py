@@ -309,3 +309,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         module = nodeid.split("::", 1)[0]
         longest[module] = max(longest.get(module, 0.0), float(seconds))
     items.sort(key=lambda item: -longest.get(item.nodeid.split("::", 1)[0], 0.0))
+
+
+# --- Where the CPU goes: TBX_CPU_LOG=PREFIX -----------------------------------------------------
+
+if os.environ.get("TBX_CPU_LOG"):
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
+        """One JSON line per test in PREFIX-<pid>.jsonl: wall seconds, this process's CPU and the
+        CPU of the children it reaped meanwhile (the installed command, docker, Compose). The
+        engine's own CPU is not in it (the daemons serve every worker at once)."""
+        import resource
+        import time
+
+        own, kids, t0 = (resource.getrusage(resource.RUSAGE_SELF),
+                         resource.getrusage(resource.RUSAGE_CHILDREN), time.monotonic())
+        yield
+        own2, kids2 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        row = {"test": item.nodeid, "wall": round(time.monotonic() - t0, 3),
+               "cpu": round(own2.ru_utime + own2.ru_stime - own.ru_utime - own.ru_stime, 3),
+               "children": round(kids2.ru_utime + kids2.ru_stime - kids.ru_utime - kids.ru_stime, 3)}
+        with open(f"{os.environ['TBX_CPU_LOG']}-{os.getpid()}.jsonl", "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(row) + "\n")
