@@ -2,6 +2,7 @@
 # Sourced by scripts/test.sh and scripts/demo.sh: provision the machine and the project venv.
 #   tbx_provision  -> .ci/provision.sh (Docker engine, Compose v2, local test image, keyring tools)
 #   tbx_venv       -> .venv with `pip install -e '.[test]'`, redone only when pyproject.toml changed
+#                     (from a wheelhouse in ~/.cache/toolbox-tui-dev built once per pyproject.toml)
 #   tbx_with_keyring CMD... -> CMD inside a private D-Bus session with a throwaway, unlocked
 #                     gnome-keyring (a real Secret Service; returns 127 when the tools are missing)
 # Both take a lock so several shells in one work tree can run them at the same time.
@@ -50,13 +51,16 @@ tbx_venv() {
     fi
     local stamp="$TBX_VENV/.toolbox-tui-installed" want
     want="$(sha256sum "$TBX_ROOT/pyproject.toml" | cut -d' ' -f1) $(python3 -c 'import sys; print(sys.version)' | head -1)"
-    if [ ! -x "$TBX_VENV/bin/python" ] || ! "$TBX_VENV/bin/python" -c '' 2>/dev/null; then
-      tbx_log "creating $TBX_VENV"
+    if [ -x "$TBX_VENV/bin/python" ] && "$TBX_VENV/bin/python" -c '' 2>/dev/null &&
+       [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] && [ -x "$TBX_VENV/bin/toolbox-tui" ]; then
+      :  # up to date
+    elif python3 -m pip --version >/dev/null 2>&1 && tbx_wheelhouse "$want" &&
+         tbx_venv_from_wheels "$TBX_WHEELHOUSE"; then
+      printf '%s' "$want" > "$stamp"
+    else
+      tbx_log "creating $TBX_VENV; pip install -e '.[test]' from the index"
       rm -rf "$TBX_VENV"
       python3 -m venv "$TBX_VENV"
-    fi
-    if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] || [ ! -x "$TBX_VENV/bin/toolbox-tui" ]; then
-      tbx_log "pip install -e '.[test]' into $TBX_VENV"
       (cd "$TBX_ROOT" && "$TBX_VENV/bin/python" -m pip install -q --disable-pip-version-check -e '.[test]')
       printf '%s' "$want" > "$stamp"
     fi
@@ -66,6 +70,42 @@ tbx_venv() {
     # Only stale or missing files are compiled; Python reads them even with that variable set.
     "$TBX_VENV/bin/python" -m compileall -q -j 0 "$TBX_ROOT/toolbox_tui" "$TBX_ROOT/screens" >/dev/null
   )
+}
+
+# The wheels of every dependency (with the test extras, pip, and the build backend), built once
+# per pyproject.toml and interpreter into the user's cache: a new clone installs from there without
+# asking the index (~9 s instead of ~19 s). Sets TBX_WHEELHOUSE; returns 1 when it cannot be made.
+tbx_wheelhouse() {
+  local key cache tmp
+  key=$(printf '%s' "$1" | sha256sum | cut -c1-16)
+  cache="${XDG_CACHE_HOME:-$HOME/.cache}/toolbox-tui-dev"
+  TBX_WHEELHOUSE="$cache/wheels-$key"
+  [ -f "$TBX_WHEELHOUSE/.complete" ] && return 0
+  tbx_log "building the dependency wheels once into $TBX_WHEELHOUSE"
+  mkdir -p "$cache"
+  tmp=$(mktemp -d "$TBX_WHEELHOUSE.XXXXXX")
+  if ! python3 -m pip wheel -q --disable-pip-version-check -w "$tmp" "$TBX_ROOT[test]" \
+       'setuptools>=77' pip; then
+    rm -rf "$tmp"
+    return 1
+  fi
+  rm -f "$tmp"/toolbox_tui-*.whl  # the checkout is installed editable, never from a wheel
+  touch "$tmp/.complete"
+  # another shell may have finished the same folder meanwhile: keep theirs
+  mv -T "$tmp" "$TBX_WHEELHOUSE" 2>/dev/null || rm -rf "$tmp"
+}
+
+# A new venv without its own pip bootstrap (ensurepip costs ~4 s), then everything from the
+# wheelhouse offline, pip included (the packaging test uses the venv's pip); the byte-code is
+# compiled on both cores afterwards instead of by pip on one (~2 s less).
+tbx_venv_from_wheels() {
+  tbx_log "creating $TBX_VENV from $1"
+  rm -rf "$TBX_VENV"
+  python3 -m venv --without-pip "$TBX_VENV" &&
+    (cd "$TBX_ROOT" && python3 -m pip --python "$TBX_VENV/bin/python" install -q --no-compile \
+       --disable-pip-version-check --no-index --find-links "$1" pip -e '.[test]') || return 1
+  # a file a package ships for another Python version does not compile: pip skips those too
+  "$TBX_VENV/bin/python" -m compileall -q -j 0 "$TBX_VENV/lib" >/dev/null 2>&1 || true
 }
 
 # Run "$@" inside a private D-Bus session with an unlocked gnome-keyring: a real Secret Service in a
