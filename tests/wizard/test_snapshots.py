@@ -149,7 +149,23 @@ async def settle(pilot, rounds: int = 30) -> None:
         quiet = 0 if busy else quiet + 1
         if quiet >= min(QUIET, rounds):
             break
-    await pilot.pause(0.1)
+    # then until the layout holds still: some widgets size themselves when the app is idle (a
+    # DataTable's column widths), which a loaded machine reaches later (r17: a table captured
+    # with every column cut to its header's width)
+    before = None
+    for _ in range(20):
+        await pilot.pause()  # None: until the app is idle
+        await pilot.pause(0.05)
+        now = _layout(pilot.app)
+        if now == before:
+            break
+        before = now
+
+
+def _layout(app) -> tuple:
+    """Where every widget of the screen is, how big its content is and where it is scrolled."""
+    return tuple((id(w), w.region, w.virtual_size, w.scroll_offset)
+                 for w in app.screen.walk_children(with_self=True))
 
 
 QUIET = 8
