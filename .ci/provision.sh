@@ -14,11 +14,24 @@ command -v gnome-keyring-daemon >/dev/null 2>&1 || need_apt+=(gnome-keyring)
 command -v dbus-run-session >/dev/null 2>&1 || need_apt+=(dbus dbus-x11)
 command -v secret-tool >/dev/null 2>&1 || need_apt+=(libsecret-tools)
 command -v tmux >/dev/null 2>&1 || need_apt+=(tmux)
+# the ssh:// engine tests run a throwaway sshd on 127.0.0.1 (tests/helpers/sshd.py)
+[ -x /usr/sbin/sshd ] || need_apt+=(openssh-server)
+command -v ssh >/dev/null 2>&1 || need_apt+=(openssh-client)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >/dev/null
-  apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+  # no package may start its service (openssh-server's would listen on every address): the
+  # tests start what they need themselves, on 127.0.0.1
+  policy=/usr/sbin/policy-rc.d
+  own_policy=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod 755 "$policy" && own_policy=1
+  fi
+  rc=0
+  apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null || rc=$?
+  if [ "$own_policy" = 1 ]; then rm -f "$policy"; fi
+  [ "$rc" -eq 0 ] || exit "$rc"
 fi
 
 # Engine: reuse a running daemon, else start one in the background.

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 from urllib.parse import urlparse
 
 from toolbox_tui.engine import context as docker_context
+from toolbox_tui.engine import ssh
 from toolbox_tui.engine.context import (DEFAULT_CONTEXT, DEFAULT_HOST, ContextError, Endpoint,
                                         current_context, docker_config_dir)
 
@@ -283,7 +284,7 @@ def _short(text: str, limit: int = 200) -> str:
 def probe_endpoint(ep: Endpoint, timeout: float = 3.0) -> None:
     """Open (and close) a plain connection to `ep`; raise a classified EngineUnavailable.
 
-    Only unix and tcp endpoints are probed; ssh:// and others are left to the SDK.
+    Only unix and tcp endpoints are probed here; ssh:// ones by `engine.ssh.probe`.
     """
     path = ep.socket_path
     if path is not None:
@@ -370,11 +371,10 @@ def connect(timeout: float | None = 10.0, *, probe_timeout: float = 3.0,
     tls = _tls_config(ep)
     if tls is not None:
         kwargs["tls"] = tls
-    if ep.scheme == "ssh":
-        kwargs["use_ssh_client"] = True
     client = None
-    try:
-        client = docker.DockerClient(**kwargs)
+    try:  # ssh://: through the user's ssh client (engine/ssh.py), as the docker CLI does
+        client = ssh.client(ep, probe_timeout=probe_timeout) if ep.scheme == "ssh" else \
+            docker.DockerClient(**kwargs)
         client.ping()
     except Exception as exc:
         if client is not None:
