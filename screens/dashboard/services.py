@@ -15,10 +15,39 @@ from toolbox_tui.engine.containers import ServiceState
 from toolbox_tui.live.events import format_uptime
 from toolbox_tui.live.stats import ServiceStats, format_bytes, sparkline
 
-COLUMNS = (("service", "Service", None), ("state", "State", 10), ("health", "Health", 12),
-           ("restarts", "↻", 2), ("uptime", "Up", 6), ("cpu", "CPU%", 5), ("mem", "Mem", 8),
-           ("spark", "CPU hist", 8), ("ports", "Ports", 24))
-"""Services table columns (key, label, fixed width or None for auto): fits 80 columns."""
+PORTS_WIDTH = 24
+"""Cells of the Ports column at least; on a wider table it gets what the other columns leave
+(`ServicesTable.fit_columns`). Below ~100 columns the table is wider than the screen and
+scrolls sideways, as it always did; the cells are fitted either way."""
+
+COLUMNS = (("service", "Service", None), ("state", "State", 10), ("health", "Health", None),
+           ("restarts", "↻", None), ("uptime", "Up", 6), ("cpu", "CPU%", 5), ("mem", "Mem", 8),
+           ("spark", "CPU hist", 8), ("ports", "Ports", PORTS_WIDTH))
+"""Services table columns (key, label, fixed width or None for auto). A fixed width only where
+the cell never holds more (State: `OOM-killed`, `restarting`; the formatted uptime, CPU, memory,
+sparkline) or where the cell is fitted to it (Ports, `fit_ports`): a number or an address is
+never cut silently (`unhealthy ×146` was shown as `unhealthy ×1` in 12 columns)."""
+
+def fit_ports(ports: tuple[str, ...], width: int = 0) -> Text:
+    """The published ports as whole entries within `width` cells (`/tcp`, the default, left
+    out), then `+N` for those that do not fit; a first entry longer than `width` ends in a
+    visible `…`. The inspect view shows them all."""
+    width = width or PORTS_WIDTH
+    shown = [p[:-4] if p.endswith("/tcp") else p for p in ports]
+    for n in range(len(shown), 0, -1):
+        text = ", ".join(shown[:n]) + (f" +{len(shown) - n}" if n < len(shown) else "")
+        if len(text) <= width:
+            return Text(text)
+    rest = f" +{len(shown) - 1}" if len(shown) > 1 else ""
+    return Text(shown[0][: width - len(rest) - 1] + "…" + rest) if shown else Text("")
+
+
+AUTO_WIDTH = frozenset(key for key, _label, width in COLUMNS if width is None)
+
+
+def _cell_len(value: Any) -> int:
+    return value.cell_len if isinstance(value, Text) else len(str(value))
+
 
 STATE_STYLES = {"running": "green", "exited": "red", "dead": "bold red", "restarting": "yellow",
                 "paused": "yellow", "created": "dim", "missing": "dim"}
@@ -59,6 +88,9 @@ class ServicesTable(DataTable):
         self._stats_shown: dict[str, ServiceStats] = {}
         self._stats_urgent = False
         self._stats_flushed_at = 0.0
+        self._ports: dict[str, tuple[str, ...]] = {}
+        self.ports_width = PORTS_WIDTH
+        """Cells the Ports column has now."""
 
     def setup(self, declared: tuple[str, ...]) -> None:
         """The columns, and a row for each declared service (shown before it has a container)."""
@@ -90,10 +122,12 @@ class ServicesTable(DataTable):
                            HEALTH_STYLES.get(st.health, "")),
             "restarts": str(st.restarts),
             "uptime": self.uptime(st),
-            "ports": Text(", ".join(st.ports)),
         }
+        self._ports[st.service] = st.ports
         for key, value in cells.items():
             self.set_cell(st.service, key, value)
+        # last: the cells above may have widened a column, and so narrowed Ports
+        self.set_cell(st.service, "ports", fit_ports(st.ports, self.ports_width))
         if st.state != "running":
             for key in ("cpu", "mem"):
                 self.set_cell(st.service, key, "")
@@ -134,7 +168,40 @@ class ServicesTable(DataTable):
         if self._cells.get(key) == value:
             return
         self._cells[key] = value
-        self.update_cell(service, column, value)
+        self.update_cell(service, column, value, update_width=column in AUTO_WIDTH)
+        if column in AUTO_WIDTH:
+            self.fit_columns()
+
+    def on_resize(self) -> None:
+        self.fit_columns()
+
+    def fit_columns(self) -> None:
+        """Give Ports what the other columns leave of the table's width, and fit each row's
+        ports to it (whole entries, then `+N`)."""
+        if not self.size.width or not self.columns:
+            return
+        pad = 2 * self.cell_padding
+        used = 0
+        for key, label, width in COLUMNS:
+            if key == "ports":
+                continue
+            if width is None:
+                width = max([len(label)] + [_cell_len(v) for (_svc, col), v in self._cells.items()
+                                            if col == key] + ([max(map(len, self.rows_names()))]
+                                                              if key == "service" else []))
+            used += width + pad
+        width = max(PORTS_WIDTH, self.scrollable_content_region.width - used - pad)
+        if width == self.ports_width:
+            return
+        self.ports_width = width
+        self.columns["ports"].width = width  # type: ignore[index]
+        for svc, ports in self._ports.items():
+            self.set_cell(svc, "ports", fit_ports(ports, width))
+        self._require_update_dimensions = True
+        self.refresh()
+
+    def rows_names(self) -> list[str]:
+        return [str(k.value) for k in self.rows] or [""]
 
     def tick(self, states: Mapping[str, ServiceState]) -> None:
         """Every STATS_FLUSH_DELAY: significant new stats, else (every STATS_QUIET_DELAY) small

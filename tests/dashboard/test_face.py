@@ -67,6 +67,56 @@ async def test_messages_drive_rows_in_place() -> None:
         assert "connection refused" in svg
 
 
+async def test_no_number_or_address_is_cut_silently() -> None:
+    """A long failing streak and restart count are shown whole at 80 columns, and ports that do
+    not fit are whole entries and `+N` (issue 17: `unhealthy ×146` was shown as `unhealthy ×1`,
+    100+ restarts would lose a digit, and `127.0.0.1:8009` ended in `127.0.0.1:800`)."""
+    import html
+    import re
+
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.dashboard
+        table = screen.query_one("#services", DataTable)
+        api = fake_states()[1]
+        screen.post_message(StateUpdate(api.__class__(
+            "api", "b" * 64, "demo-api-1", "running", "unhealthy", 146, 1234, NOW - 65,
+            ports=("127.0.0.1:8009->8009/tcp", "127.0.0.1:8443->443/tcp", "0.0.0.0:53->53/udp"))))
+        assert await pilot_until(pilot, lambda: table.get_cell("api", "restarts") == "1234")
+        await pilot.pause()  # until idle: the table sizes its columns then
+        await pilot.pause(0.1)
+        shown = {key: table.get_cell("api", key).plain if hasattr(table.get_cell("api", key), "plain")
+                 else str(table.get_cell("api", key)) for key in ("health", "restarts", "ports")}
+        assert shown["health"] == "unhealthy ×146" and shown["restarts"] == "1234"
+        # Ports gets what the other columns leave (more than its 24 at 120 columns): whole
+        # entries, then how many more
+        assert table.ports_width > 24 and shown["ports"] == "127.0.0.1:8009->8009 +2"
+        for key, text in shown.items():
+            column = table.columns[key]  # type: ignore[index]
+            assert column.get_render_width(table) - 2 * table.cell_padding >= len(text), key
+        drawn = html.unescape(re.sub(r"<[^>]+>", "", app.export_screenshot())).replace("\xa0", " ")
+        assert all(text in drawn for text in shown.values()), drawn
+
+
+@pytest.mark.parametrize("ports,width,shown", [
+    ((), 24, ""),
+    (("127.0.0.1:8080->80/tcp",), 24, "127.0.0.1:8080->80"),
+    (("127.0.0.1:8009->8009/tcp", "127.0.0.1:8443->443/tcp", "0.0.0.0:53->53/udp"), 24,
+     "127.0.0.1:8009->8009 +2"),
+    (("127.0.0.1:8009->8009/tcp", "127.0.0.1:8443->443/tcp", "0.0.0.0:53->53/udp"), 61,
+     "127.0.0.1:8009->8009, 127.0.0.1:8443->443, 0.0.0.0:53->53/udp"),
+    (("[2001:db8:85a3::8a2e:370:7334]:8080->80/tcp",), 24, "[2001:db8:85a3::8a2e:37…"),
+    (("[2001:db8:85a3::8a2e:370:7334]:8080->80/tcp", "127.0.0.1:1->1/tcp"), 24,
+     "[2001:db8:85a3::8a2e… +1"),
+])
+def test_ports_are_whole_entries_then_a_count(ports, width, shown) -> None:
+    from toolbox_tui.screens.dashboard.services import fit_ports
+
+    text = fit_ports(ports, width).plain
+    assert text == shown and len(text) <= width
+
+
 async def test_no_source_actions_explain_themselves() -> None:
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
