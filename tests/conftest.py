@@ -316,9 +316,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 if os.environ.get("TBX_CPU_LOG"):
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
-        """One JSON line per test in PREFIX-<pid>.jsonl: wall seconds, this process's CPU and the
-        CPU of the children it reaped meanwhile (the installed command, docker, Compose). The
-        engine's own CPU is not in it (the daemons serve every worker at once)."""
+        """One JSON line per test in PREFIX-<pid>.jsonl: start (epoch), wall seconds, this
+        process's CPU and the CPU of the children it reaped meanwhile (the installed command,
+        docker, Compose). The engine's own CPU is not in it (the daemons serve every worker)."""
         import resource
         import time
 
@@ -326,7 +326,8 @@ if os.environ.get("TBX_CPU_LOG"):
                          resource.getrusage(resource.RUSAGE_CHILDREN), time.monotonic())
         yield
         own2, kids2 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-        row = {"test": item.nodeid, "wall": round(time.monotonic() - t0, 3),
+        row = {"test": item.nodeid, "start": round(time.time() - (time.monotonic() - t0), 3),
+               "wall": round(time.monotonic() - t0, 3),
                "cpu": round(own2.ru_utime + own2.ru_stime - own.ru_utime - own.ru_stime, 3),
                "children": round(kids2.ru_utime + kids2.ru_stime - kids.ru_utime - kids.ru_stime, 3)}
         with open(f"{os.environ['TBX_CPU_LOG']}-{os.getpid()}.jsonl", "a", encoding="utf-8") as fh:
