@@ -4,7 +4,8 @@
 # private D-Bus session with an unlocked gnome-keyring (a real Secret Service for the keyring
 # tests, in a throwaway keyring directory), in two phases:
 #   1. every test not marked `exclusive`, side by side on TBX_WORKERS pytest-xdist workers
-#      (default 4: the engine tests mostly wait on containers, so 4 workers suit 2 cores);
+#      (default 5 on two cores: many engine tests wait on containers; measured 2026-12-04, tests
+#      332 s with 5 against 353-356 s with 4, the machine 64-83 % busy for 90 s with 4);
 #   2. the `exclusive` ones (they stop dockerd or init/leave swarm) alone, one after another.
 # TBX_WORKERS=0 runs everything in one serial pytest. Args go to both phases; a phase that
 # selects no test is fine when the other ran some. Exit code: 0 only when both passed.

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Used by scripts/test.sh (inside its D-Bus session): `test_phases.sh PYTHON [pytest args...]`.
-# Phase 1: the tests not marked `exclusive`, on TBX_WORKERS xdist workers (default 4; 0: one
+# Phase 1: the tests not marked `exclusive`, on TBX_WORKERS xdist workers (default 5; 0: one
 # serial run of everything). Phase 2: the `exclusive` tests alone. Prints each phase's time.
 # TBX_JUNIT=PREFIX writes PREFIX-parallel.xml and PREFIX-exclusive.xml (per-test timings).
 set -u
 py=$1; shift
-workers=${TBX_WORKERS:-4}
+workers=${TBX_WORKERS:-5}
 log() { printf '[test] %s\n' "$*" >&2; }
 if [ "$workers" = "0" ]; then
   exec "$py" -m pytest -p no:xdist "$@"

@@ -208,6 +208,14 @@ async def test_hostile_labels_and_health_output_in_the_dashboard(hostile_project
         # actions: the confirm dialog and the toasts show the name as text (`[/unbalanced]` must
         # not crash the toast), and the restart reaches the right container (the spoof, not
         # the real `svc-twin`)
+        notified: list[tuple[str, object]] = []  # every toast, also those gone again (a toast
+        real_notify = app.notify                 # lasts 2-3 s; a loaded restart takes longer)
+
+        def notify(message, *args, **kw):
+            notified.append((str(message), kw.get("markup", True)))
+            return real_notify(message, *args, **kw)
+
+        app.notify = notify
         for target in ("markup", "twin-spoof"):
             svc = rows[target]
             table.focus()
@@ -229,9 +237,9 @@ async def test_hostile_labels_and_health_output_in_the_dashboard(hostile_project
             toasts = [t.render().plain for t in app.screen.query("Toast")]
             for text in toasts:
                 _clean(text, "toast")
-            if target == "markup":
-                assert any("[@click=app.quit]q[/] [b]bold[/b] [/unbalanced]" in t for t in toasts), \
-                    toasts
+            if target == "markup":  # shown as text: never as markup
+                assert any("[@click=app.quit]q[/] [b]bold[/b] [/unbalanced]" in m and markup is False
+                           for m, markup in notified), notified
 
         # events panel: restart the hostile-health container from outside
         docker_client.api.restart(ids["esc"], timeout=0)
