@@ -38,6 +38,9 @@ BASE_URL = "http+docker://ssh"
 """The SDK's own base URL for ssh engines: its stream readers then read frames from the
 connection object we give them (`.channel`), not from the raw pipe under its buffer."""
 
+SSH_TIMEOUT = 10.0
+"""Seconds an ssh login (and the first request over it) may take."""
+
 STDERR_KEEP = 4096
 """Bytes of an ssh process's stderr read back for a message (the end of it)."""
 
@@ -272,11 +275,14 @@ def client(ep: "Endpoint", *, probe_timeout: float) -> Any:
     """A DockerClient for an ssh endpoint: probed, then speaking through `adapter`."""
     import docker
 
-    version = probe(ep, probe_timeout)
+    # a remote login takes longer than a local socket: at least SSH_TIMEOUT for the probe and
+    # the first requests (each new connection is an ssh handshake)
+    timeout = max(probe_timeout, SSH_TIMEOUT)
+    version = probe(ep, timeout)
     c = docker.DockerClient(base_url="unix:///var/run/docker.sock", version=version,
-                            timeout=probe_timeout)
+                            timeout=timeout)
     api = c.api
-    ssh_adapter = adapter(ep.host, probe_timeout)
+    ssh_adapter = adapter(ep.host, timeout)
     api.mount(BASE_URL, ssh_adapter)
     api.base_url = BASE_URL
     api._custom_adapter = ssh_adapter  # what the SDK closes and inspects for its own adapters
