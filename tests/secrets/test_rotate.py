@@ -88,6 +88,31 @@ def test_rollback_restores_value_and_files_when_recreate_fails(tmp_path: Path, p
         sm.remove_materialized(stack)
 
 
+def test_rollback_recreates_every_running_user_once_one_was_recreated(tmp_path: Path, project_name: str,
+                                                                     monkeypatch) -> None:
+    """The first recreate fails: the rollback recreates every running service that mounts the
+    secret, not only the one it touched. A full run (r25, 5 workers) found `worker` holding the
+    new value after a rollback that had recreated only what it had asked for: any container
+    Compose or the engine (re)started meanwhile mounted the file as it was then."""
+    root = _project(tmp_path, project_name)
+    store = SessionStore()
+    store.set("db_password", "good-old-" + secrets.token_hex(6))
+    stack = sm.materialize(load_stack(ProjectOptions(cwd=str(root))), store)
+    monkeypatch.setattr(sr, "running_services", lambda s: {"db", "api"})
+    calls: list[str] = []
+
+    def fake(st, svc, timeout):  # noqa: ANN001
+        calls.append(svc)
+        return "db: unhealthy" if len(calls) == 1 else None
+
+    report = sr.rotate(stack, store, "db_password", "good-new-" + secrets.token_hex(6), recreate=fake)
+    try:
+        assert not report.ok and report.rolled_back
+        assert calls == ["db", "db", "api"]
+    finally:
+        sm.remove_materialized(stack)
+
+
 def test_rollback_whose_recreate_fails_is_not_reported_as_rolled_back(tmp_path: Path, project_name: str,
                                                                        monkeypatch) -> None:
     """The rollback's own recreate can fail (the engine, a half-done recreate): then the report

@@ -92,6 +92,7 @@ def file_names(names: list[str]) -> dict[str, str]:
         seen[f] = n
     return {n: f for f, n in seen.items()}
 
+
 def secret_path(directory: Path, name: str) -> Path:
     """Where secret `name`'s file lives in `directory`."""
     return directory / _file_name(name)

@@ -215,6 +215,8 @@ def rotate(stack: Stack, store: Any, name: str, new_value: str, *, mode: str = "
     users = {s for e in chain for s in e.used_by}
     materialized = bool(sm.read_journal(stack).get("files")) or stack.secrets_override is not None
     old = store.get(name)
+    planned: list[str] = []
+    """The running services that mount the secret, in recreate order (set once known)."""
 
     def rematerialize() -> Any:
         result = sm.materialize_report(stack, store, mode=mode)
@@ -227,7 +229,11 @@ def rotate(stack: Stack, store: Any, name: str, new_value: str, *, mode: str = "
         _restore_value(store, name, old)
         try:
             restored = rematerialize() if materialized else stack
-            failed = [e for e in (recreate(restored, svc, timeout) for svc in report.services) if e]
+            # once one was recreated, every running user of the secret is: a container Compose
+            # touched beside the one asked for (or that restarted meanwhile) mounts the file as
+            # it was then, so only a recreate now makes it hold the restored value
+            again = list(planned) if report.services else []
+            failed = [e for e in (recreate(restored, svc, timeout) for svc in again) if e]
             if failed:  # the previous value is back in the keyring and files, not in a container
                 report.steps.append(f"rollback incomplete: {'; '.join(failed)}")
             else:
@@ -248,6 +254,7 @@ def rotate(stack: Stack, store: Any, name: str, new_value: str, *, mode: str = "
             return restore(str(exc))
         running = running_services(current) if users else set()
         targets = dependency_order(current, users & running)
+        planned[:] = targets
         for svc in targets:
             say(f"recreating {svc}")
             report.services.append(svc)
