@@ -208,8 +208,11 @@ class SshSocket:
         return reader
 
     def shutdown(self, _how: int) -> None:
+        """End what we send (ssh then ends the remote dial-stdio); through the file object that
+        owns the descriptor, so it is closed once."""
         try:
-            os.close(self._in)
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()
         except OSError:
             pass
 
