@@ -28,6 +28,7 @@ the cell never holds more (State: `OOM-killed`, `restarting`; the formatted upti
 sparkline) or where the cell is fitted to it (Ports, `fit_ports`): a number or an address is
 never cut silently (`unhealthy ×146` was shown as `unhealthy ×1` in 12 columns)."""
 
+
 def fit_ports(ports: tuple[str, ...], width: int = 0) -> Text:
     """The published ports as whole entries within `width` cells (`/tcp`, the default, left
     out), then `+N` for those that do not fit; a first entry longer than `width` ends in a
