@@ -137,6 +137,8 @@ class _PipeReader(io.RawIOBase):
         super().__init__()
         self._fd = fd
         self._owner = owner
+        self._poller = select.poll()
+        self._poller.register(fd, select.POLLIN | select.POLLPRI)
 
     def readable(self) -> bool:
         return True
@@ -146,11 +148,8 @@ class _PipeReader(io.RawIOBase):
 
     def readinto(self, buffer: Any) -> int:
         timeout = self._owner.timeout
-        if timeout is not None:
-            poller = select.poll()
-            poller.register(self._fd, select.POLLIN | select.POLLPRI)
-            if not poller.poll(max(0.0, timeout) * 1000):
-                raise socket.timeout("timed out")
+        if timeout is not None and not self._poller.poll(max(0.0, timeout) * 1000):
+            raise socket.timeout("timed out")
         data = os.read(self._fd, len(buffer))
         buffer[:len(data)] = data
         return len(data)
