@@ -127,7 +127,9 @@ class ServicesTable(DataTable):
         self._ports[st.service] = st.ports
         for key, value in cells.items():
             self.set_cell(st.service, key, value)
-        # last: the cells above may have widened a column, and so narrowed Ports
+        # last, once: the cells above (and a new row) may have widened a column, and so
+        # narrowed Ports
+        self.fit_columns()
         self.set_cell(st.service, "ports", fit_ports(st.ports, self.ports_width))
         if st.state != "running":
             for key in ("cpu", "mem"):
@@ -170,8 +172,6 @@ class ServicesTable(DataTable):
             return
         self._cells[key] = value
         self.update_cell(service, column, value, update_width=column in AUTO_WIDTH)
-        if column in AUTO_WIDTH:
-            self.fit_columns()
 
     def on_resize(self) -> None:
         self.fit_columns()
