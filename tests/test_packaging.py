@@ -35,7 +35,8 @@ ENGINE_MODULES = sorted(
 )
 """Every engine module, in every subpackage: a new folder cannot escape the no-Textual check."""
 ENGINE_PACKAGES = sorted(_module_name(p) for p in (REPO / "toolbox_tui").rglob("__init__.py"))
-RUNTIME_DEPENDENCIES = {"textual", "docker", "pyyaml", "python-dotenv", "keyring", "httpx", "cryptography"}
+RUNTIME_DEPENDENCIES = {"textual", "docker", "pyyaml", "python-dotenv", "keyring", "httpx", "cryptography",
+                        "tomli"}
 """The card's dependencies. Adding one means giving the reason in the README (docs/setup.md)."""
 
 NO_TEXTUAL = """

@@ -17,6 +17,7 @@ from toolbox_tui.errors import EXIT_INTERRUPTED
 from toolbox_tui.screens.dashboard.screen import DashboardScreen
 from toolbox_tui.screens.stylesheets import load_css
 from toolbox_tui.screens.terminal import route_signals
+from toolbox_tui.screens.user_config import apply as apply_user_config, effective_key
 
 
 class DashboardApp(App):
@@ -64,6 +65,7 @@ class DashboardApp(App):
     def on_mount(self) -> None:
         if self.handle_signals:
             route_signals(self._on_signal)  # Ctrl-C, SIGTERM, SIGHUP (the SSH session dropped): exit 130
+        apply_user_config(self)  # keys and theme from ~/.config/toolbox-tui/config.toml
         self.dashboard = DashboardScreen(self.project, self.source, services=self.services,
                                          ring_size=self.ring_size, clock=self.clock)
         self.push_screen(self.dashboard)
@@ -75,7 +77,7 @@ class DashboardApp(App):
     def get_system_commands(self, screen: Screen):
         yield from super().get_system_commands(screen)
         if isinstance(screen, DashboardScreen):
-            for b in DashboardScreen.BINDINGS:
+            for b in DashboardScreen.BINDINGS:  # the id is what the config file's [keys] names
                 action = b.action
-                yield SystemCommand(f"{b.description} ({b.key})", f"dashboard: {action}",
+                yield SystemCommand(f"{b.description} ({effective_key(self, b)})", f"{b.id}: {action}",
                                     lambda a=action: screen.run_action(a))

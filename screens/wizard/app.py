@@ -21,6 +21,7 @@ from toolbox_tui.errors import EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK
 from toolbox_tui.screens.dialogs import ConfirmDialog
 from toolbox_tui.screens.terminal import hold_signals, route_signals
 from toolbox_tui.screens.stylesheets import load_css
+from toolbox_tui.screens.user_config import apply as apply_user_config
 from toolbox_tui.screens.wizard.step_base import StepScreen
 from toolbox_tui.wizard.backend import WizardBackend
 from toolbox_tui.wizard.state import OPTIONAL, STEP_TITLES, STEPS, WizardState, save_state
@@ -137,6 +138,7 @@ class WizardApp(App[int]):
     def on_mount(self) -> None:
         if self.handle_signals:
             route_signals(self._on_signal)
+        apply_user_config(self)  # keys and theme from ~/.config/toolbox-tui/config.toml
         self.push_screen(self._screen(self.start_step))
         if self.recheck and STEPS.index(self.start_step) > STEPS.index("prereq"):
             self._recheck_resumed()
@@ -272,7 +274,7 @@ class WizardApp(App[int]):
             if not b.description or b.action in seen or b.id in ("wizard.interrupt",):
                 continue
             seen.add(b.action)
-            yield SystemCommand(f"{b.description} ({key})", f"Wizard: {b.description}",
+            yield SystemCommand(f"{b.description} ({key})", f"{b.id}: {b.description}",
                                 lambda a=b.action, n=active.node: self.call_later(n.run_action, a))
         for step in self.steps:
             if step in self.state.done and getattr(screen, "STEP", None) != step:

@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     common = project_options_parser()
     # The command modules are imported here, not at import time: `main` routes SIGTERM/SIGHUP
     # first, so a signal while they load unwinds like Ctrl-C instead of killing silently.
-    from toolbox_tui.cli import dashboard, doctor, fix, lifecycle, ops, secrets, setup, up
+    from toolbox_tui.cli import config, dashboard, doctor, fix, lifecycle, ops, secrets, setup, up
 
     parser = Parser(prog="toolbox-tui", parents=[project_options_parser(top=True)],
                     description="From a fresh clone to a healthy Docker Compose stack. "
@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     wizard = sub.add_parser("wizard", parents=[common], help="open the onboarding wizard (default)")
     wizard.set_defaults(func=_run_wizard)
-    for module in (doctor, fix, setup, secrets, up, lifecycle, dashboard, ops):  # `--help` order
+    for module in (doctor, fix, setup, secrets, up, lifecycle, dashboard, ops, config):  # `--help` order
         module.register(sub, [common])
     parser.set_defaults(func=_run_wizard)
     return parser
