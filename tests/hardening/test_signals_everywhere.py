@@ -523,6 +523,30 @@ def _secret_file(root: Path, name: str) -> Path | None:
     return Path(files[name]) if name in files else None
 
 
+def _mounts(docker_client, project: str) -> str:
+    """When each container was created and started, and which file is its secret (for a failure
+    message: which step made a container hold a value)."""
+    said = []
+    for c in docker_client.containers.list(all=True, filters={"label": f"com.docker.compose.project={project}"}):
+        a = c.attrs
+        src = next((m.get("Source") for m in a.get("Mounts", []) if m.get("Destination", "").startswith("/run/secrets/")), None)
+        inside = "-"
+        if c.status == "running":  # the inode the container has mounted (a rename does not move it)
+            code, out = c.exec_run(["stat", "-c", "inode %i, mtime %Y", f"/run/secrets/{SECRET}"])
+            inside = out.decode("utf-8", "replace").strip() if code == 0 else f"stat failed: {code}"
+        said.append(f"{c.name}: created {a.get('Created')}, started {a['State'].get('StartedAt')}, "
+                    f"secret {inside} from {src} (now {_identity(Path(src)) if src else '-'})")
+    return "; ".join(said)
+
+
+def _identity(path: Path | None) -> str:
+    try:
+        st = path.stat() if path else None
+    except OSError as exc:
+        return f"{exc.strerror}"
+    return f"inode {st.st_ino}, mtime {st.st_mtime_ns}" if st else "no file"
+
+
 def _in_container(docker_client, project: str, service: str) -> str | None:
     for c in docker_client.containers.list(filters={"label": [f"com.docker.compose.project={project}",
                                                               f"com.docker.compose.service={service}"]}):
@@ -552,6 +576,9 @@ def test_signal_during_secrets_rotate(tmp_path, test_image, docker_client, compo
             assert code == 0, err
             out, err, code = run_exe(["up", "--timeout", "60"], root, env=env)
             assert code == 0, (out, err)
+            for service in ("web", "worker"):  # where each delay starts from: one value everywhere
+                assert _in_container(docker_client, name, service) == store.get(SECRET), \
+                    (f"after `up`, {service} does not hold the keyring's value", _mounts(docker_client, name))
             seen = []
             for delay in CLI_DELAYS[sig]:
                 old = store.get(SECRET)
@@ -580,7 +607,8 @@ def test_signal_during_secrets_rotate(tmp_path, test_image, docker_client, compo
                                            for c in _project_containers(docker_client, name))
                         bad.append(f"{service} runs with {held} than the keyring's "
                                    f"(keyring {'changed' if now != old else 'unchanged'} by this "
-                                   f"run; containers: {states})")
+                                   f"run; containers: {states}; {_mounts(docker_client, name)}; "
+                                   f"file {_identity(f)})")
                 began = "restoring the previous value" in err  # the rollback started
                 if code == 130 and began and "rolled back to the previous value" not in err:
                     bad.append(f"the interrupt message does not say it rolled back: {err[-300:]!r}")
